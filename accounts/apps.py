@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Partner organizations and users"
+
+    def ready(self) -> None:
+        from accounts.support import ensure_support_group
+
+        # Permissions exist only once every app has migrated, hence post_migrate, not a migration.
+        post_migrate.connect(ensure_support_group, dispatch_uid="accounts.ensure_support_group")

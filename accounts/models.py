@@ -1,0 +1,262 @@
+"""Partner organizations, their users, and the audit trail of every change to them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class ProgramType(models.TextChoices):
+    CSP_DIRECT = "csp_direct", "CSP direct"
+    CSP_INDIRECT_PROVIDER = "csp_indirect_provider", "CSP indirect provider"
+    CSP_INDIRECT_RESELLER = "csp_indirect_reseller", "CSP indirect reseller"
+    NON_CSP = "non_csp", "Non-CSP"
+
+
+partner_id_validator = RegexValidator(
+    r"^[0-9]{6,7}\Z", "A partner ID (MPN ID) is 6 or 7 digits.", code="invalid_partner_id"
+)
+
+
+class PartnerOrganization(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    partner_id = models.CharField(
+        "partner ID",
+        max_length=7,
+        unique=True,
+        validators=[partner_id_validator],
+        help_text="The MPN ID: 6 or 7 digits.",
+        error_messages={"unique": "An organization with this partner ID already exists."},
+    )
+    program_type = models.CharField(max_length=32, choices=ProgramType.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "partner organization"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(partner_id__regex=r"^[0-9]{6,7}$"),
+                name="accounts_organization_partner_id_6_or_7_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(program_type__in=ProgramType.values),
+                name="accounts_organization_program_type_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.partner_id})"
+
+    @property
+    def is_csp(self) -> bool:
+        """CSP direct, CSP indirect provider and CSP indirect reseller are all CSP."""
+        return self.program_type != ProgramType.NON_CSP
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def partner_users(self) -> UserQuerySet:
+        return self.filter(organization__isnull=False)
+
+    def in_organization(self, organization: PartnerOrganization) -> UserQuerySet:
+        return self.filter(organization=organization)
+
+    def with_email(self, email: str) -> UserQuerySet:
+        """Emails are unique across the product regardless of case (DOMAIN.md rule 8)."""
+        return self.filter(email__iexact=email)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in by email, whatever case the person types it in.
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
+        """A partner user: needs an organization. Use accounts.services.create_user in app code."""
+        if not fields.get("organization") and not fields.get("organization_id"):
+            raise ValueError("A partner user belongs to an organization.")
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> User:
+        """Support staff with every model permission; partner organizations never have one."""
+        fields.update(is_staff=True, is_superuser=True, organization=None)
+        return self._create(email, password, **fields)
+
+    def _create(self, email: str, password: str | None, **fields: object) -> User:
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: a partner user (with an organization) or support staff (without)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    organization = models.ForeignKey(
+        PartnerOrganization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text="Empty for support staff, who work across organizations.",
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="A deactivated user cannot sign in."
+    )
+    is_staff = models.BooleanField(
+        "support staff",
+        default=False,
+        help_text="Support staff of the partner network: signs in to the Django admin.",
+    )
+    must_change_password = models.BooleanField(
+        default=False,
+        help_text="Set with a temporary password: the next sign-in asks for a new one.",
+    )
+    created_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["last_name", "first_name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_unique_ignoring_case",
+                violation_error_message="A user with this email already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_staff=True, organization__isnull=True)
+                | Q(is_staff=False, organization__isnull=False),
+                name="accounts_user_partner_user_or_support_staff",
+                violation_error_message=(
+                    "A partner user belongs to an organization; support staff belong to none."
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "last_name", "first_name"],
+                name="accounts_user_org_name_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_full_name()} <{self.email}>" if self.get_full_name() else self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    @property
+    def is_support_staff(self) -> bool:
+        return self.is_staff and self.organization_id is None
+
+
+class AuditAction(models.TextChoices):
+    USER_CREATED = "user.created", "User created"
+    USER_EDITED = "user.edited", "Details edited"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
+    USER_DELETED = "user.deleted", "User deleted"
+    PASSWORD_RESET = "user.password_reset", "Password reset"
+    ROLE_GRANTED = "role.granted", "Role granted"
+    ROLE_REVOKED = "role.revoked", "Role revoked"
+    MAPS_PURCHASED = "membership.maps_purchased", "MAPS purchased"
+
+
+class AuditOutcome(models.TextChoices):
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def in_organization(self, organization: PartnerOrganization) -> AuditEventQuerySet:
+        return self.filter(organization=organization)
+
+    def about(self, user: User) -> AuditEventQuerySet:
+        return self.filter(target=user)
+
+    def refused(self) -> AuditEventQuerySet:
+        return self.filter(outcome=AuditOutcome.REFUSED)
+
+    def update(self, **kwargs: object) -> int:
+        raise TypeError("Audit events are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit events are never deleted.")
+
+
+class AuditEvent(models.Model):
+    """One change, or one refused attempt at a change: who, what, to whom, before and after.
+
+    Written by accounts.audit in the same transaction as the change. The actor and the target
+    are also kept as text, so that the record still says who it was after a user is deleted.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    organization = models.ForeignKey(
+        PartnerOrganization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    outcome = models.CharField(max_length=10, choices=AuditOutcome.choices)
+    reason = models.TextField(blank=True, help_text="Why an attempt was refused.")
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=500)
+    target = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    target_label = models.CharField(max_length=500, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="accounts_audit_org_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()} ({self.outcome})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise TypeError("Audit events are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit events are never deleted.")

@@ -1,0 +1,305 @@
+"""Changing partner users: create, edit, deactivate, reactivate, delete, reset a password.
+
+Each function takes the acting user, asks the rulebook, changes the database in one transaction
+and writes the audit record in it. Views, the Django admin and management commands call these;
+nothing else changes users. A refusal raises roles.rules.RuleRefused after it is recorded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from accounts import audit
+from accounts.audit import NOWHERE, Origin
+from accounts.models import AuditAction, PartnerOrganization, User
+from roles import rules
+from roles.catalogue import in_catalogue_order
+from roles.models import Role, RoleAssignment
+from roles.rules import Action, RuleRefused
+
+
+class EmailInUse(Exception):
+    """The email belongs to another user already (compared ignoring case: rule 8)."""
+
+    message = "A user with this email already exists."
+
+    def __init__(self, existing: User | None) -> None:
+        super().__init__(self.message)
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    temporary_password: str
+
+
+# Unambiguous characters: no 0/O, 1/l/I.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 (an alphabet, not a password)
+
+
+def generate_temporary_password() -> str:
+    """A one-time password such as 'Xk7p-Qm4t-Zr9w-Hb3n': 20 random characters' worth of entropy."""
+    groups = ["".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)]
+    return "-".join(groups)
+
+
+def lock_organization(organization_id: int, actor: User) -> PartnerOrganization:
+    """Take the organization's row lock for the rest of the transaction.
+
+    Every change inside one organization takes it first, so checks such as "is this the last
+    active Global admin" see every change committed before them (PostgreSQL; SQLite serializes
+    writers by itself). The actor's roles are read again under the lock, for the same reason.
+    """
+    organization = PartnerOrganization.objects.select_for_update().get(pk=organization_id)
+    rules.forget_held_roles(actor)
+    return organization
+
+
+def reload_target(target: User, audit_action: str) -> User:
+    """The target as it is now, read after taking the organization's lock."""
+    fresh = User.objects.select_related("organization").filter(pk=target.pk).first()
+    if fresh is None:
+        raise RuleRefused("This user no longer exists.", action=audit_action)
+    return fresh
+
+
+def role_names(user: User) -> list[str]:
+    return list(
+        RoleAssignment.objects.filter(user=user)
+        .order_by("role__position")
+        .values_list("role__name", flat=True)
+    )
+
+
+def snapshot(user: User) -> dict:
+    """What the audit trail keeps of a user, before and after a change."""
+    return {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": user.is_active,
+    }
+
+
+def create_user(
+    actor: User,
+    *,
+    organization: PartnerOrganization,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role_keys: Iterable[str] = (),
+    origin: Origin = NOWHERE,
+) -> NewUser:
+    """Add a user with roles and a temporary password, which the caller shows once."""
+    email = User.objects.normalize_email(email.strip())
+    role_keys = in_catalogue_order(role_keys)
+    with (
+        audit.refusals_recorded(
+            actor, organization=organization, target_label=email, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        organization = lock_organization(organization.pk, actor)
+        audit.require(rules.can(actor, Action.ADD_USER, organization), AuditAction.USER_CREATED)
+        user = User(
+            organization=organization,
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            created_by=actor,
+            must_change_password=True,
+        )
+        for key in role_keys:
+            audit.require(
+                rules.can_grant_role(actor, user, key), AuditAction.ROLE_GRANTED, role=key
+            )
+        existing = User.objects.with_email(email).first()
+        if existing is not None:
+            raise EmailInUse(existing)
+        user.full_clean(exclude=["password"], validate_constraints=False)
+        password = generate_temporary_password()
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as error:
+            # Another request added the same email between our check and our insert.
+            raise EmailInUse(User.objects.with_email(email).first()) from error
+        roles = {role.key: role for role in Role.objects.filter(key__in=role_keys)}
+        RoleAssignment.objects.bulk_create(
+            [RoleAssignment(user=user, role=roles[key], granted_by=actor) for key in role_keys]
+        )
+        names = [roles[key].name for key in role_keys]
+        audit.record(
+            actor,
+            AuditAction.USER_CREATED,
+            organization=organization,
+            target=user,
+            after={**snapshot(user), "roles": names},
+            origin=origin,
+        )
+        for name in names:
+            audit.record(
+                actor,
+                AuditAction.ROLE_GRANTED,
+                organization=organization,
+                target=user,
+                after={"role": name},
+                origin=origin,
+            )
+    return NewUser(user=user, temporary_password=password)
+
+
+def update_user_details(
+    actor: User,
+    target: User,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    origin: Origin = NOWHERE,
+) -> User:
+    """Change a user's name or email."""
+    email = User.objects.normalize_email(email.strip())
+    with (
+        audit.refusals_recorded(
+            actor, organization=target.organization, target=target, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        lock_organization(target.organization_id, actor)
+        target = reload_target(target, AuditAction.USER_EDITED)
+        audit.require(
+            rules.can_manage_user(actor, target, Action.EDIT_USER), AuditAction.USER_EDITED
+        )
+        before = snapshot(target)
+        if email.lower() != target.email.lower():
+            existing = User.objects.with_email(email).exclude(pk=target.pk).first()
+            if existing is not None:
+                raise EmailInUse(existing)
+        target.first_name, target.last_name, target.email = (
+            first_name.strip(),
+            last_name.strip(),
+            email,
+        )
+        target.full_clean(exclude=["password"], validate_constraints=False)
+        after = snapshot(target)
+        if after == before:
+            return target
+        try:
+            with transaction.atomic():
+                target.save(update_fields=["first_name", "last_name", "email"])
+        except IntegrityError as error:
+            raise EmailInUse(User.objects.with_email(email).first()) from error
+        changed = [field for field in after if after[field] != before[field]]
+        audit.record(
+            actor,
+            AuditAction.USER_EDITED,
+            organization=target.organization,
+            target=target,
+            before={field: before[field] for field in changed},
+            after={field: after[field] for field in changed},
+            origin=origin,
+        )
+    return target
+
+
+def _set_active(
+    actor: User, target: User, active: bool, action: Action, audit_action: str, origin: Origin
+) -> User:
+    with (
+        audit.refusals_recorded(
+            actor, organization=target.organization, target=target, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        lock_organization(target.organization_id, actor)
+        target = reload_target(target, audit_action)
+        audit.require(rules.can_manage_user(actor, target, action), audit_action)
+        target.is_active = active
+        target.save(update_fields=["is_active"])
+        audit.record(
+            actor,
+            audit_action,
+            organization=target.organization,
+            target=target,
+            before={"is_active": not active},
+            after={"is_active": active},
+            origin=origin,
+        )
+    return target
+
+
+def deactivate_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> User:
+    """Stop the user signing in; any session they hold stops at its next request."""
+    return _set_active(
+        actor, target, False, Action.DEACTIVATE_USER, AuditAction.USER_DEACTIVATED, origin
+    )
+
+
+def reactivate_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> User:
+    """Let a deactivated user sign in again, with the roles they had."""
+    return _set_active(
+        actor, target, True, Action.REACTIVATE_USER, AuditAction.USER_REACTIVATED, origin
+    )
+
+
+def delete_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> None:
+    """Delete the user and their role assignments; the audit trail keeps their name."""
+    with (
+        audit.refusals_recorded(
+            actor, organization=target.organization, target=target, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        organization = lock_organization(target.organization_id, actor)
+        target = reload_target(target, AuditAction.USER_DELETED)
+        audit.require(
+            rules.can_manage_user(actor, target, Action.DELETE_USER), AuditAction.USER_DELETED
+        )
+        audit.record(
+            actor,
+            AuditAction.USER_DELETED,
+            organization=organization,
+            target=target,
+            before={**snapshot(target), "roles": role_names(target)},
+            origin=origin,
+        )
+        target.delete()
+
+
+def reset_password(actor: User, target: User, *, origin: Origin = NOWHERE) -> str:
+    """Give the user a new temporary password, returned to be shown once.
+
+    Changing the password hash ends the user's sessions (Django checks it on every request).
+    """
+    with (
+        audit.refusals_recorded(
+            actor, organization=target.organization, target=target, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        lock_organization(target.organization_id, actor)
+        target = reload_target(target, AuditAction.PASSWORD_RESET)
+        audit.require(
+            rules.can_manage_user(actor, target, Action.RESET_PASSWORD),
+            AuditAction.PASSWORD_RESET,
+        )
+        password = generate_temporary_password()
+        target.set_password(password)
+        target.must_change_password = True
+        target.save(update_fields=["password", "must_change_password"])
+        audit.record(
+            actor,
+            AuditAction.PASSWORD_RESET,
+            organization=target.organization,
+            target=target,
+            origin=origin,
+        )
+    return password

@@ -1,0 +1,58 @@
+"""The role catalogue (read-only, loaded by migration) and who holds which role."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from roles.catalogue import RoleGroup, RoleKey
+
+
+class Role(models.Model):
+    key = models.CharField(max_length=40, unique=True, choices=RoleKey.choices)
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField()
+    group = models.CharField(max_length=20, choices=RoleGroup.choices)
+    csp_only = models.BooleanField("CSP only")
+    unlocks = models.TextField(help_text="What the role unlocks, as shown to admins.")
+    position = models.PositiveSmallIntegerField(help_text="Display order: the hierarchy first.")
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
+    def in_organization(self, organization: object) -> RoleAssignmentQuerySet:
+        return self.filter(user__organization=organization)
+
+
+class RoleAssignment(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["role__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"], name="roles_assignment_one_per_user_and_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.user}"

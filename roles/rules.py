@@ -1,0 +1,423 @@
+"""The rulebook: who may do what in a partner organization (DOMAIN.md, "Who may do what").
+
+Every view, form, template and admin action asks these functions; nothing else decides. Each
+answers a Decision, truthy when allowed and otherwise carrying the reason to show the person.
+Deny by default: an action the table below does not grant is refused.
+
+Decisions written down here (DOMAIN.md is silent on them):
+- Support staff (is_staff, no organization) act through the Django admin in every organization
+  with the user-management powers of a Global admin, except resetting passwords (rule 6 keeps that
+  to Global admins) and the membership workspace (the partner's own business). The numbered rules
+  that protect an organization (last Global admin, CSP-only roles) hold for them too.
+- Nobody deactivates or deletes themselves, and nobody resets their own password with the admin
+  action (they change it from their profile): the same self-lockout reasoning as rule 3.
+- A CSP-only role held in a non-CSP organization (say, after the organization's program type
+  changed) unlocks nothing there (rule 5), and may still be revoked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+from roles.catalogue import CATALOGUE, SPECS, RoleGroup, RoleKey
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import PartnerOrganization, User
+
+    Actor = User | AnonymousUser
+
+
+class Action(models.TextChoices):
+    SEE_DIRECTORY = "see_directory", "see the directory"
+    SEARCH_DIRECTORY = "search_directory", "search the directory"
+    ADD_USER = "add_user", "add users"
+    EDIT_USER = "edit_user", "edit a user's name or email"
+    DEACTIVATE_USER = "deactivate_user", "deactivate users"
+    REACTIVATE_USER = "reactivate_user", "reactivate users"
+    DELETE_USER = "delete_user", "delete users"
+    RESET_PASSWORD = "reset_password", "reset passwords"
+    MANAGE_GLOBAL_ADMIN = "manage_global_admin", "grant or revoke Global admin"
+    MANAGE_DIRECTORY_ROLES = "manage_directory_roles", "grant or revoke directory roles"
+    MANAGE_MEMBERSHIP_ROLES = "manage_membership_roles", "grant or revoke membership roles"
+    USE_MEMBERSHIP_WORKSPACE = "use_membership_workspace", "use the membership workspace"
+    PURCHASE_MAPS = "purchase_maps", "purchase MAPS"
+    SEE_AUDIT_LOG = "see_audit_log", "see the audit log"
+
+
+GA = RoleKey.GLOBAL_ADMIN
+UMA = RoleKey.USER_MANAGEMENT_ADMIN
+AA = RoleKey.ACCOUNT_ADMIN
+MPN = RoleKey.MPN_PARTNER_ADMIN
+
+# DOMAIN.md's table: the roles whose holders may take each action. Anything absent is refused.
+GRANTED_TO: dict[Action, frozenset[str]] = {
+    Action.SEE_DIRECTORY: frozenset({GA, UMA, AA, MPN}),
+    Action.SEARCH_DIRECTORY: frozenset({GA, UMA, AA, MPN}),
+    Action.ADD_USER: frozenset({GA, UMA}),
+    Action.EDIT_USER: frozenset({GA, UMA}),
+    Action.DEACTIVATE_USER: frozenset({GA, UMA}),
+    Action.REACTIVATE_USER: frozenset({GA, UMA}),
+    Action.DELETE_USER: frozenset({GA, UMA}),
+    Action.RESET_PASSWORD: frozenset({GA}),
+    Action.MANAGE_GLOBAL_ADMIN: frozenset({GA}),
+    Action.MANAGE_DIRECTORY_ROLES: frozenset({GA, UMA}),
+    Action.MANAGE_MEMBERSHIP_ROLES: frozenset({GA, UMA, AA}),
+    Action.USE_MEMBERSHIP_WORKSPACE: frozenset({GA, MPN}),
+    Action.PURCHASE_MAPS: frozenset({GA, MPN}),
+    Action.SEE_AUDIT_LOG: frozenset({GA, UMA}),
+}
+
+SUPPORT_STAFF_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.SEE_DIRECTORY,
+        Action.SEARCH_DIRECTORY,
+        Action.ADD_USER,
+        Action.EDIT_USER,
+        Action.DEACTIVATE_USER,
+        Action.REACTIVATE_USER,
+        Action.DELETE_USER,
+        Action.MANAGE_GLOBAL_ADMIN,
+        Action.MANAGE_DIRECTORY_ROLES,
+        Action.MANAGE_MEMBERSHIP_ROLES,
+        Action.SEE_AUDIT_LOG,
+    }
+)
+
+USER_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.EDIT_USER,
+        Action.DEACTIVATE_USER,
+        Action.REACTIVATE_USER,
+        Action.DELETE_USER,
+        Action.RESET_PASSWORD,
+    }
+)
+
+
+class Workspace(models.TextChoices):
+    USER_MANAGEMENT = "user_management", "User management"
+    ACCOUNT_SETTINGS = "account_settings", "Account settings"
+    MEMBERSHIP = "membership", "Membership"
+    BILLING = "billing", "Billing"
+    CUSTOMERS = "customers", "Customers"
+    LEADS = "leads", "Leads"
+    SUPPORT_REQUESTS = "support_requests", "Customer support requests"
+    REFERRALS = "referrals", "Referrals"
+    INCENTIVES = "incentives", "Incentives"
+    BUSINESS_PROFILE = "business_profile", "Business profile"
+    ANALYTICS = "analytics", "Analytics"
+
+
+# Global admin unlocks everything in the organization; every other role its own workspaces.
+UNLOCKED_BY: dict[Workspace, frozenset[str]] = {
+    Workspace.USER_MANAGEMENT: GRANTED_TO[Action.SEE_DIRECTORY],
+    Workspace.ACCOUNT_SETTINGS: frozenset({GA, AA}),
+    Workspace.MEMBERSHIP: GRANTED_TO[Action.USE_MEMBERSHIP_WORKSPACE],
+    Workspace.BILLING: frozenset({GA, RoleKey.BILLING_ADMIN}),
+    Workspace.CUSTOMERS: frozenset({GA, RoleKey.ADMIN_AGENT, RoleKey.SALES_AGENT}),
+    Workspace.LEADS: frozenset({GA, RoleKey.SALES_AGENT}),
+    Workspace.SUPPORT_REQUESTS: frozenset({GA, RoleKey.HELPDESK_AGENT}),
+    Workspace.REFERRALS: frozenset({GA, RoleKey.REFERRALS_ADMIN}),
+    Workspace.INCENTIVES: frozenset({GA, RoleKey.INCENTIVES_ADMIN}),
+    Workspace.BUSINESS_PROFILE: frozenset({GA, RoleKey.BUSINESS_PROFILE_ADMIN}),
+    Workspace.ANALYTICS: frozenset({GA, RoleKey.EXECUTIVE_REPORT_VIEWER}),
+}
+
+# The cloud solution provider business exists only in a CSP organization.
+CSP_WORKSPACES = frozenset(
+    {Workspace.BILLING, Workspace.CUSTOMERS, Workspace.LEADS, Workspace.SUPPORT_REQUESTS}
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may they?": truthy when allowed, else falsy with the reason why not."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+def refused(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+class RuleRefused(PermissionDenied):
+    """A service was asked for something the rulebook refuses. Services record it in the audit
+    trail before it leaves them; `action` and `detail` say what was attempted."""
+
+    def __init__(self, reason: str, *, action: str = "", detail: dict | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.action = action
+        self.detail = detail or {}
+        self.audit_context: dict = {}  # filled in by accounts.audit.refusals_recorded
+
+
+# Who the actor is
+
+
+def is_support_staff(user: Actor) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.is_staff and user.organization_id is None
+    )
+
+
+def _organization_is_csp(user: User) -> bool:
+    return user.organization is not None and user.organization.is_csp
+
+
+def held_roles(user: Actor) -> frozenset[str]:
+    """The keys of the roles the user holds that count in their organization.
+
+    CSP-only roles count only in a CSP organization (rule 5). Uses the user's prefetched
+    `role_assignments__role` when present, else one query, remembered on the instance.
+    """
+    if not user.is_authenticated or user.organization_id is None or user.pk is None:
+        return frozenset()
+    cached = user.__dict__.get("_held_roles")
+    if cached is not None:
+        return cached
+    prefetched = getattr(user, "_prefetched_objects_cache", {}).get("role_assignments")
+    if prefetched is not None:
+        keys = {assignment.role.key for assignment in prefetched}
+    else:
+        from roles.models import RoleAssignment
+
+        keys = set(
+            RoleAssignment.objects.filter(user_id=user.pk).values_list("role__key", flat=True)
+        )
+    if not _organization_is_csp(user):
+        keys = {key for key in keys if key in SPECS and not SPECS[key].csp_only}
+    user.__dict__["_held_roles"] = frozenset(keys)
+    return user.__dict__["_held_roles"]
+
+
+def forget_held_roles(user: User) -> None:
+    """Drop what held_roles remembered, after the user's roles changed."""
+    user.__dict__.pop("_held_roles", None)
+    getattr(user, "_prefetched_objects_cache", {}).pop("role_assignments", None)
+
+
+def _may(actor: Actor, action: Action) -> bool:
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    if is_support_staff(actor):
+        return action in SUPPORT_STAFF_ACTIONS
+    return bool(held_roles(actor) & GRANTED_TO.get(action, frozenset()))
+
+
+def _ranks_as_global_admin(actor: Actor) -> bool:
+    return is_support_staff(actor) or GA in held_roles(actor)
+
+
+def roles_allowed_to(action: Action) -> list[RoleKey]:
+    """The roles whose holders may take the action, in the catalogue's order."""
+    granted = GRANTED_TO.get(action, frozenset())
+    return [spec.key for spec in CATALOGUE if spec.key in granted]
+
+
+def _names(keys: Iterable[str]) -> str:
+    names = [SPECS[key].name for key in keys]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _not_allowed(action: Action) -> Decision:
+    holders = roles_allowed_to(action)
+    if not holders:
+        return refused(f"Nobody in a partner organization may {action.label}.")
+    return refused(f"Only a {_names(holders)} can {action.label}.")
+
+
+# Organization-wide actions
+
+
+def can(actor: Actor, action: Action, organization: PartnerOrganization | None = None) -> Decision:
+    """May the actor take an action that concerns their organization as a whole?
+
+    For the directory, adding users, the membership workspace, MAPS and the audit log. Pass the
+    organization when acting on a particular one; partner users act only in their own.
+    """
+    if not actor.is_authenticated or not actor.is_active:
+        return refused("Sign in to continue.")
+    if action in USER_ACTIONS:
+        raise ValueError(f"{action} concerns a user: ask can_manage_user.")
+    if (
+        organization is not None
+        and not is_support_staff(actor)
+        and organization.pk != actor.organization_id
+    ):
+        return refused("This belongs to another organization.")
+    if not _may(actor, action):
+        return _not_allowed(action)
+    return ALLOWED
+
+
+# Actions on one user
+
+
+def _reach(actor: Actor, target: User) -> Decision:
+    if not actor.is_authenticated or not actor.is_active:
+        return refused("Sign in to continue.")
+    if target.organization_id is None:
+        return refused("Support staff accounts are not managed here.")
+    if not is_support_staff(actor) and actor.organization_id != target.organization_id:
+        return refused("This user is not in your organization.")
+    return ALLOWED
+
+
+def _target_organization(actor: Actor, target: User) -> PartnerOrganization:
+    # Same organization: reuse the actor's, already loaded with the request.
+    if actor.organization_id == target.organization_id and actor.organization is not None:
+        return actor.organization
+    return target.organization
+
+
+def _is_self(actor: Actor, target: User) -> bool:
+    return target.pk is not None and actor.pk == target.pk
+
+
+def holds_global_admin(user: User) -> bool:
+    return GA in held_roles(user)
+
+
+def is_last_active_global_admin(user: User) -> bool:
+    """Rule 4: would the organization lose its last active Global admin without this user?"""
+    if not user.is_active or user.pk is None or not holds_global_admin(user):
+        return False
+    from roles.models import RoleAssignment
+
+    others = (
+        RoleAssignment.objects.filter(
+            role__key=GA, user__organization_id=user.organization_id, user__is_active=True
+        )
+        .exclude(user_id=user.pk)
+        .exists()
+    )
+    return not others
+
+
+LAST_GLOBAL_ADMIN = (
+    "An organization always keeps at least one active Global admin: make someone else a "
+    "Global admin first."
+)
+
+
+def can_manage_user(actor: Actor, target: User, action: Action) -> Decision:
+    """May the actor edit, deactivate, reactivate, delete or reset the password of the target?"""
+    if action not in USER_ACTIONS:
+        raise ValueError(f"{action} is not an action on a user.")
+    reach = _reach(actor, target)
+    if not reach:
+        return reach
+    if not _may(actor, action):
+        return _not_allowed(action)
+    if holds_global_admin(target) and not _ranks_as_global_admin(actor):
+        return refused("Only a Global admin can change a user who holds Global admin.")
+    if _is_self(actor, target):
+        if action == Action.RESET_PASSWORD:
+            return refused("Change your own password from My profile.")
+        if action in {Action.DEACTIVATE_USER, Action.DELETE_USER}:
+            return refused("You cannot deactivate or delete your own account.")
+    if action == Action.DEACTIVATE_USER and not target.is_active:
+        return refused("This user is already deactivated.")
+    if action == Action.REACTIVATE_USER and target.is_active:
+        return refused("This user is already active.")
+    if action in {Action.DEACTIVATE_USER, Action.DELETE_USER} and is_last_active_global_admin(
+        target
+    ):
+        return refused(LAST_GLOBAL_ADMIN)
+    return ALLOWED
+
+
+# Granting and revoking roles
+
+
+def action_for_role(role_key: str) -> Action:
+    """Which permission governs granting or revoking this role."""
+    if role_key == GA:
+        return Action.MANAGE_GLOBAL_ADMIN
+    if SPECS[role_key].group == RoleGroup.DIRECTORY:
+        return Action.MANAGE_DIRECTORY_ROLES
+    return Action.MANAGE_MEMBERSHIP_ROLES
+
+
+def _can_change_role(actor: Actor, target: User, role_key: str) -> Decision:
+    reach = _reach(actor, target)
+    if not reach:
+        return reach
+    if role_key not in SPECS:
+        return refused("There is no such role.")
+    if _is_self(actor, target):
+        return refused("Nobody changes their own roles: ask another admin.")
+    if holds_global_admin(target) and not _ranks_as_global_admin(actor):
+        return refused("Only a Global admin can change the roles of a Global admin.")
+    action = action_for_role(role_key)
+    if not _may(actor, action):
+        holders = roles_allowed_to(action)
+        return refused(f"Only a {_names(holders)} can grant or revoke {SPECS[role_key].name}.")
+    return ALLOWED
+
+
+def can_grant_role(actor: Actor, target: User, role_key: str) -> Decision:
+    """May the actor give the role to the target (an unsaved user for one being added)?"""
+    decision = _can_change_role(actor, target, role_key)
+    if not decision:
+        return decision
+    if SPECS[role_key].csp_only and not _target_organization(actor, target).is_csp:
+        return refused(
+            f"{SPECS[role_key].name} is a CSP role: a non-CSP organization cannot grant it."
+        )
+    return ALLOWED
+
+
+def can_revoke_role(actor: Actor, target: User, role_key: str) -> Decision:
+    """May the actor take the role away from the target?"""
+    decision = _can_change_role(actor, target, role_key)
+    if not decision:
+        return decision
+    if role_key == GA and is_last_active_global_admin(target):
+        return refused(LAST_GLOBAL_ADMIN)
+    return ALLOWED
+
+
+def grantable_roles(actor: Actor, target: User) -> dict[str, Decision]:
+    """For each role of the catalogue, whether the actor may grant it to the target, and why not."""
+    return {spec.key.value: can_grant_role(actor, target, spec.key) for spec in CATALOGUE}
+
+
+# Workspaces
+
+
+def workspaces_for_roles(
+    role_keys: Iterable[str], organization: PartnerOrganization
+) -> list[Workspace]:
+    """The workspaces a set of roles unlocks in an organization, in display order."""
+    keys = {key for key in role_keys if key in SPECS}
+    if not organization.is_csp:
+        keys = {key for key in keys if not SPECS[key].csp_only}
+    return [
+        workspace
+        for workspace in Workspace
+        if keys & UNLOCKED_BY[workspace]
+        and (organization.is_csp or workspace not in CSP_WORKSPACES)
+    ]
+
+
+def workspaces_for(user: Actor) -> list[Workspace]:
+    """The workspaces the user's roles unlock: all that they see on their dashboard."""
+    if not user.is_authenticated or not user.is_active or user.organization is None:
+        return []
+    return workspaces_for_roles(held_roles(user), user.organization)
