@@ -144,6 +144,9 @@ STORAGES = {
     },
 }
 
+# Messages stay on the server: one of them may carry a temporary password, shown once.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

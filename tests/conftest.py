@@ -1,0 +1,104 @@
+"""Shared fixtures: a fixed cast of people in a CSP and a non-CSP organization."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import PartnerOrganization, User
+from roles.catalogue import RoleKey
+from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Django's default hasher costs ~0.2 s a hash; tests need none of that strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests that need PostgreSQL (row locks, real concurrency) are deselected on SQLite rather
+    # than skipped: CI runs the suite on both databases and treats any skip as a failure.
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    kept, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("postgresql") else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI a skipped test is a test that did not run: fail the run.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and os.environ.get("CI") and exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) skipped; a skip fails the run in CI.", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@dataclass
+class Cast:
+    """One organization's people, one per role that matters to the rulebook."""
+
+    organization: PartnerOrganization
+    global_admin: User
+    second_global_admin: User
+    user_admin: User
+    account_admin: User
+    mpn_admin: User
+    billing_admin: User
+    member: User  # holds a role that unlocks no user management
+
+
+def make_cast(organization: PartnerOrganization) -> Cast:
+    csp = organization.is_csp
+    return Cast(
+        organization=organization,
+        global_admin=UserFactory(organization=organization, roles=[RoleKey.GLOBAL_ADMIN]),
+        second_global_admin=UserFactory(organization=organization, roles=[RoleKey.GLOBAL_ADMIN]),
+        user_admin=UserFactory(
+            organization=organization, roles=[RoleKey.USER_MANAGEMENT_ADMIN] if csp else []
+        ),
+        account_admin=UserFactory(organization=organization, roles=[RoleKey.ACCOUNT_ADMIN]),
+        mpn_admin=UserFactory(organization=organization, roles=[RoleKey.MPN_PARTNER_ADMIN]),
+        billing_admin=UserFactory(
+            organization=organization, roles=[RoleKey.BILLING_ADMIN] if csp else []
+        ),
+        member=UserFactory(organization=organization, roles=[RoleKey.REFERRALS_ADMIN]),
+    )
+
+
+@pytest.fixture
+def csp(db: None) -> Cast:
+    """Contoso-like: a CSP organization with one person per role."""
+    return make_cast(OrganizationFactory(name="Contoso Ltd"))
+
+
+@pytest.fixture
+def non_csp(db: None) -> Cast:
+    """Fabrikam-like: a non-CSP organization (no User management admin role exists there)."""
+    return make_cast(OrganizationFactory(name="Fabrikam Inc", non_csp=True))
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """A Global admin of another organization."""
+    return UserFactory(
+        organization=OrganizationFactory(name="Elsewhere"), roles=[RoleKey.GLOBAL_ADMIN]
+    )
+
+
+@pytest.fixture
+def support(db: None) -> User:
+    """Support staff of the partner network: is_staff, no organization, in the Support group."""
+    return SupportStaffFactory()
