@@ -41,7 +41,7 @@ def _label(user: User | None) -> str:
 
 
 def record(
-    actor: User,
+    actor: User | None,
     action: str,
     *,
     organization: PartnerOrganization | None,
@@ -52,6 +52,7 @@ def record(
     origin: Origin = NOWHERE,
     outcome: str = AuditOutcome.DONE,
     reason: str = "",
+    actor_label: str = "",
 ) -> AuditEvent:
     """Write one audit event: who did what to whom, before and after, from where."""
     return AuditEvent.objects.create(
@@ -59,8 +60,8 @@ def record(
         action=action,
         outcome=outcome,
         reason=reason,
-        actor=actor if actor.pk else None,
-        actor_label=_label(actor),
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor_label or _label(actor),
         target=target if target is not None and target.pk else None,
         target_label=target_label or _label(target),
         before=before or {},
@@ -102,15 +103,20 @@ def record_refusal(refusal: RuleRefused) -> AuditEvent:
     """Record a refused attempt. Callers that rolled back the first record (the Django admin
     wraps its views in a transaction) record it again with this."""
     context = refusal.audit_context
-    target = context["target"]
-    if target is not None and target.pk and not User.objects.filter(pk=target.pk).exists():
-        target = None  # deleted meanwhile; the label still says who it was
+    actor, target = context["actor"], context["target"]
+    # Either may have been deleted by a concurrent request; the labels still say who it was.
+    existing = set(
+        User.objects.filter(
+            pk__in=[u.pk for u in (actor, target) if u is not None and u.pk]
+        ).values_list("pk", flat=True)
+    )
     return record(
-        context["actor"],
+        actor if actor.pk in existing else None,
         refusal.action,
         organization=context["organization"],
-        target=target,
-        target_label=context["target_label"] or _label(context["target"]),
+        target=target if target is not None and target.pk in existing else None,
+        target_label=context["target_label"] or _label(target),
+        actor_label=_label(actor),
         after=refusal.detail,
         origin=context["origin"],
         outcome=AuditOutcome.REFUSED,

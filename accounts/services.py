@@ -53,9 +53,14 @@ def lock_organization(organization_id: int, actor: User) -> PartnerOrganization:
 
     Every change inside one organization takes it first, so checks such as "is this the last
     active Global admin" see every change committed before them (PostgreSQL; SQLite serializes
-    writers by itself). The actor's roles are read again under the lock, for the same reason.
+    writers by itself). The actor's roles and active flag are read again under the lock, for the
+    same reason: an admin deactivated or demoted a moment ago acts no more.
     """
     organization = PartnerOrganization.objects.select_for_update().get(pk=organization_id)
+    try:
+        actor.refresh_from_db(fields=["is_active"])
+    except User.DoesNotExist:
+        raise RuleRefused("Your account no longer exists.") from None
     rules.forget_held_roles(actor)
     return organization
 
