@@ -44,7 +44,7 @@ class PartnerOrganization(models.Model):
         verbose_name = "partner organization"
         constraints = [
             models.CheckConstraint(
-                condition=Q(partner_id__regex=r"^[0-9]{6,7}$"),
+                condition=Q(partner_id__regex=r"^[0-9]{6,7}\Z"),
                 name="accounts_organization_partner_id_6_or_7_digits",
             ),
             models.CheckConstraint(

@@ -48,7 +48,7 @@ def generate_temporary_password() -> str:
     return "-".join(groups)
 
 
-def lock_organization(organization_id: int, actor: User) -> PartnerOrganization:
+def lock_organization(organization_id: int | None, actor: User) -> PartnerOrganization | None:
     """Take the organization's row lock for the rest of the transaction.
 
     Every change inside one organization takes it first, so checks such as "is this the last
@@ -56,7 +56,13 @@ def lock_organization(organization_id: int, actor: User) -> PartnerOrganization:
     writers by itself). The actor's roles and active flag are read again under the lock, for the
     same reason: an admin deactivated or demoted a moment ago acts no more.
     """
-    organization = PartnerOrganization.objects.select_for_update().get(pk=organization_id)
+    # Support staff belong to no organization: nothing to lock, and the rulebook refuses them
+    # as targets.
+    organization = (
+        PartnerOrganization.objects.select_for_update().get(pk=organization_id)
+        if organization_id is not None
+        else None
+    )
     try:
         actor.refresh_from_db(fields=["is_active"])
     except User.DoesNotExist:

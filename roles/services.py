@@ -51,6 +51,7 @@ def _change_roles(
 ) -> RoleChange:
     # The roles wanted are worked out from those held under the lock, so that two requests
     # changing one user's roles at once cannot undo each other.
+    callers_target = target
     with (
         audit.refusals_recorded(
             actor, organization=target.organization, target=target, origin=origin
@@ -91,5 +92,5 @@ def _change_roles(
                 after={"role": SPECS[key].name},
                 origin=origin,
             )
-    rules.forget_held_roles(target)
+    rules.forget_held_roles(callers_target)
     return RoleChange(granted=to_grant, revoked=to_revoke)

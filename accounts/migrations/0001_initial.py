@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'partner organization',
                 'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('partner_id__regex', '^[0-9]{6,7}$')), name='accounts_organization_partner_id_6_or_7_digits'), models.CheckConstraint(condition=models.Q(('program_type__in', ['csp_direct', 'csp_indirect_provider', 'csp_indirect_reseller', 'non_csp'])), name='accounts_organization_program_type_known')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('partner_id__regex', '^[0-9]{6,7}\\Z')), name='accounts_organization_partner_id_6_or_7_digits'), models.CheckConstraint(condition=models.Q(('program_type__in', ['csp_direct', 'csp_indirect_provider', 'csp_indirect_reseller', 'non_csp'])), name='accounts_organization_program_type_known')],
             },
         ),
         migrations.CreateModel(
