@@ -1,0 +1,464 @@
+"""The Django admin of the partner network's support staff: organizations, users, audit events.
+
+Every change to a user or a role goes through the service functions, which ask the rulebook and
+write the audit trail; the forms ask the rulebook first so that a refusal shows next to its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from accounts import audit, services
+from accounts.audit import Origin
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from roles import rules
+from roles import services as role_services
+from roles.catalogue import CATALOGUE
+from roles.models import Role
+from roles.rules import Action, Decision, RuleRefused
+
+# Shared with roles/admin.py
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nobody adds, changes or deletes these rows here, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RulebookForm(forms.ModelForm):
+    """A form that asks the rulebook in clean(): a refusal is an error next to its field, so the
+    typed input stays, and a refused attempt in the audit trail."""
+
+    request: HttpRequest  # set on the form class by the ModelAdmin's get_form
+
+    def refuse_unless(
+        self,
+        decision: Decision,
+        field: str | None,
+        audit_action: str,
+        *,
+        organization: PartnerOrganization | None,
+        target: User | None = None,
+        target_label: str = "",
+        **detail: object,
+    ) -> None:
+        """Add the decision's reason to the field and record the refusal, unless it allows."""
+        if decision:
+            return
+        self.add_error(field, decision.reason)
+        # An invalid form returns normally from the admin's transaction, so this record stays.
+        audit.record(
+            self.request.user,
+            audit_action,
+            organization=organization,
+            target=target,
+            target_label=target_label,
+            after=detail,
+            origin=Origin.from_request(self.request),
+            outcome=AuditOutcome.REFUSED,
+            reason=decision.reason,
+        )
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose changes go through service functions that may refuse them.
+
+    Django runs the add, change and delete views in a transaction: a RuleRefused raised there by
+    a service (a request that raced the form's check) rolls back the service's record of the
+    refusal with everything else. So it is caught outside, recorded again and shown as a message.
+    Bulk deletion goes one object at a time, each refusal reported.
+    """
+
+    form: type[RulebookForm]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request  # a new class on every call, so this is this request's alone
+        return form
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RuleRefused as refusal:
+            return self._refused(request, refusal, request.get_full_path())
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except RuleRefused as refusal:
+            opts = self.model._meta
+            change_url = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id]
+            )
+            return self._refused(request, refusal, change_url)
+
+    def _refused(self, request: HttpRequest, refusal: RuleRefused, url: str) -> HttpResponse:
+        if refusal.audit_context:  # filled in by the service that refused
+            audit.record_refusal(refusal)
+        messages.error(request, refusal.reason)
+        return HttpResponseRedirect(url)
+
+    def one_at_a_time(
+        self,
+        request: HttpRequest,
+        objects: Iterable[models.Model],
+        change: Callable[[models.Model, Origin], object],
+        done: str,
+    ) -> list[models.Model]:
+        """Apply a service call to each object in its own transaction; report what was refused.
+
+        Admin actions run outside any transaction, so one refusal stops only its own object.
+        """
+        origin = Origin.from_request(request)
+        changed = []
+        for obj in objects:
+            try:
+                change(obj, origin)
+            except RuleRefused as refusal:
+                messages.error(request, f"{obj}: {refusal.reason}")
+            else:
+                changed.append(obj)
+        if changed:
+            names = ", ".join(str(obj) for obj in changed)
+            messages.success(request, f"{done} {len(changed)}: {names}.")
+        return changed
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Django's confirmation page, then delete_queryset, which reports each refusal.
+
+        Replaces Django's action, which would announce every selected object as deleted.
+        """
+        if not request.POST.get("post"):
+            return admin_actions.delete_selected(self, request, queryset)
+        _, _, perms_needed, _ = self.get_deleted_objects(queryset, request)
+        if perms_needed:
+            raise PermissionDenied
+        self.delete_queryset(request, queryset)
+        return None
+
+
+# Partner organizations
+
+
+@admin.register(PartnerOrganization)
+class PartnerOrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "partner_id", "program_type", "created_at")
+    list_filter = ("program_type",)
+    search_fields = ("name", "partner_id")
+    search_help_text = "Search by name or partner ID."
+    readonly_fields = ("public_id", "created_at")
+
+
+# Partner users
+
+
+DETAIL_FIELDS = ("first_name", "last_name", "email")
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(spec.key.value, spec.name) for spec in CATALOGUE]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(role_assignments__role__key=self.value())
+
+
+def role_choice_label(role: Role) -> str:
+    """A role as a choice: its name and what it unlocks, as DOMAIN.md's add-user flow shows it."""
+    csp_only = " (CSP only)" if role.csp_only else ""
+    return f"{role.name}{csp_only}: {role.unlocks}"
+
+
+class PartnerUserForm(RulebookForm):
+    roles = forms.ModelMultipleChoiceField(
+        queryset=Role.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].label_from_instance = role_choice_label
+
+    def clean_email(self) -> str:
+        # The service checks again under the organization's lock; this puts the error on the field.
+        email = self.cleaned_data["email"]
+        if User.objects.with_email(email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(services.EmailInUse.message)
+        return email
+
+
+class UserAddForm(PartnerUserForm):
+    class Meta:
+        model = User
+        fields = ("organization", "first_name", "last_name", "email")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        organization = cleaned.get("organization")
+        if organization is None:
+            return cleaned
+        actor, email = self.request.user, cleaned.get("email", "")
+        self.refuse_unless(
+            rules.can(actor, Action.ADD_USER, organization),
+            "organization",
+            AuditAction.USER_CREATED,
+            organization=organization,
+            target_label=email,
+        )
+        new_user = User(organization=organization)
+        for role in cleaned.get("roles", []):
+            self.refuse_unless(
+                rules.can_grant_role(actor, new_user, role.key),
+                "roles",
+                AuditAction.ROLE_GRANTED,
+                organization=organization,
+                target_label=email,
+                role=role.key,
+            )
+        return cleaned
+
+
+class UserChangeForm(PartnerUserForm):
+    class Meta:
+        model = User
+        fields = ("first_name", "last_name", "email", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["roles"] = [a.role_id for a in self.instance.role_assignments.all()]
+
+    def clean(self) -> dict[str, Any]:
+        # self.instance is still the user as stored: the form copies the input onto it later.
+        cleaned = super().clean()
+        actor, user = self.request.user, self.instance
+        where = {"organization": user.organization, "target": user}
+        edited = [field for field in DETAIL_FIELDS if field in self.changed_data]
+        if edited:
+            self.refuse_unless(
+                rules.can_manage_user(actor, user, Action.EDIT_USER),
+                edited[0],
+                AuditAction.USER_EDITED,
+                **where,
+            )
+        if "is_active" in self.changed_data:
+            action, audit_action = (
+                (Action.REACTIVATE_USER, AuditAction.USER_REACTIVATED)
+                if cleaned.get("is_active")
+                else (Action.DEACTIVATE_USER, AuditAction.USER_DEACTIVATED)
+            )
+            self.refuse_unless(
+                rules.can_manage_user(actor, user, action), "is_active", audit_action, **where
+            )
+        if "roles" in self.changed_data and "roles" in cleaned:
+            held = {a.role.key for a in user.role_assignments.all()}
+            wanted = {role.key for role in cleaned["roles"]}
+            for key in wanted - held:
+                self.refuse_unless(
+                    rules.can_grant_role(actor, user, key),
+                    "roles",
+                    AuditAction.ROLE_GRANTED,
+                    **where,
+                    role=key,
+                )
+            for key in held - wanted:
+                self.refuse_unless(
+                    rules.can_revoke_role(actor, user, key),
+                    "roles",
+                    AuditAction.ROLE_REVOKED,
+                    **where,
+                    role=key,
+                )
+        return cleaned
+
+
+@admin.register(User)
+class PartnerUserAdmin(ServiceAdmin):
+    """Partner users only: support staff accounts are made with createsuperuser, not here."""
+
+    list_display = ("email", "first_name", "last_name", "organization", "roles", "is_active")
+    list_filter = ("organization", RoleFilter, "is_active")
+    list_select_related = ("organization",)
+    # Searched through User.objects.search (get_search_results): ignoring case and accents.
+    search_fields = ("search_text",)
+    search_help_text = "Search by name or email (case and accents do not matter)."
+    show_full_result_count = False
+    actions = ("deactivate_selected", "reactivate_selected", "delete_selected")
+    add_fieldsets = ((None, {"fields": ("organization", *DETAIL_FIELDS, "roles")}),)
+    fieldsets = (
+        (None, {"fields": ("organization", *DETAIL_FIELDS, "is_active", "roles")}),
+        ("Record", {"fields": ("must_change_password", "created_by", "created_at", "last_login")}),
+    )
+    # Moving users between organizations is not supported; the rest is the record.
+    readonly_fields = (
+        "organization",
+        "must_change_password",
+        "created_by",
+        "created_at",
+        "last_login",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # Prefetched roles: the list costs the same few queries however many users and roles.
+        return (
+            super().get_queryset(request).partner_users().prefetch_related("role_assignments__role")
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        return queryset.search(search_term), False
+
+    @admin.display(description="roles")
+    def roles(self, user: User) -> str:
+        return ", ".join(a.role.name for a in user.role_assignments.all())
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        return () if obj is None else self.readonly_fields
+
+    def get_form(
+        self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        kwargs["form"] = UserChangeForm if obj is not None else UserAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.EmailInUse:
+            # Someone took the email between the form's check and the save, and everything was
+            # rolled back: run the view again, and the form's check puts the error on the field.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(
+        self, request: HttpRequest, obj: User, form: PartnerUserForm, change: bool
+    ) -> None:
+        actor, origin, data = request.user, Origin.from_request(request), form.cleaned_data
+        role_keys = [role.key for role in data["roles"]]
+        details = {field: data[field] for field in DETAIL_FIELDS}
+        if not change:
+            new = services.create_user(
+                actor,
+                organization=data["organization"],
+                role_keys=role_keys,
+                origin=origin,
+                **details,
+            )
+            messages.success(
+                request,
+                f"Temporary password for {new.user.email}: {new.temporary_password} "
+                "(it will not be shown again).",
+            )
+            # The service saved its own instance: point the admin's at that row.
+            obj.pk = new.user.pk
+            obj.refresh_from_db()
+            return
+        # One transaction: a refusal of a later step undoes the earlier ones.
+        with transaction.atomic():
+            if set(DETAIL_FIELDS) & set(form.changed_data):
+                services.update_user_details(actor, obj, origin=origin, **details)
+            if "is_active" in form.changed_data:
+                set_active = (
+                    services.reactivate_user if data["is_active"] else services.deactivate_user
+                )
+                set_active(actor, obj, origin=origin)
+            if "roles" in form.changed_data:
+                role_services.change_roles(actor, obj, role_keys, origin=origin)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing: save_model's services saved the roles."""
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.delete_user(request.user, obj, origin=Origin.from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        deleted = self.one_at_a_time(
+            request,
+            queryset,
+            lambda user, origin: services.delete_user(request.user, user, origin=origin),
+            "Deleted",
+        )
+        # The services deleted their own copies of these rows, so these still carry their ids.
+        if deleted:
+            self.log_deletions(request, deleted)
+
+    @admin.action(permissions=["change"], description="Deactivate selected users")
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self.one_at_a_time(
+            request,
+            queryset,
+            lambda user, origin: services.deactivate_user(request.user, user, origin=origin),
+            "Deactivated",
+        )
+
+    @admin.action(permissions=["change"], description="Reactivate selected users")
+    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self.one_at_a_time(
+            request,
+            queryset,
+            lambda user, origin: services.reactivate_user(request.user, user, origin=origin),
+            "Reactivated",
+        )
+
+
+# The audit trail
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "organization",
+        "action",
+        "outcome",
+        "actor_label",
+        "target_label",
+    )
+    list_filter = ("action", "outcome", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("actor_label", "target_label")
+    search_help_text = "Search by who acted or whom it concerned."
+    show_full_result_count = False
