@@ -317,6 +317,8 @@ def test_it_lets_a_user_keep_their_email_in_another_case(csp):
 def test_it_edits_a_users_name_and_email(csp, editor):
     actor = getattr(csp, editor)
     target = csp.member
+    User.objects.filter(pk=target.pk).update(first_name="Pat")  # not the name given below
+    target.refresh_from_db()
     old = snapshot(target)
     mark = last_event_id()
 
