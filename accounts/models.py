@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -11,6 +14,11 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.search import fold
+
+# The fields folded into User.search_text.
+SEARCHED_FIELDS = {"first_name", "last_name", "email"}
 
 
 class ProgramType(models.TextChoices):
@@ -63,6 +71,29 @@ class PartnerOrganization(models.Model):
 
 
 class UserQuerySet(models.QuerySet["User"]):
+    def bulk_create(self, objs: Iterable[User], *args: Any, **kwargs: Any) -> list[User]:
+        objs = list(objs)
+        for user in objs:
+            user.refresh_search_text()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(
+        self, objs: Iterable[User], fields: Iterable[str], *args: Any, **kwargs: Any
+    ) -> int:
+        objs, fields = list(objs), list(fields)
+        if SEARCHED_FIELDS & set(fields):
+            for user in objs:
+                user.refresh_search_text()
+            fields.append("search_text")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def search(self, query: str) -> UserQuerySet:
+        """Users whose name or email contains every word of the query, ignoring case and accents."""
+        matches = self
+        for word in fold(query).split():
+            matches = matches.filter(search_text__contains=word)
+        return matches
+
     def partner_users(self) -> UserQuerySet:
         return self.filter(organization__isnull=False)
 
@@ -131,6 +162,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    search_text = models.TextField(
+        editable=False, default="", help_text="Name and email folded for search (accounts.search)."
+    )
 
     objects = UserManager()
 
@@ -164,6 +198,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.get_full_name()} <{self.email}>" if self.get_full_name() else self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_search_text()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and SEARCHED_FIELDS & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        self.search_text = fold(f"{self.first_name} {self.last_name} {self.email}")
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -260,3 +304,110 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
+
+
+# The membership workspace: what the partner network gives an organization.
+
+
+def membership_year(day: date) -> int:
+    """The membership year a day falls in: the partner network's fiscal year, 1 July to 30 June,
+    named by the year it ends (2027 runs from 1 July 2026 to 30 June 2027)."""
+    return day.year + 1 if day.month >= 7 else day.year
+
+
+class CompetencyLevel(models.TextChoices):
+    GOLD = "gold", "Gold"
+    SILVER = "silver", "Silver"
+
+
+class CompetencyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRING = "expiring", "Expiring soon"
+    LAPSED = "lapsed", "Lapsed"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def in_organization(self, organization: PartnerOrganization) -> MembershipQuerySet:
+        return self.filter(organization=organization)
+
+
+class Competency(models.Model):
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="competencies"
+    )
+    name = models.CharField(max_length=200)
+    level = models.CharField(max_length=10, choices=CompetencyLevel.choices)
+    status = models.CharField(max_length=10, choices=CompetencyStatus.choices)
+    earned_on = models.DateField()
+    renews_on = models.DateField()
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "competencies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="accounts_competency_one_per_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_level_display()})"
+
+
+class Benefit(models.Model):
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="benefits"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    quantity = models.PositiveIntegerField(help_text="How many the organization is entitled to.")
+    used = models.PositiveIntegerField(default=0)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="accounts_benefit_one_per_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(used__lte=models.F("quantity")),
+                name="accounts_benefit_used_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MapsPurchase(models.Model):
+    """A purchase of the Microsoft Action Pack Subscription: one per organization and year."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.PROTECT, related_name="maps_purchases"
+    )
+    membership_year = models.PositiveSmallIntegerField()
+    purchased_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    purchased_at = models.DateTimeField(default=timezone.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-membership_year"]
+        verbose_name = "MAPS purchase"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "membership_year"],
+                name="accounts_maps_one_per_organization_and_year",
+                violation_error_message="MAPS is already purchased for this membership year.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"MAPS {self.membership_year} for {self.organization}"

@@ -155,14 +155,23 @@ def refused(reason: str) -> Decision:
 
 
 class RuleRefused(PermissionDenied):
-    """A service was asked for something the rulebook refuses. Services record it in the audit
-    trail before it leaves them; `action` and `detail` say what was attempted."""
+    """Something the rulebook refuses was asked for. Services record it in the audit trail before
+    it leaves them (`action` and `detail` say what was attempted); a view that refuses a page names
+    the rulebook's `permission`, so the 403 page can say who may."""
 
-    def __init__(self, reason: str, *, action: str = "", detail: dict | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        action: str = "",
+        detail: dict | None = None,
+        permission: Action | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.action = action
         self.detail = detail or {}
+        self.permission = permission  # the rulebook's action, for "who could do this?"
         self.audit_context: dict = {}  # filled in by accounts.audit.refusals_recorded
 
 
@@ -421,3 +430,44 @@ def workspaces_for(user: Actor) -> list[Workspace]:
     if not user.is_authenticated or not user.is_active or user.organization is None:
         return []
     return workspaces_for_roles(held_roles(user), user.organization)
+
+
+def require(decision: Decision, permission: Action | None = None) -> None:
+    """Raise RuleRefused (a 403 for a view) unless the decision allows."""
+    if not decision:
+        raise RuleRefused(decision.reason, permission=permission)
+
+
+# What a set of roles gives: the access preview of the add-user flow
+
+
+# The actions shown in an access preview, in the order an admin reads them.
+PREVIEWED_ACTIONS = (
+    Action.SEE_DIRECTORY,
+    Action.ADD_USER,
+    Action.EDIT_USER,
+    Action.DEACTIVATE_USER,
+    Action.RESET_PASSWORD,
+    Action.MANAGE_GLOBAL_ADMIN,
+    Action.MANAGE_DIRECTORY_ROLES,
+    Action.MANAGE_MEMBERSHIP_ROLES,
+    Action.PURCHASE_MAPS,
+    Action.SEE_AUDIT_LOG,
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    workspaces: list[Workspace]
+    actions: list[Action]
+
+
+def access_for_roles(role_keys: Iterable[str], organization: PartnerOrganization) -> Access:
+    """What a person holding these roles in the organization would see and may do."""
+    keys = {key for key in role_keys if key in SPECS}
+    if not organization.is_csp:
+        keys = {key for key in keys if not SPECS[key].csp_only}
+    return Access(
+        workspaces=workspaces_for_roles(keys, organization),
+        actions=[action for action in PREVIEWED_ACTIONS if keys & GRANTED_TO[action]],
+    )
