@@ -18,9 +18,8 @@ from tests.factories import UserFactory
         ("Małgorzata Wiśniewska", "malgorzata wisniewska"),
         ("Ömer Y\u0131lmaz", "omer yilmaz"),
         ("Straße", "strasse"),
-        ("".join(chr(ord(c) + 0xFEE0) for c in "Wide"), "wide")(  # full-width letters,
-            "  spaced\tout\n", "spaced out"
-        ),
+        ("".join(chr(ord(c) + 0xFEE0) for c in "Wide"), "wide"),  # full-width letters
+        ("  spaced\tout\n", "spaced out"),
     ],
 )
 def test_fold(text, folded):
