@@ -1,26 +1,57 @@
-"""Pages that belong to no app: the home dashboard and the health check."""
+"""Pages that belong to no app: the home dashboard, the health check, the error pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from roles import rules
+from roles.catalogue import SPECS
 from roles.models import Role
+from roles.rules import Workspace
+
+
+@dataclass(frozen=True)
+class Tile:
+    workspace: Workspace
+    description: str
+    url: str | None  # None: the workspace has no page in PartnerHub yet
+
+
+# What each workspace is for, and its page where PartnerHub has one.
+WORKSPACE_TILES: dict[Workspace, tuple[str, str | None]] = {
+    Workspace.USER_MANAGEMENT: ("Users of your organization and their roles.", "directory"),
+    Workspace.ACCOUNT_SETTINGS: ("Locations and program enrolment.", None),
+    Workspace.MEMBERSHIP: ("Benefits, competencies and the partner action pack.", "membership"),
+    Workspace.BILLING: ("Invoices and reconciliation.", None),
+    Workspace.CUSTOMERS: ("Customers and their subscriptions.", None),
+    Workspace.LEADS: ("Leads to follow up.", None),
+    Workspace.SUPPORT_REQUESTS: ("Your customers' support requests.", None),
+    Workspace.REFERRALS: ("Referrals for your organization.", None),
+    Workspace.INCENTIVES: ("Incentives, bank and tax details.", None),
+    Workspace.BUSINESS_PROFILE: ("Your organization's public business profile.", None),
+    Workspace.ANALYTICS: ("Analytics reports.", None),
+}
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Greets the user with their organization, their roles and the workspaces they unlock."""
+    """Greets the user with their organization and roles, and a tile per workspace they unlock."""
     user = request.user
     roles = Role.objects.filter(assignments__user=user) if user.organization_id else []
-    return render(
-        request,
-        "home.html",
-        {"roles": roles, "workspaces": rules.workspaces_for(user)},
-    )
+    tiles = []
+    for workspace in rules.workspaces_for(user):
+        description, url_name = WORKSPACE_TILES[workspace]
+        tiles.append(Tile(workspace, description, reverse(url_name) if url_name else None))
+    return render(request, "home.html", {"roles": roles, "tiles": tiles})
 
 
 @never_cache
@@ -33,3 +64,33 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 403 that explains: why, which roles would allow it, and who holds them here."""
+    reason = getattr(exception, "reason", "") or "You do not have permission to do this."
+    permission = getattr(exception, "permission", None)
+    role_names: list[str] = []
+    holders: list[User] = []
+    user = getattr(request, "user", None)
+    if permission is not None:
+        keys = rules.roles_allowed_to(permission)
+        role_names = [SPECS[key].name for key in keys]
+        if user is not None and user.is_authenticated and user.organization_id:
+            holders = list(
+                User.objects.in_organization(user.organization)
+                .filter(is_active=True, role_assignments__role__key__in=keys)
+                .exclude(pk=user.pk)
+                .distinct()
+                .order_by("last_name", "first_name")[:10]
+            )
+    return render(
+        request,
+        "403.html",
+        {"reason": reason, "role_names": role_names, "holders": holders},
+        status=403,
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "404.html", status=404)

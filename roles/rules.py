@@ -263,6 +263,8 @@ def can(actor: Actor, action: Action, organization: PartnerOrganization | None =
         return refused("Sign in to continue.")
     if action in USER_ACTIONS:
         raise ValueError(f"{action} concerns a user: ask can_manage_user.")
+    if is_support_staff(actor) and organization is None:
+        return refused("Support staff work in the support admin, not in an organization's pages.")
     if (
         organization is not None
         and not is_support_staff(actor)

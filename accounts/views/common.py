@@ -1,0 +1,57 @@
+"""What every partner page starts with: the organization's users, scoped, and one-time secrets."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.models import User, UserQuerySet
+
+_SESSION_KEY = "temporary-passwords"
+
+
+def organization_users(request: HttpRequest) -> UserQuerySet:
+    """The users of the acting user's organization: the only users a partner page may touch."""
+    return User.objects.in_organization(request.user.organization)
+
+
+def get_user_or_404(request: HttpRequest, public_id: UUID) -> User:
+    """A user of the acting user's organization; another organization's answers 404 like a
+    user that does not exist."""
+    return get_object_or_404(
+        organization_users(request).select_related("organization"), public_id=public_id
+    )
+
+
+def remember_temporary_password(
+    request: HttpRequest, user: User, password: str, *, new_user: bool
+) -> None:
+    """Keep a temporary password in the session until the next page shows it, once."""
+    passwords = request.session.get(_SESSION_KEY, {})
+    passwords[str(user.public_id)] = {"password": password, "new_user": new_user}
+    request.session[_SESSION_KEY] = passwords
+
+
+@never_cache
+@require_GET
+@login_required
+def temporary_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Shows a user's temporary password once: the session forgets it as the page is made."""
+    user = get_user_or_404(request, public_id)
+    passwords = request.session.get(_SESSION_KEY, {})
+    shown = passwords.pop(str(user.public_id), None)
+    request.session[_SESSION_KEY] = passwords
+    return render(
+        request,
+        "accounts/temporary_password.html",
+        {
+            "shown_user": user,
+            "password": shown["password"] if shown else None,
+            "new_user": shown["new_user"] if shown else False,
+        },
+    )

@@ -1,0 +1,16 @@
+"""What the header needs on every page, as the rulebook answers it."""
+
+from django.http import HttpRequest
+
+from roles import rules
+from roles.rules import Action
+
+
+def navigation(request: HttpRequest) -> dict[str, bool]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.organization_id is None:
+        return {"nav_user_management": False, "nav_profile": bool(user and user.is_authenticated)}
+    return {
+        "nav_user_management": bool(rules.can(user, Action.SEE_DIRECTORY)),
+        "nav_profile": True,
+    }
