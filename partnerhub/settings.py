@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "formtools",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
