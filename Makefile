@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format screenshots clean
 
 # A virtual environment with the pinned requirements, rebuilt when they change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -24,6 +24,10 @@ run: setup
 # The whole test suite; PYTEST_ARGS passes more, e.g. PYTEST_ARGS="-k rules -x".
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests again, saving a screenshot of each step into docs/screenshots/.
+screenshots: setup
+	PARTNERHUB_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser
 
 lint: setup
 	$(BIN)/ruff check .

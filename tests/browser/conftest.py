@@ -1,0 +1,103 @@
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
+
+Without Chromium the tests skip on a laptop; in CI a skip fails the run (tests/conftest.py).
+PARTNERHUB_SCREENSHOTS=docs/screenshots saves a screenshot of each step there (make screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM, used by the test
+# itself, would otherwise refuse to run beside it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "Browser-demo-password-2026"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.path).replace(os.sep, "/"):
+            # The role catalogue comes from a migration: put it back after each flush.
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo(live_server: object) -> str:
+    """The demo organizations in the live server's database; returns the server's URL."""
+    call_command("seed_demo", "--password", DEMO_PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return live_server.url
+
+
+@pytest.fixture
+def browser_context(chromium: object) -> Iterator[object]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: object) -> object:
+    return browser_context.new_page()
+
+
+@pytest.fixture
+def shoot() -> object:
+    """shoot(page, "name") saves a screenshot when PARTNERHUB_SCREENSHOTS names a folder."""
+    folder = os.environ.get("PARTNERHUB_SCREENSHOTS")
+
+    def take(page: object, name: str) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def sign_in(page: object, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def open_settings(page: object, item: str) -> None:
+    """Choose an item of the Settings (gear) menu in the header."""
+    page.get_by_role("button", name="Settings").click()
+    page.locator("#settings-menu + .dropdown-menu").get_by_role("link", name=item).click()
+
+
+def sign_out(page: object) -> None:
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Sign out").click()

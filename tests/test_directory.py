@@ -1,0 +1,222 @@
+"""Settings > User management: the directory, its search, sorting and paging."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.views.directory import PAGE_SIZE
+from roles.catalogue import CATALOGUE, RoleKey
+from tests.factories import OrganizationFactory, UserFactory
+
+URL = reverse("directory")
+
+
+def emails_listed(response) -> list[str]:
+    return [member.email for member in response.context["page"]]
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("global_admin", 200),
+        ("user_admin", 200),
+        ("account_admin", 200),
+        ("mpn_admin", 200),
+        ("billing_admin", 403),
+        ("member", 403),
+    ],
+)
+def test_it_is_for_the_roles_that_see_the_directory(client, csp, who, status):
+    client.force_login(getattr(csp, who))
+
+    assert client.get(URL).status_code == status
+
+
+def test_a_refusal_names_the_roles_that_may_and_who_holds_them(client, csp):
+    client.force_login(csp.member)
+
+    page = client.get(URL).content.decode()
+
+    assert "Only a Global admin, User management admin, Account admin or MPN Partner Admin" in page
+    assert csp.global_admin.email in page
+    assert csp.mpn_admin.email in page
+
+
+def test_support_staff_use_the_support_admin_instead(client, support):
+    client.force_login(support)
+
+    assert client.get(URL).status_code == 403
+
+
+def test_it_needs_sign_in(client, db):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_it_lists_only_the_organizations_users(client, csp, outsider):
+    client.force_login(csp.global_admin)
+
+    listed = emails_listed(client.get(URL))
+
+    assert csp.member.email in listed
+    assert outsider.email not in listed
+    assert len(listed) == 7
+
+
+@pytest.mark.parametrize(
+    ("who", "sees_add_user"),
+    [("global_admin", True), ("user_admin", True), ("account_admin", False), ("mpn_admin", False)],
+)
+def test_add_user_is_offered_only_to_those_who_may_add_users(client, csp, who, sees_add_user):
+    client.force_login(getattr(csp, who))
+
+    page = client.get(URL).content.decode()
+
+    assert (reverse("add_user") in page) is sees_add_user
+
+
+def test_in_a_non_csp_organization_only_global_admins_add_users(client, non_csp):
+    client.force_login(non_csp.account_admin)
+    assert reverse("add_user") not in client.get(URL).content.decode()
+
+    client.force_login(non_csp.global_admin)
+    assert reverse("add_user") in client.get(URL).content.decode()
+
+
+@pytest.fixture
+def named(csp):
+    people = [
+        ("Zoë", "Müller", "zoe.muller@named.example"),
+        ("John", "Smithers", "john.smithers@named.example"),
+        ("Jon", "Smithers", "jon.smithers@named.example"),
+        ("Ana", "Lopez", "ana@fabrikam-partner.example"),
+    ]
+    return {
+        email: UserFactory(
+            organization=csp.organization, first_name=first, last_name=last, email=email
+        )
+        for first, last, email in people
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("zoe", ["zoe.muller@named.example"]),
+        ("MULLER", ["zoe.muller@named.example"]),
+        ("smithers", ["john.smithers@named.example", "jon.smithers@named.example"]),
+        ("jo smithe", ["john.smithers@named.example", "jon.smithers@named.example"]),
+        ("fabrikam-part", ["ana@fabrikam-partner.example"]),
+        ("nobody-at-all", []),
+    ],
+)
+def test_search_finds_partial_case_and_accent_insensitive_matches(
+    client, csp, named, query, expected
+):
+    client.force_login(csp.mpn_admin)
+
+    response = client.get(URL, {"q": query})
+
+    assert sorted(emails_listed(response)) == expected
+
+
+def test_a_search_without_matches_says_so(client, csp):
+    client.force_login(csp.global_admin)
+
+    page = client.get(URL, {"q": "nobody-at-all"}).content.decode()
+
+    assert "No user matches “nobody-at-all”." in page
+
+
+def test_hostile_search_text_is_shown_escaped(client, csp):
+    client.force_login(csp.global_admin)
+
+    page = client.get(URL, {"q": '<script>alert("x")</script>'}).content.decode()
+
+    assert '<script>alert("x")</script>' not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_a_search_too_long_is_refused_at_the_field(client, csp):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"q": "x" * 201})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["q"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "first_email"),
+    [
+        ("name", "ana@fabrikam-partner.example"),  # Lopez, Müller, Smithers
+        ("-email", "zoe.muller@named.example"),
+        ("email", "ana@fabrikam-partner.example"),
+    ],
+)
+def test_sorting(client, csp, named, sort, first_email):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"q": "a", "sort": sort})
+    listed = [email for email in emails_listed(response) if email in named]
+
+    assert listed[0] == first_email
+
+
+def test_an_unknown_sort_falls_back_to_the_name(client, csp):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"sort": "password"})
+
+    assert response.status_code == 200
+    assert response.context["sort"] == "name"
+
+
+def test_paging_keeps_the_search_and_the_sort(client, csp):
+    for number in range(PAGE_SIZE + 5):
+        UserFactory(organization=csp.organization, last_name=f"Paged{number:02}")
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"q": "paged", "sort": "-name"})
+    page = response.content.decode()
+
+    assert response.context["page"].paginator.count == PAGE_SIZE + 5
+    next_link = re.search(r'href="\?([^"]*page=2)"', page).group(1).replace("&amp;", "&")
+    assert next_link == "q=paged&sort=-name&page=2"
+    second = client.get(f"{URL}?{next_link}")
+    assert len(emails_listed(second)) == 5
+
+
+def test_a_page_number_out_of_range_shows_the_last_page(client, csp):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"page": "999"})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 1
+
+
+def test_the_query_count_does_not_grow_with_users_or_roles(client, db):
+    def queries_for(users: int, roles: list[str]) -> int:
+        organization = OrganizationFactory()
+        admin = UserFactory(organization=organization, roles=[RoleKey.GLOBAL_ADMIN])
+        for _ in range(users):
+            UserFactory(organization=organization, roles=roles)
+        client.force_login(admin)
+        client.get(URL)  # the session is warm
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(URL).status_code == 200
+        return len(queries)
+
+    few = queries_for(3, [RoleKey.REFERRALS_ADMIN])
+    many = queries_for(40, [spec.key for spec in CATALOGUE if not spec.csp_only])
+
+    assert few == many
+    assert many <= 8
