@@ -11,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.models import User, UserQuerySet
+from roles import rules
+from roles.rules import Action
 
 _SESSION_KEY = "temporary-passwords"
 
@@ -42,6 +44,7 @@ def remember_temporary_password(
 @login_required
 def temporary_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Shows a user's temporary password once: the session forgets it as the page is made."""
+    rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
     user = get_user_or_404(request, public_id)
     passwords = request.session.get(_SESSION_KEY, {})
     shown = passwords.pop(str(user.public_id), None)

@@ -1,9 +1,310 @@
-# PLACEHOLDER: replaced by the user page and its actions (helper). Must not land.
-from django.http import Http404
+"""A user's page and the actions on it: edit details, reset password, deactivate, reactivate,
+delete. (Edit roles is roles.views.edit_roles.)
+
+Every view reads the same way: the target, scoped to the organization (404 otherwise); the
+rulebook's answer for this actor and target (403 with the reason otherwise); the service; a
+redirect. Services ask the rulebook again under the organization's lock: what they refuse
+then (another admin changed something meanwhile) is recorded by them and explained here.
+Sign-in is checked before the method, so an anonymous visitor learns nothing about a URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services
+from accounts.audit import Origin
+from accounts.forms.user import UserDetailsForm
+from accounts.models import AuditEvent, AuditOutcome, User
+from accounts.services import EmailInUse
+from accounts.views.common import (
+    get_user_or_404,
+    organization_users,
+    remember_temporary_password,
+)
+from roles import rules
+from roles.catalogue import SPECS
+from roles.forms import role_boxes
+from roles.models import RoleAssignment
+from roles.rules import Action, Decision, RuleRefused
+
+# How much of a user's history the page shows; the rest stays in the audit log.
+HISTORY_LENGTH = 50
 
 
-def user_detail(request, public_id):
-    raise Http404
+def user_in_directory(request: HttpRequest, public_id: UUID) -> User:
+    """The user a page is about: 403 for someone who may not see the directory (support staff
+    included: they work in the support admin), 404 for a user outside the organization."""
+    # Asked first: support staff have no organization, so the lookup below would not be scoped.
+    rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
+    return get_user_or_404(request, public_id)
 
 
-edit_user = reset_password = deactivate_user = reactivate_user = delete_user = user_detail
+def with_roles(user: User) -> User:
+    """The user with their role assignments and roles loaded in one query."""
+    prefetch_related_objects(
+        [user],
+        Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role")),
+    )
+    return user
+
+
+def _require_may(request: HttpRequest, target: User, action: Action) -> None:
+    rules.require(rules.can_manage_user(request.user, target, action), action)
+
+
+def _back_to_user(request: HttpRequest, target: User) -> HttpResponseRedirect:
+    # A user deleted by someone else meanwhile has no page left to go back to.
+    if organization_users(request).filter(pk=target.pk).exists():
+        return redirect("user_detail", target.public_id)
+    return redirect("directory")
+
+
+# The user page
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """A button of the user page, as the rulebook answers it for this actor and target."""
+
+    decision: Decision
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.decision)
+
+    @property
+    def blocked_by_last_global_admin(self) -> bool:
+        # Shown disabled with the reason: the admin may do this in general, just not now.
+        return not self.decision and self.decision.reason == rules.LAST_GLOBAL_ADMIN
+
+    @property
+    def reason(self) -> str:
+        return self.decision.reason
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an audit event, before and after, in words."""
+
+    label: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: AuditEvent
+    changes: list[Change]
+
+    @property
+    def refused(self) -> bool:
+        return self.event.outcome == AuditOutcome.REFUSED
+
+
+FIELD_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "is_active": "Status",
+    "roles": "Roles",
+    "role": "Role",
+}
+
+
+def _in_words(field: str, value: Any) -> str:
+    if field == "is_active" and isinstance(value, bool):
+        return "Active" if value else "Deactivated"
+    if isinstance(value, list):
+        return ", ".join(_in_words(field, item) for item in value) or "none"
+    if field == "role" and value in SPECS:
+        # Refused attempts name the role by its key.
+        return SPECS[value].name
+    if value in (None, ""):
+        return "empty"
+    return str(value)
+
+
+def describe_changes(event: AuditEvent) -> list[Change]:
+    """What an audit event changed (or tried to), field by field, readable by a person."""
+    before, after = event.before or {}, event.after or {}
+    changes = []
+    for field in [*before, *(field for field in after if field not in before)]:
+        label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+        changes.append(
+            Change(
+                label,
+                _in_words(field, before[field]) if field in before else None,
+                _in_words(field, after[field]) if field in after else None,
+            )
+        )
+    return changes
+
+
+def _history(request: HttpRequest, target: User) -> tuple[list[HistoryEntry], bool]:
+    # One row more than shown says whether there is more, without counting.
+    events = list(
+        AuditEvent.objects.in_organization(request.user.organization)
+        .about(target)
+        .order_by("-created_at", "-id")[: HISTORY_LENGTH + 1]
+    )
+    entries = [HistoryEntry(event, describe_changes(event)) for event in events[:HISTORY_LENGTH]]
+    return entries, len(events) > HISTORY_LENGTH
+
+
+@login_required
+@require_GET
+def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """A user's details, roles and history, with the actions the actor may take on them."""
+    target = user_in_directory(request, public_id)
+    with_roles(target)
+    prefetch_related_objects([target], "created_by")
+    actor = request.user
+    actions = {
+        action.value: PageAction(rules.can_manage_user(actor, target, action))
+        for action in rules.USER_ACTIONS
+    }
+    may_edit_roles = any(box.changeable for box in role_boxes(actor, target))
+    can_see_history = bool(rules.can(actor, Action.SEE_AUDIT_LOG))
+    history, more_history = _history(request, target) if can_see_history else ([], False)
+    return render(
+        request,
+        "accounts/user/detail.html",
+        {
+            "shown_user": target,
+            "assignments": target.role_assignments.all(),
+            "actions": actions,
+            "may_edit_roles": may_edit_roles,
+            "any_action": may_edit_roles
+            or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values()),
+            "last_global_admin": rules.is_last_active_global_admin(target),
+            "last_global_admin_reason": rules.LAST_GLOBAL_ADMIN,
+            "can_see_history": can_see_history,
+            "history": history,
+            "more_history": more_history,
+            "history_length": HISTORY_LENGTH,
+        },
+    )
+
+
+# Edit details
+
+
+def _save_details(request: HttpRequest, target: User, form: UserDetailsForm) -> bool:
+    """Save the form's details through the service; False with the form's errors set if not."""
+    try:
+        services.update_user_details(
+            request.user,
+            target,
+            first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"],
+            email=form.cleaned_data["email"],
+            origin=Origin.from_request(request),
+        )
+    except EmailInUse:
+        form.add_error("email", EmailInUse.message)
+    except RuleRefused as refusal:
+        # Allowed when the form was shown, refused now: someone changed something meanwhile.
+        form.add_error(None, refusal.reason)
+    except ValidationError as error:
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        return True
+    return False
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Edit a user's first name, last name and email."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.EDIT_USER)
+    if request.method == "POST":
+        form = UserDetailsForm(request.POST)
+        if form.is_valid() and _save_details(request, target, form):
+            messages.success(request, f"{form.cleaned_data['first_name']}'s details are saved.")
+            return redirect("user_detail", target.public_id)
+    else:
+        form = UserDetailsForm.for_user(target)
+    return render(request, "accounts/user/edit.html", {"shown_user": target, "form": form})
+
+
+# Password and status
+
+
+@login_required
+@require_POST
+def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Give the user a new temporary password, shown once on the next page."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.RESET_PASSWORD)
+    try:
+        password = services.reset_password(
+            request.user, target, origin=Origin.from_request(request)
+        )
+    except RuleRefused as refusal:
+        messages.error(request, refusal.reason)
+        return _back_to_user(request, target)
+    remember_temporary_password(request, target, password, new_user=False)
+    return redirect("temporary_password", target.public_id)
+
+
+@login_required
+@require_POST
+def deactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Stop the user signing in; their open sessions end at their next request."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.DEACTIVATE_USER)
+    try:
+        services.deactivate_user(request.user, target, origin=Origin.from_request(request))
+    except RuleRefused as refusal:
+        messages.error(request, refusal.reason)
+        return _back_to_user(request, target)
+    messages.success(request, f"{target.get_full_name()} is deactivated and can no longer sign in.")
+    return redirect("user_detail", target.public_id)
+
+
+@login_required
+@require_POST
+def reactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Let a deactivated user sign in again, with the roles they had."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.REACTIVATE_USER)
+    try:
+        services.reactivate_user(request.user, target, origin=Origin.from_request(request))
+    except RuleRefused as refusal:
+        messages.error(request, refusal.reason)
+        return _back_to_user(request, target)
+    messages.success(request, f"{target.get_full_name()} is active again and can sign in.")
+    return redirect("user_detail", target.public_id)
+
+
+# Delete
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Asks to confirm, then deletes the user; the audit trail keeps their name."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.DELETE_USER)
+    if request.method != "POST":
+        return render(request, "accounts/user/delete.html", {"shown_user": target})
+    try:
+        services.delete_user(request.user, target, origin=Origin.from_request(request))
+    except RuleRefused as refusal:
+        messages.error(request, refusal.reason)
+        return _back_to_user(request, target)
+    messages.success(request, f"{target.get_full_name()} ({target.email}) is deleted.")
+    return redirect("directory")
