@@ -6,7 +6,28 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from roles.catalogue import RoleGroup, RoleKey
+from roles.catalogue import CATALOGUE, RoleGroup, RoleKey
+
+
+class RoleManager(models.Manager["Role"]):
+    def sync_with_catalogue(self) -> None:
+        """Make the table say what roles.catalogue says (idempotent).
+
+        Run after every migrate and every flush (post_migrate): the data migration loads the
+        catalogue once, this keeps it there, test databases flushed between tests included.
+        """
+        for position, spec in enumerate(CATALOGUE, 1):
+            self.update_or_create(
+                key=spec.key.value,
+                defaults={
+                    "name": spec.name,
+                    "group": spec.group.value,
+                    "csp_only": spec.csp_only,
+                    "unlocks": spec.unlocks,
+                    "description": spec.description,
+                    "position": position,
+                },
+            )
 
 
 class Role(models.Model):
@@ -17,6 +38,8 @@ class Role(models.Model):
     csp_only = models.BooleanField("CSP only")
     unlocks = models.TextField(help_text="What the role unlocks, as shown to admins.")
     position = models.PositiveSmallIntegerField(help_text="Display order: the hierarchy first.")
+
+    objects = RoleManager()
 
     class Meta:
         ordering = ["position"]

@@ -24,8 +24,7 @@ from tests.factories import OrganizationFactory, UserFactory
 
 pytestmark = [
     pytest.mark.postgresql,
-    # serialized_rollback: the role catalogue (loaded by migration) is put back after the flush.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 ROUNDS = 5

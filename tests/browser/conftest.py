@@ -32,11 +32,10 @@ CHROMIUM_ARGS = [
 DEMO_PASSWORD = "Browser-demo-password-2026"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/browser/" in str(item.path).replace(os.sep, "/"):
-            # The role catalogue comes from a migration: put it back after each flush.
-            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+# Each browser test module sets this as its pytestmark: the live server's thread must see the
+# test's data, so the test commits it (a transactional test); the flush after it is followed
+# by post_migrate, which puts the role catalogue and the Support group back.
+BROWSER_TEST = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="session")

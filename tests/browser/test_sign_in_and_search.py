@@ -2,7 +2,9 @@
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import open_settings, sign_in
+from tests.browser.conftest import BROWSER_TEST, open_settings, sign_in
+
+pytestmark = BROWSER_TEST
 
 
 def test_a_global_admin_finds_people_in_the_directory(page, demo, shoot):
