@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from unittest import mock
 
 import pytest
@@ -10,11 +11,22 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from accounts.management.commands import seed_demo
 from accounts.management.commands.seed_demo import DEMO_PASSWORD, DemoPerson
-from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.models import (
+    Benefit,
+    Competency,
+    CompetencyLevel,
+    CompetencyStatus,
+    MapsPurchase,
+    PartnerOrganization,
+    ProgramType,
+    User,
+    membership_year,
+)
 from accounts.support import SUPPORT_GROUP
 from roles.catalogue import SPECS, RoleKey
 from roles.models import Role, RoleAssignment
@@ -320,3 +332,134 @@ def test_with_debug_off_it_wants_a_password_chosen_for_the_server(db, settings):
 
     seed("--password", "a-password-for-this-demo-server")
     assert User.objects.filter(email="globaladmin@contoso.example").exists()
+
+
+# Membership content: competencies and benefits for the membership workspace, no MAPS purchase.
+
+
+def membership_snapshot() -> dict[str, list[tuple]]:
+    return {
+        "competencies": sorted(
+            Competency.objects.values_list(
+                "pk", "organization", "name", "level", "status", "earned_on", "renews_on"
+            )
+        ),
+        "benefits": sorted(
+            Benefit.objects.values_list(
+                "pk", "organization", "name", "description", "quantity", "used"
+            )
+        ),
+    }
+
+
+def test_contoso_has_competencies_in_every_status_and_benefits_partly_used():
+    seed()
+
+    today = timezone.localdate()
+    competencies = {
+        c.name: c for c in Competency.objects.filter(organization__partner_id="1234567")
+    }
+    assert {name: (c.level, c.status) for name, c in competencies.items()}.items() >= {
+        "Cloud Platform": (CompetencyLevel.GOLD, CompetencyStatus.ACTIVE),
+        "Security": (CompetencyLevel.SILVER, CompetencyStatus.EXPIRING),
+        "Data Analytics": (CompetencyLevel.GOLD, CompetencyStatus.LAPSED),
+    }.items()
+    for c in competencies.values():
+        assert c.earned_on < today
+        # The dates agree with the status: a lapsed competency's renewal date has passed.
+        assert (c.renews_on < today) == (c.status == CompetencyStatus.LAPSED)
+    benefits = {
+        b.name: (b.quantity, b.used)
+        for b in Benefit.objects.filter(organization__partner_id="1234567")
+    }
+    assert (
+        benefits.items()
+        >= {
+            "Internal use rights: Microsoft 365 E5": (25, 18),
+            "Azure credits (USD)": (3500, 1200),
+            "Technical presales hours": (10, 2),
+        }.items()
+    )
+    assert "Partner-led deployment hours" in benefits
+
+
+def test_fabrikam_has_a_smaller_set():
+    seed()
+
+    fabrikam = PartnerOrganization.objects.get(partner_id="7654321")
+    contoso = PartnerOrganization.objects.get(partner_id="1234567")
+    for model in (Competency, Benefit):
+        assert model.objects.in_organization(fabrikam).exists()
+        assert (
+            model.objects.in_organization(fabrikam).count()
+            < model.objects.in_organization(contoso).count()
+        )
+
+
+def test_no_maps_is_purchased_so_that_the_demo_can():
+    seed()
+
+    assert not MapsPurchase.objects.exists()
+
+
+def test_its_membership_content_is_idempotent():
+    # The renewal dates follow the day of the run: both runs on the same day.
+    with mock.patch("django.utils.timezone.localdate", return_value=date(2026, 11, 23)):
+        seed()
+        before = membership_snapshot()
+
+        seed()
+
+    assert membership_snapshot() == before
+    assert Competency.objects.count() == sum(len(o.competencies) for o in seed_demo.ORGANIZATIONS)
+    assert Benefit.objects.count() == sum(len(o.benefits) for o in seed_demo.ORGANIZATIONS)
+
+
+def test_it_puts_edited_membership_content_back():
+    seed()
+    contoso = PartnerOrganization.objects.get(partner_id="1234567")
+    Benefit.objects.filter(organization=contoso, name="Azure credits (USD)").update(used=3500)
+    Competency.objects.filter(organization=contoso, name="Security").delete()
+    Benefit.objects.create(organization=contoso, name="Not in the demo", quantity=1)
+    elsewhere = OrganizationFactory(name="Elsewhere")
+    Benefit.objects.create(organization=elsewhere, name="Not in the demo", quantity=1)
+
+    seed()
+
+    assert Benefit.objects.get(organization=contoso, name="Azure credits (USD)").used == 1200
+    assert Competency.objects.filter(organization=contoso, name="Security").exists()
+    assert not Benefit.objects.filter(organization=contoso, name="Not in the demo").exists()
+    # Organizations that are not demo organizations are left alone.
+    assert Benefit.objects.filter(organization=elsewhere, name="Not in the demo").exists()
+
+
+def test_a_failed_run_writes_no_membership_content():
+    with (
+        mock.patch.object(seed_demo, "ensure_support_group", side_effect=RuntimeError),
+        pytest.raises(RuntimeError),
+    ):
+        seed()
+
+    assert not Competency.objects.exists()
+    assert not Benefit.objects.exists()
+
+
+def test_the_demo_mpn_partner_admin_buys_maps_and_a_rerun_keeps_the_purchase(client):
+    seed()
+    year = membership_year(timezone.localdate())
+
+    assert sign_in(client, "mpnadmin@contoso.example") == 302
+    page = client.get(reverse("membership")).content.decode()
+    assert "Internal use rights: Microsoft 365 E5" in page
+    assert "Cloud Platform" in page
+    assert f"I confirm the purchase of MAPS for membership year {year}" in page
+    response = client.post(
+        reverse("purchase_maps"), {"confirm": "on", "membership_year": str(year)}
+    )
+    assert response.status_code == 302
+
+    seed()
+
+    # A purchase made in the demo is in the audit trail: the command does not undo it.
+    purchase = MapsPurchase.objects.get()
+    assert (purchase.organization.partner_id, purchase.membership_year) == ("1234567", year)

@@ -1,9 +1,82 @@
-# PLACEHOLDER: replaced by My profile (helper). Must not land.
-from django.http import Http404
+"""Settings > My profile: who I am, what my roles unlock, and changing my own password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.forms.profile import ChangePasswordForm
+from roles import rules
 
 
-def my_profile(request):
-    raise Http404
+@dataclass(frozen=True)
+class HeldRole:
+    name: str
+    unlocks: str
+    counts: bool  # False for a CSP-only role held in a non-CSP organization (rule 5)
 
 
-change_password = my_profile
+@require_GET
+@login_required
+def my_profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in partner user's name, email, organization, and roles with what they unlock."""
+    user = request.user
+    if user.organization_id is None:
+        # Support staff have no partner profile: their account lives in the support admin.
+        return redirect("admin:index")
+    # Loaded once for the page: the roles listed, the rulebook's answers and the header.
+    prefetch_related_objects([user], "role_assignments__role")
+    held = rules.held_roles(user)
+    roles = [
+        HeldRole(assignment.role.name, assignment.role.unlocks, assignment.role.key in held)
+        for assignment in user.role_assignments.all()
+    ]
+    return render(
+        request,
+        "accounts/profile/my_profile.html",
+        {"roles": roles, "workspaces": rules.workspaces_for(user)},
+    )
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The `next` address to return to, if it is on this site."""
+    url = request.POST.get("next") or request.GET.get("next")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def change_password(request: HttpRequest) -> HttpResponse:
+    """Changes the signed-in user's password; also the forced change of a temporary password.
+
+    This session stays signed in; the user's other sessions end, because Django ties each
+    session to the password it was opened with.
+    """
+    if request.method == "POST":
+        form = ChangePasswordForm(request.user, request.POST)
+        if form.is_valid():
+            user = form.save()
+            update_session_auth_hash(request, user)
+            messages.success(request, "Your password is changed.")
+            return redirect(_safe_next(request) or "home")
+    else:
+        form = ChangePasswordForm(request.user)
+    # Posting back to this address keeps `next` (the page the user first asked for).
+    form.helper.form_action = request.get_full_path()
+    return render(request, "accounts/profile/change_password.html", {"form": form})

@@ -1,15 +1,18 @@
-"""Demo data: Contoso (CSP) and Fabrikam (non-CSP) with their people and roles, and support staff.
+"""Demo data: Contoso (CSP) and Fabrikam (non-CSP) with their people, roles, competencies and
+benefits, and support staff.
 
 A developer tool that puts fixed demo data in place, not a partner admin acting, so it writes the
 models directly instead of going through accounts.services (no rulebook checks, no audit records).
 Rerunning it creates nothing new: it puts demo people who were edited back to the definitions below
-and gives every demo account the password of this run.
+and gives every demo account the password of this run. It buys no MAPS, so that the demo can, and
+leaves alone the MAPS purchases made in the demo: they are in the audit trail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +20,17 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.models import (
+    Benefit,
+    Competency,
+    CompetencyLevel,
+    CompetencyStatus,
+    PartnerOrganization,
+    ProgramType,
+    User,
+)
 from accounts.support import ensure_support_group
 from roles.catalogue import RoleKey, in_catalogue_order, spec
 from roles.models import Role, RoleAssignment
@@ -37,12 +49,31 @@ class DemoPerson:
 
 
 @dataclass(frozen=True)
+class DemoCompetency:
+    name: str
+    level: CompetencyLevel
+    status: CompetencyStatus
+    earned_on: date
+    renews_in_days: int  # from the day of the run, so that the statuses stay believable
+
+
+@dataclass(frozen=True)
+class DemoBenefit:
+    name: str
+    description: str
+    quantity: int
+    used: int
+
+
+@dataclass(frozen=True)
 class DemoOrganization:
     name: str
     partner_id: str
     program_type: ProgramType
     admin: DemoPerson  # the Global admin, who created the others and granted their roles
     others: tuple[DemoPerson, ...]
+    competencies: tuple[DemoCompetency, ...] = ()
+    benefits: tuple[DemoBenefit, ...] = ()
 
 
 GLOBAL_ADMIN = RoleKey.GLOBAL_ADMIN
@@ -57,6 +88,13 @@ REFERRALS = RoleKey.REFERRALS_ADMIN
 INCENTIVES = RoleKey.INCENTIVES_ADMIN
 PROFILE = RoleKey.BUSINESS_PROFILE_ADMIN
 REPORTS = RoleKey.EXECUTIVE_REPORT_VIEWER
+
+GOLD, SILVER = CompetencyLevel.GOLD, CompetencyLevel.SILVER
+ACTIVE, EXPIRING, LAPSED = (
+    CompetencyStatus.ACTIVE,
+    CompetencyStatus.EXPIRING,
+    CompetencyStatus.LAPSED,
+)
 
 CONTOSO = DemoOrganization(
     "Contoso Ltd",
@@ -93,6 +131,45 @@ CONTOSO = DemoOrganization(
         DemoPerson("bjorn.lind@contoso.example", "Björn", "Lind", (ADMIN_AGENT,), active=False),
         DemoPerson("lea.dubois@contoso.example", "Léa", "Dubois", (SALES,), active=False),
     ),
+    competencies=(
+        DemoCompetency("Cloud Platform", GOLD, ACTIVE, date(2019, 10, 1), 220),
+        DemoCompetency("Security", SILVER, EXPIRING, date(2022, 3, 15), 24),
+        DemoCompetency("Data Analytics", GOLD, LAPSED, date(2020, 6, 1), -40),
+        DemoCompetency("Collaboration and Content", SILVER, ACTIVE, date(2023, 1, 10), 150),
+        DemoCompetency("Application Development", SILVER, ACTIVE, date(2024, 5, 20), 300),
+    ),
+    benefits=(
+        DemoBenefit(
+            "Internal use rights: Microsoft 365 E5",
+            "Licences for the organization's own use, not for customers.",
+            25,
+            18,
+        ),
+        DemoBenefit(
+            "Azure credits (USD)",
+            "Monthly Azure credit for internal workloads, demos and proofs of concept.",
+            3500,
+            1200,
+        ),
+        DemoBenefit(
+            "Technical presales hours",
+            "Hours with Microsoft technical consultants to prepare customer proposals.",
+            10,
+            2,
+        ),
+        DemoBenefit(
+            "Partner-led deployment hours",
+            "Hours of Microsoft support for deployments the organization runs for customers.",
+            40,
+            40,
+        ),
+        DemoBenefit(
+            "Internal use rights: Dynamics 365 Sales",
+            "Licences for the organization's own sales team.",
+            10,
+            0,
+        ),
+    ),
 )
 
 # Non-CSP: membership roles only, the CSP-only roles do not exist here (DOMAIN.md rule 5).
@@ -108,6 +185,24 @@ FABRIKAM = DemoOrganization(
         DemoPerson("rafael.gomez@fabrikam.example", "Rafael", "Gómez", (INCENTIVES,)),
         DemoPerson("amara.mensah@fabrikam.example", "Amara", "Mensah", (PROFILE, REPORTS)),
         DemoPerson("hiroshi.sato@fabrikam.example", "Hiroshi", "Satō"),
+    ),
+    competencies=(
+        DemoCompetency("Application Development", SILVER, ACTIVE, date(2021, 11, 20), 300),
+        DemoCompetency("Cloud Business Applications", SILVER, EXPIRING, date(2023, 2, 1), 12),
+    ),
+    benefits=(
+        DemoBenefit(
+            "Internal use rights: Microsoft 365 Business Premium",
+            "Licences for the organization's own use, not for customers.",
+            5,
+            3,
+        ),
+        DemoBenefit(
+            "Azure credits (USD)",
+            "Monthly Azure credit for internal workloads, demos and proofs of concept.",
+            1200,
+            0,
+        ),
     ),
 )
 
@@ -180,6 +275,37 @@ def _put_roles(holders: Sequence[tuple[User, DemoPerson]]) -> None:
     )
 
 
+def _put_membership(
+    organization: PartnerOrganization, definition: DemoOrganization, today: date
+) -> None:
+    """Give the organization exactly the competencies and benefits of its definition."""
+    competencies = Competency.objects.in_organization(organization)
+    competencies.exclude(name__in=[c.name for c in definition.competencies]).delete()
+    for competency in definition.competencies:
+        Competency.objects.update_or_create(
+            organization=organization,
+            name=competency.name,
+            defaults={
+                "level": competency.level,
+                "status": competency.status,
+                "earned_on": competency.earned_on,
+                "renews_on": today + timedelta(days=competency.renews_in_days),
+            },
+        )
+    benefits = Benefit.objects.in_organization(organization)
+    benefits.exclude(name__in=[b.name for b in definition.benefits]).delete()
+    for benefit in definition.benefits:
+        Benefit.objects.update_or_create(
+            organization=organization,
+            name=benefit.name,
+            defaults={
+                "description": benefit.description,
+                "quantity": benefit.quantity,
+                "used": benefit.used,
+            },
+        )
+
+
 def _check_roles_exist_in(definition: DemoOrganization) -> None:
     """A CSP-only role cannot be held in a non-CSP organization (DOMAIN.md rule 5)."""
     if definition.program_type != ProgramType.NON_CSP:
@@ -226,6 +352,7 @@ class Command(BaseCommand):
         everyone = [SUPPORT_STAFF]
         for definition in ORGANIZATIONS:
             everyone += [definition.admin, *definition.others]
+        today = timezone.localdate()
         with transaction.atomic():
             existing = _existing_users(person.email for person in everyone)
             # One hash for every demo account: hashing is slow on purpose, one per user adds up.
@@ -241,6 +368,7 @@ class Command(BaseCommand):
                 [admin] = _put_users(people[:1], organization, None, existing, password_hash)
                 others = _put_users(people[1:], organization, admin, existing, password_hash)
                 holders += zip([admin, *others], people, strict=True)
+                _put_membership(organization, definition, today)
 
             [support] = _put_users([SUPPORT_STAFF], None, None, existing, password_hash)
             holders.append((support, SUPPORT_STAFF))
