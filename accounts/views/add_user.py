@@ -1,12 +1,186 @@
-# PLACEHOLDER: replaced by the add-user flow (helper). Must not land.
-from django.http import Http404
-from django.views import View
+"""Settings > User management > Add user: details, roles, review, then Add (DOMAIN.md, "The
+add-user flow").
+
+A session wizard: each step is validated on the server when it is sent, and all of them again
+when Add is selected, before accounts.services.create_user (which asks the rulebook once more,
+under the organization's lock) adds the user. The next page shows the temporary password once.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousOperation
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from formtools.wizard.views import SessionWizardView
+
+from accounts.audit import Origin
+from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm
+from accounts.models import AuditAction, User
+from accounts.services import EmailInUse, create_user
+from accounts.views.common import remember_temporary_password
+from roles import rules
+from roles.catalogue import SPECS
+from roles.rules import Action, RuleRefused
+
+DETAILS, ROLES, REVIEW = "details", "roles", "review"
+STEP_TITLES = {DETAILS: "Details", ROLES: "Roles", REVIEW: "Review"}
+
+NOT_CURRENT = (
+    "Nothing was added: this Add user form was already sent, or is no longer current. Check "
+    "User management before you add the user again."
+)
 
 
-class AddUserWizard(View):
-    def dispatch(self, request, *args, **kwargs):
-        raise Http404
+class _NotAdded(Exception):
+    """create_user refused: carries the page that says why. Raised out of done() so that the
+    wizard keeps what the admin entered (formtools resets its storage only after done returns)."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__("The user was not added.")
+        self.response = response
 
 
-def access_preview(request):
-    raise Http404
+def _new_user(request: HttpRequest) -> User:
+    # Unsaved: the rulebook answers "may they grant this role to a user of this organization?".
+    return User(organization=request.user.organization)
+
+
+@method_decorator([never_cache, login_required], name="dispatch")
+class AddUserWizard(SessionWizardView):
+    """Adds a user to the acting admin's organization, in three steps."""
+
+    form_list = [(DETAILS, DetailsForm), (ROLES, RolesForm), (REVIEW, ReviewForm)]
+    # HEAD would reset the wizard like GET does; nothing else is needed.
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Every step and method: a hidden link is a courtesy, this is the control.
+        rules.require(rules.can(request.user, Action.ADD_USER), Action.ADD_USER)
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def new_user(self) -> User:
+        return _new_user(self.request)
+
+    def get_template_names(self) -> list[str]:
+        return [f"accounts/add_user/{self.steps.current}.html"]
+
+    def get_form_kwargs(self, step: str | None = None) -> dict[str, Any]:
+        if step == DETAILS:
+            return {"organization": self.request.user.organization}
+        if step == ROLES:
+            return {"actor": self.request.user, "new_user": self.new_user}
+        return {}
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        sent_step = request.POST.get(f"{self.prefix}-current_step")
+        if sent_step is not None and sent_step not in self.get_form_list():
+            # formtools would look the unknown step up and fail with a server error.
+            raise SuspiciousOperation("Add user: the step sent does not exist.")
+        posted_step = request.POST.get("wizard_goto_step") or sent_step
+        # Nothing in progress, yet a later step is sent: the browser sent Add again after the
+        # user was added (formtools then forgot the steps), or the session expired. Start over
+        # rather than take a lone step for a whole flow.
+        if self.storage.current_step is None and posted_step != self.steps.first:
+            messages.warning(request, NOT_CURRENT)
+            return redirect("add_user")
+        return super().post(request, *args, **kwargs)
+
+    def render_goto_step(self, goto_step: str, **kwargs: Any) -> HttpResponse:
+        # Back keeps what the page being left holds as well (when it is valid): roles ticked
+        # before going back to the details are still ticked on the way forward.
+        leaving = self.steps.current
+        if self.request.POST.get(f"{self.prefix}-current_step") == leaving:
+            form = self.get_form(leaving, data=self.request.POST, files=self.request.FILES)
+            if form.is_valid():
+                self.storage.set_step_data(leaving, self.process_step(form))
+        return super().render_goto_step(goto_step, **kwargs)
+
+    def render(self, form: Form | None = None, **kwargs: Any) -> HttpResponse:
+        # The review shows what the earlier steps hold, so they must still be valid: an email
+        # may have been taken meanwhile, or the review asked for without them.
+        if self.steps.current == REVIEW:
+            for step in (DETAILS, ROLES):
+                if self.get_cleaned_data_for_step(step) is None:
+                    earlier = self.get_form(step, data=self.storage.get_step_data(step))
+                    return self.render_revalidation_failure(step, earlier, **kwargs)
+        return super().render(form, **kwargs)
+
+    def get_context_data(self, form: Form, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(form=form, **kwargs)
+        context["step_title"] = STEP_TITLES[self.steps.current]
+        if self.steps.current == ROLES:
+            context["access"] = form.access()
+            context["live_preview"] = True
+        elif self.steps.current == REVIEW:
+            details = self.get_cleaned_data_for_step(DETAILS)
+            role_keys = self.get_cleaned_data_for_step(ROLES)["roles"]
+            context["details"] = details
+            context["role_names"] = [SPECS[key].name for key in role_keys]
+            context["access"] = rules.access_for_roles(role_keys, self.request.user.organization)
+        return context
+
+    def render_done(self, form: Form, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().render_done(form, **kwargs)
+        except _NotAdded as not_added:
+            return not_added.response
+
+    def done(
+        self, form_list: list[Form], form_dict: dict[str, Form], **kwargs: Any
+    ) -> HttpResponse:
+        """Adds the user, then shows their temporary password once."""
+        details = form_dict[DETAILS].cleaned_data
+        try:
+            new = create_user(
+                self.request.user,
+                organization=self.request.user.organization,
+                first_name=details["first_name"],
+                last_name=details["last_name"],
+                email=details["email"],
+                role_keys=form_dict[ROLES].cleaned_data["roles"],
+                origin=Origin.from_request(self.request),
+            )
+        except EmailInUse:
+            # Someone added the same email since the details were checked.
+            raise _NotAdded(self._back_to(DETAILS, "email", EmailInUse.message)) from None
+        except RuleRefused as refusal:
+            # The rulebook changed its answer since the steps were checked (roles revoked,
+            # program type changed): the service recorded the refusal; say it where it applies.
+            if refusal.action == AuditAction.ROLE_GRANTED:
+                raise _NotAdded(self._back_to(ROLES, "roles", refusal.reason)) from None
+            raise _NotAdded(self._back_to(REVIEW, None, refusal.reason)) from None
+        remember_temporary_password(self.request, new.user, new.temporary_password, new_user=True)
+        return redirect("temporary_password", new.user.public_id)
+
+    def _back_to(self, step: str, field: str | None, message: str) -> HttpResponse:
+        """The step's page again, with what it holds and the message at the field."""
+        form = self.get_form(step, data=self.storage.get_step_data(step))
+        if form.is_valid() or message not in form.errors.get(field or "__all__", []):
+            form.add_error(field, message)
+        self.storage.current_step = step
+        return self.render(form)
+
+
+@never_cache
+@require_GET
+@login_required
+def access_preview(request: HttpRequest) -> HttpResponse:
+    """The access preview of the roles step for ?roles=key&roles=key, as an HTML fragment.
+
+    The roles step's script asks it as boxes are ticked; the page itself includes the same
+    template, so the server alone says what roles give. Unknown keys and roles the admin may
+    not grant are left out.
+    """
+    rules.require(rules.can(request.user, Action.ADD_USER), Action.ADD_USER)
+    form = RolesForm(request.GET, actor=request.user, new_user=_new_user(request))
+    return render(request, "accounts/add_user/access_preview.html", {"access": form.access()})
