@@ -1,0 +1,252 @@
+"""Every URL and method, for each kind of visitor: the status the rulebook makes it answer.
+
+Visitors: anonymous; a Global admin of another organization (for a URL naming one of our users,
+that user must be invisible to them: 404); a member whose role is too low; an allowed role.
+test_every_url_is_in_the_table walks the URLconf and fails when a URL is missing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from roles.catalogue import RoleKey
+from tests.conftest import Cast
+from tests.factories import UserFactory
+
+ANON, OUTSIDER, TOO_LOW, ALLOWED = "anonymous", "outsider", "too low", "allowed"
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    expected: dict[str, int]  # visitor -> status
+    allowed_role: str = "global_admin"  # which of the cast is "allowed"
+    too_low_role: str = "member"
+    target: str | None = None  # which of the cast the URL names, if any
+
+
+SIGNED_IN = 302  # anonymous: sent to sign in
+NOT_MINE = 404
+FORBIDDEN = 403
+
+TABLE = [
+    Row("home", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("healthz", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("login", "get", {ANON: 200, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("logout", "post", {ANON: 302, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("directory", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    Row(
+        "directory",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+    ),
+    Row("add_user", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    Row(
+        "add_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+    ),
+    Row(
+        "access_preview", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}
+    ),
+    Row(
+        "user_detail",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "edit_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="account_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "edit_user",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "edit_roles",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "edit_roles",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "reset_password",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="user_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "reset_password",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        target="billing_admin",
+    ),
+    Row(
+        "temporary_password",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        target="billing_admin",
+    ),
+    Row(
+        "deactivate_user",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "reactivate_user",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "delete_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="account_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "delete_user",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row(
+        "membership",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="account_admin",
+    ),
+    Row(
+        "purchase_maps",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="mpn_admin",
+        too_low_role="user_admin",
+    ),
+    Row(
+        "purchase_maps",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+]
+
+# POST bodies that make the allowed request a real, valid one.
+BODIES = {
+    "edit_user": lambda target: {
+        "first_name": target.first_name,
+        "last_name": "Renamed",
+        "email": target.email,
+    },
+    "edit_roles": lambda target: {
+        "directory_roles": [RoleKey.BILLING_ADMIN],
+        "membership_roles": [RoleKey.REFERRALS_ADMIN],
+    },
+    "purchase_maps": lambda target: {"confirm": "on"},
+}
+
+# The Django admin is the support staff's: every URL of it sends a partner user (or anyone
+# not staff) to the admin's own sign-in. Checked in test_the_admin_is_for_support_staff_only.
+ADMIN_NAMESPACE = "admin"
+
+
+def url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and namespace != ADMIN_NAMESPACE:
+                assert pattern.name, f"every URL has a name: {pattern.pattern}"
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_url_is_in_the_table():
+    assert url_names() == {row.name for row in TABLE}
+
+
+def visitor(client, csp: Cast, outsider, row: Row, kind: str):
+    if kind == OUTSIDER:
+        client.force_login(outsider)
+    elif kind == TOO_LOW:
+        client.force_login(getattr(csp, row.too_low_role))
+    elif kind == ALLOWED:
+        client.force_login(getattr(csp, row.allowed_role))
+
+
+def cases() -> list:
+    return [
+        pytest.param(row, kind, status, id=f"{row.method} {row.name} as {kind} ({status})")
+        for row in TABLE
+        for kind, status in row.expected.items()
+    ]
+
+
+@pytest.mark.parametrize(("row", "kind", "status"), cases())
+def test_permission_table(client, csp, outsider, row, kind, status):
+    target = getattr(csp, row.target) if row.target else None
+    if row.name == "reactivate_user":
+        target.is_active = False
+        target.save(update_fields=["is_active"])
+    url = reverse(row.name, args=[target.public_id] if target else [])
+    visitor(client, csp, outsider, row, kind)
+    body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
+
+    response = getattr(client, row.method)(url, body)
+
+    assert response.status_code == status, response.content[:500]
+
+
+@pytest.mark.parametrize("name", ["admin:index", "admin:accounts_user_changelist"])
+def test_the_admin_is_for_support_staff_only(client, csp, support, name):
+    url = reverse(name)
+    assert client.get(url).status_code == 302
+    client.force_login(csp.global_admin)
+    assert client.get(url).status_code == 302
+    client.force_login(support)
+    assert client.get(url).status_code == 200
+
+
+def test_a_random_user_id_answers_404_like_another_organizations(client, csp):
+    client.force_login(csp.global_admin)
+    missing = UserFactory.build().public_id
+
+    assert client.get(reverse("user_detail", args=[missing])).status_code == 404
