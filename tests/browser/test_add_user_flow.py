@@ -78,9 +78,20 @@ def test_a_user_management_admin_adds_a_user_but_cannot_grant_global_admin(page,
     shoot(page, "09-user-admin-cannot-grant-global-admin")
     page.get_by_label("Helpdesk agent").check()
     page.get_by_role("button", name="Next").click()
+    # The review form is sent once: a second submit (an impatient double click) is cancelled.
+    cancelled = page.locator("form[data-submit-once]").evaluate(
+        """form => [1, 2].map(() => {
+            const submit = new Event("submit", {bubbles: true, cancelable: true});
+            form.dispatchEvent(submit);  // a synthetic event: nothing is sent
+            return submit.defaultPrevented;
+        })"""
+    )
+    assert cancelled == [False, True]
+    page.evaluate("() => window.dispatchEvent(new Event('pageshow'))")  # as after Back
     page.get_by_role("button", name="Add", exact=True).click()
 
     expect(page.get_by_role("heading", name="Temporary password")).to_be_visible()
+    expect(page.get_by_label("Temporary password")).not_to_have_value("")
     added = User.objects.get(email="ada.lovelace@contoso.example")
     assert set(added.role_assignments.values_list("role__key", flat=True)) == {
         RoleKey.HELPDESK_AGENT
