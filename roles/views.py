@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.audit import Origin
 from accounts.models import User
-from accounts.views.user import user_in_directory, with_roles
+from accounts.views.common import user_in_directory, with_roles
 from roles import rules
 from roles import services as role_services
 from roles.catalogue import SPECS

@@ -17,7 +17,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,35 +28,18 @@ from accounts.forms.user import UserDetailsForm
 from accounts.models import AuditEvent, AuditOutcome, User
 from accounts.services import EmailInUse
 from accounts.views.common import (
-    get_user_or_404,
     organization_users,
     remember_temporary_password,
+    user_in_directory,
+    with_roles,
 )
 from roles import rules
 from roles.catalogue import SPECS
 from roles.forms import role_boxes
-from roles.models import RoleAssignment
 from roles.rules import Action, Decision, RuleRefused
 
 # How much of a user's history the page shows; the rest stays in the audit log.
 HISTORY_LENGTH = 50
-
-
-def user_in_directory(request: HttpRequest, public_id: UUID) -> User:
-    """The user a page is about: 403 for someone who may not see the directory (support staff
-    included: they work in the support admin), 404 for a user outside the organization."""
-    # Asked first: support staff have no organization, so the lookup below would not be scoped.
-    rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
-    return get_user_or_404(request, public_id)
-
-
-def with_roles(user: User) -> User:
-    """The user with their role assignments and roles loaded in one query."""
-    prefetch_related_objects(
-        [user],
-        Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role")),
-    )
-    return user
 
 
 def _require_may(request: HttpRequest, target: User, action: Action) -> None:
