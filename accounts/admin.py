@@ -170,12 +170,33 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerOrganization)
-class PartnerOrganizationAdmin(admin.ModelAdmin):
+class PartnerOrganizationAdmin(ServiceAdmin):
+    """Created and edited through the services, so each change is audited. Never deleted here:
+    an organization's users and audit trail hold on to it."""
+
     list_display = ("name", "partner_id", "program_type", "created_at")
     list_filter = ("program_type",)
     search_fields = ("name", "partner_id")
     search_help_text = "Search by name or partner ID."
     readonly_fields = ("public_id", "created_at")
+    actions = ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: PartnerOrganization, form: Any, change: bool
+    ) -> None:
+        fields = {
+            field: form.cleaned_data[field] for field in ("name", "partner_id", "program_type")
+        }
+        origin = Origin.from_request(request)
+        if change:
+            current = PartnerOrganization.objects.get(pk=obj.pk)
+            saved = services.update_organization(request.user, current, origin=origin, **fields)
+        else:
+            saved = services.create_organization(request.user, origin=origin, **fields)
+        obj.pk, obj.public_id, obj.created_at = saved.pk, saved.public_id, saved.created_at
 
 
 # Partner users

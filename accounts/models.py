@@ -230,6 +230,8 @@ class AuditAction(models.TextChoices):
     ROLE_GRANTED = "role.granted", "Role granted"
     ROLE_REVOKED = "role.revoked", "Role revoked"
     MAPS_PURCHASED = "membership.maps_purchased", "MAPS purchased"
+    ORGANIZATION_CREATED = "organization.created", "Organization created"
+    ORGANIZATION_EDITED = "organization.edited", "Organization edited"
 
 
 class AuditOutcome(models.TextChoices):

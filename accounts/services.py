@@ -314,3 +314,79 @@ def reset_password(actor: User, target: User, *, origin: Origin = NOWHERE) -> st
             origin=origin,
         )
     return password
+
+
+# Partner organizations (support staff, through the Django admin)
+
+
+def _organization_snapshot(organization: PartnerOrganization) -> dict:
+    return {
+        "name": organization.name,
+        "partner_id": organization.partner_id,
+        "program_type": organization.program_type,
+    }
+
+
+def create_organization(
+    actor: User, *, name: str, partner_id: str, program_type: str, origin: Origin = NOWHERE
+) -> PartnerOrganization:
+    """Add a partner organization (it has no users yet: support adds its first Global admin)."""
+    with (
+        audit.refusals_recorded(actor, organization=None, target_label=name, origin=origin),
+        transaction.atomic(),
+    ):
+        audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_CREATED)
+        organization = PartnerOrganization(
+            name=name.strip(), partner_id=partner_id.strip(), program_type=program_type
+        )
+        organization.full_clean()
+        organization.save()
+        audit.record(
+            actor,
+            AuditAction.ORGANIZATION_CREATED,
+            organization=organization,
+            target_label=str(organization),
+            after=_organization_snapshot(organization),
+            origin=origin,
+        )
+    return organization
+
+
+def update_organization(
+    actor: User,
+    organization: PartnerOrganization,
+    *,
+    name: str,
+    partner_id: str,
+    program_type: str,
+    origin: Origin = NOWHERE,
+) -> PartnerOrganization:
+    """Change an organization's name, partner ID or program type, recording before and after."""
+    with (
+        audit.refusals_recorded(
+            actor, organization=organization, target_label=str(organization), origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_EDITED)
+        organization = lock_organization(organization.pk, actor)
+        before = _organization_snapshot(organization)
+        organization.name = name.strip()
+        organization.partner_id = partner_id.strip()
+        organization.program_type = program_type
+        organization.full_clean()
+        after = _organization_snapshot(organization)
+        if after == before:
+            return organization
+        organization.save(update_fields=list(after))
+        changed = [field for field in after if after[field] != before[field]]
+        audit.record(
+            actor,
+            AuditAction.ORGANIZATION_EDITED,
+            organization=organization,
+            target_label=str(organization),
+            before={field: before[field] for field in changed},
+            after={field: after[field] for field in changed},
+            origin=origin,
+        )
+    return organization

@@ -276,6 +276,15 @@ def can(actor: Actor, action: Action, organization: PartnerOrganization | None =
     return ALLOWED
 
 
+def can_manage_organizations(actor: Actor) -> Decision:
+    """May the actor create partner organizations or change their name, partner ID or program
+    type? Support staff only: an organization never changes itself (its program type decides
+    which roles count there, rule 5)."""
+    if is_support_staff(actor):
+        return ALLOWED
+    return refused("Only the partner network's support staff manage partner organizations.")
+
+
 # Actions on one user
 
 
