@@ -102,10 +102,10 @@ TEMPLATES = [
 ]
 
 # DATABASE_URL selects the database (postgres://user@host:5432/name in production and CI);
-# without it, a SQLite file beside manage.py.
+# without it (or with it empty), a SQLite file beside manage.py.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=600,
         conn_health_checks=True,
     )

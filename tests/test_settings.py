@@ -78,6 +78,7 @@ def test_a_debug_flag_that_is_not_a_boolean_is_refused():
 @pytest.mark.parametrize(
     ("url", "engine"),
     [
+        (None, "django.db.backends.sqlite3"),
         ("", "django.db.backends.sqlite3"),
         ("postgres://partnerhub@db.internal:5432/partnerhub", "django.db.backends.postgresql"),
     ],
@@ -87,7 +88,7 @@ def test_database_url_chooses_the_database(url, engine):
         "from django.conf import settings; d = settings.DATABASES['default'];"
         "print(d['ENGINE'], d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
     )
-    environment = {"DATABASE_URL": url} if url else {}
+    environment = {"DATABASE_URL": url} if url is not None else {}
 
     result = manage("shell", "-c", code, **environment)
 

@@ -121,8 +121,11 @@ def _in_words(field: str, value: Any) -> str:
 def describe_changes(event: AuditEvent) -> list[Change]:
     """What an audit event changed (or tried to), field by field, readable by a person."""
     before, after = event.before or {}, event.after or {}
+    # In the order of FIELD_LABELS, then the rest by name: PostgreSQL's jsonb keeps no key order.
+    fields = {**before, **after}
+    known = [field for field in FIELD_LABELS if field in fields]
     changes = []
-    for field in [*before, *(field for field in after if field not in before)]:
+    for field in known + sorted(field for field in fields if field not in FIELD_LABELS):
         label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
         changes.append(
             Change(
