@@ -2,13 +2,17 @@
 
 Service functions call record() inside their transaction, so a change without its record
 cannot happen, and wrap themselves in refusals_recorded() so a refusal is recorded too.
+
+Each organization's events form a hash chain: AuditEvent.save() appends every new event under
+the organization's row lock. verify_chains() walks the chains and finds where one was tampered
+with, behind the ORM's back, in the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from accounts.models import AuditEvent, AuditOutcome, PartnerOrganization, User
@@ -54,7 +58,12 @@ def record(
     reason: str = "",
     actor_label: str = "",
 ) -> AuditEvent:
-    """Write one audit event: who did what to whom, before and after, from where."""
+    """Write one audit event: who did what to whom, before and after, from where.
+
+    Saving appends it to its organization's hash chain (AuditEvent.save), taking the
+    organization's row lock: services hold it already; refusals, recorded after the rollback,
+    take it again.
+    """
     return AuditEvent.objects.create(
         organization=organization,
         action=action,
@@ -128,3 +137,79 @@ def require(decision: Decision, action: str, **detail: object) -> None:
     """Raise RuleRefused, naming the attempted action, unless the rulebook's decision allows."""
     if not decision:
         raise RuleRefused(decision.reason, action=action, detail=detail)
+
+
+# Checking the hash chains
+
+HASH_MISMATCH = "hash does not match its content"
+LINK_MISMATCH = "previous_hash does not match the event before"
+SEQUENCE_GAP = "sequence gap"
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event of a chain that fails a check, and which checks it fails."""
+
+    organization: PartnerOrganization | None
+    event: AuditEvent
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        where = str(self.organization) if self.organization else "no organization"
+        return (
+            f"{where}: event {self.event.public_id} (sequence {self.event.sequence}): "
+            + "; ".join(self.problems)
+        )
+
+
+@dataclass
+class ChainReport:
+    events: int = 0
+    chains: int = 0
+    breaks: list[ChainBreak] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
+def _problems(event: AuditEvent, previous: AuditEvent | None) -> tuple[str, ...]:
+    problems = []
+    if event.content_hash() != event.hash:
+        problems.append(HASH_MISMATCH)
+    if event.sequence != (previous.sequence + 1 if previous else 1):
+        problems.append(SEQUENCE_GAP)
+    if event.previous_hash != (previous.hash if previous else ""):
+        problems.append(LINK_MISMATCH)
+    return tuple(problems)
+
+
+def verify_chains(
+    organization: PartnerOrganization | None = None, *, chunk_size: int = 2000
+) -> ChainReport:
+    """Recompute every event's hash and link, chain by chain; report the first break of each.
+
+    Without an organization, every chain (the one of events without an organization included).
+    Events are streamed in chain order, so memory stays bounded however long the trail.
+    """
+    events = AuditEvent.objects.select_related("organization").order_by(
+        "organization_id", "sequence"
+    )
+    if organization is not None:
+        events = events.filter(organization=organization)
+    report = ChainReport()
+    previous: AuditEvent | None = None
+    broken = False
+    for event in events.iterator(chunk_size=chunk_size):
+        if previous is None or event.organization_id != previous.organization_id:
+            report.chains += 1
+            previous, broken = None, False
+        report.events += 1
+        if not broken:
+            problems = _problems(event, previous)
+            if problems:
+                report.breaks.append(ChainBreak(event.organization, event, problems))
+                # Past the first break every link is suspect; one finding per chain.
+                broken = True
+        previous = event
+    return report

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -243,11 +245,25 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def in_organization(self, organization: PartnerOrganization) -> AuditEventQuerySet:
         return self.filter(organization=organization)
 
+    def visible_to(self, actor: User) -> AuditEventQuerySet:
+        """The events of the actor's organization that the rulebook lets them read."""
+        from roles.rules import audit_actions_visible_to
+
+        visible = audit_actions_visible_to(actor)
+        if not actor.is_authenticated or actor.organization_id is None:
+            return self.none()
+        events = self.filter(organization_id=actor.organization_id)
+        return events if visible is None else events.filter(action__in=visible)
+
     def about(self, user: User) -> AuditEventQuerySet:
         return self.filter(target=user)
 
     def refused(self) -> AuditEventQuerySet:
         return self.filter(outcome=AuditOutcome.REFUSED)
+
+    def bulk_create(self, *args: object, **kwargs: object) -> list[AuditEvent]:
+        # Each event is chained to the one before it in AuditEvent.save(), one at a time.
+        raise TypeError("Audit events are written one at a time, through accounts.audit.record.")
 
     def update(self, **kwargs: object) -> int:
         raise TypeError("Audit events are never changed.")
@@ -261,7 +277,16 @@ class AuditEvent(models.Model):
 
     Written by accounts.audit in the same transaction as the change. The actor and the target
     are also kept as text, so that the record still says who it was after a user is deleted.
+
+    Each organization's events form a hash chain (events without an organization form one more):
+    `sequence` numbers them 1, 2, 3..., `previous_hash` repeats the hash of the event before and
+    `hash` covers the event's content and `previous_hash`. Editing, deleting, inserting or
+    reordering rows behind the ORM's back breaks the chain; `manage.py verify_audit` finds where.
     """
+
+    # Key of the PostgreSQL advisory lock that serializes the chain of events without an
+    # organization: it has no organization row to lock. Any fixed number no other code uses.
+    NO_ORGANIZATION_CHAIN_LOCK = 0x61756469745F6E6F  # "audit_no"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -287,6 +312,13 @@ class AuditEvent(models.Model):
     after = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    sequence = models.PositiveBigIntegerField(
+        editable=False, help_text="Position in its organization's chain of events, from 1."
+    )
+    previous_hash = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Empty for the first event."
+    )
+    hash = models.CharField(max_length=64, db_index=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -295,17 +327,93 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="accounts_audit_org_time_idx")
         ]
+        constraints = [
+            # A chain never forks: one event per place. NULLs are distinct in the first
+            # constraint, so the chain without an organization needs the second.
+            models.UniqueConstraint(
+                fields=["organization", "sequence"], name="accounts_audit_one_event_per_place"
+            ),
+            models.UniqueConstraint(
+                fields=["sequence"],
+                condition=Q(organization__isnull=True),
+                name="accounts_audit_one_event_per_place_without_organization",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()} ({self.outcome})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Append the event to the end of its chain; an event, once written, never changes."""
         if not self._state.adding:
             raise TypeError("Audit events are never changed.")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(AuditEvent, instance=self)
+        # Lock, read the last event and insert in one transaction, so two writers cannot both
+        # append after the same event. No savepoint: a failed insert fails the whole change.
+        with transaction.atomic(using=using, savepoint=False):
+            self._lock_chain(using)
+            last = (
+                AuditEvent.objects.using(using)
+                .filter(organization_id=self.organization_id)
+                .order_by("-sequence")
+                .values_list("sequence", "hash")
+                .first()
+            )
+            self.sequence, self.previous_hash = (last[0] + 1, last[1]) if last else (1, "")
+            self._store_as_the_database_will()
+            self.hash = self.content_hash()
+            super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
+
+    def _lock_chain(self, using: str) -> None:
+        if self.organization_id is not None:
+            # The services' lock (accounts.services.lock_organization): re-entrant within the
+            # transaction, and refusals recorded outside the service's transaction take it here.
+            PartnerOrganization.objects.using(using).select_for_update().get(
+                pk=self.organization_id
+            )
+        elif connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [self.NO_ORGANIZATION_CHAIN_LOCK]
+                )
+        # SQLite serializes writers by itself; the unique constraints refuse a fork anywhere.
+
+    def _store_as_the_database_will(self) -> None:
+        # Hash the values as they will read back, or the event would fail its own check.
+        for name in ("before", "after"):
+            field = self._meta.get_field(name)
+            value = json.dumps(getattr(self, name), cls=field.encoder)
+            setattr(self, name, json.loads(value, cls=field.decoder))
+        ip_field = self._meta.get_field("ip_address")
+        self.ip_address = ip_field.get_prep_value(self.ip_address) or None
+
+    def content_hash(self) -> str:
+        """SHA-256 over the event's content and previous_hash, serialized canonically.
+
+        actor_id and target_id are left out: deleting a user sets them to NULL (the labels keep
+        who it was), and that must not break the chain.
+        """
+        content = {
+            "public_id": str(self.public_id),
+            "sequence": self.sequence,
+            "organization": self.organization_id,
+            "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "action": self.action,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "actor_label": self.actor_label,
+            "target_label": self.target_label,
+            "before": self.before,
+            "after": self.after,
+            "ip_address": self.ip_address,
+            "user_agent": self.user_agent,
+            "previous_hash": self.previous_hash,
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # The membership workspace: what the partner network gives an organization.

@@ -271,3 +271,9 @@ def test_it_refuses_to_delete_audit_events_in_bulk(event):
         AuditEvent.objects.all().delete()
 
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_audit_events_cannot_be_written_in_bulk(csp):
+    # Each event is chained to the one before it as it is saved; a bulk insert would skip that.
+    with pytest.raises(TypeError):
+        AuditEvent.objects.bulk_create([AuditEvent(action="user.created", outcome="done")])
