@@ -9,8 +9,13 @@ from roles.rules import Action
 def navigation(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or user.organization_id is None:
-        return {"nav_user_management": False, "nav_profile": bool(user and user.is_authenticated)}
+        return {
+            "nav_user_management": False,
+            "nav_audit_log": False,
+            "nav_profile": bool(user and user.is_authenticated),
+        }
     return {
         "nav_user_management": bool(rules.can(user, Action.SEE_DIRECTORY)),
+        "nav_audit_log": bool(rules.can(user, Action.SEE_AUDIT_LOG)),
         "nav_profile": True,
     }

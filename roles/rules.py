@@ -482,3 +482,34 @@ def access_for_roles(role_keys: Iterable[str], organization: PartnerOrganization
         workspaces=workspaces_for_roles(keys, organization),
         actions=[action for action in PREVIEWED_ACTIONS if keys & GRANTED_TO[action]],
     )
+
+
+# The audit log
+
+
+# The audit actions about users and their roles: a User management admin's part of the log.
+USER_MANAGEMENT_AUDIT_PREFIXES = ("user.", "role.")
+
+
+def audit_actions_visible_to(actor: Actor) -> frozenset[str] | None:
+    """The audit actions whose events the actor may read in their organization's audit log.
+
+    None means every action (a Global admin); a User management admin reads the user-management
+    ones (user.*, role.*), never membership or organization events; anyone else, support staff
+    included (they read it in the support admin), reads none.
+    """
+    if not can(actor, Action.SEE_AUDIT_LOG):
+        return frozenset()
+    roles = held_roles(actor)
+    if GA in roles:
+        return None
+    if UMA in roles:
+        # Imported here, as in held_roles: the rulebook is loaded before the apps' models.
+        from accounts.models import AuditAction
+
+        return frozenset(
+            action
+            for action in AuditAction.values
+            if action.startswith(USER_MANAGEMENT_AUDIT_PREFIXES)
+        )
+    return frozenset()

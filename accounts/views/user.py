@@ -11,7 +11,6 @@ Sign-in is checked before the method, so an anonymous visitor learns nothing abo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -20,12 +19,16 @@ from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.audit import Origin
 from accounts.forms.user import UserDetailsForm
+from accounts.history import Change, describe_changes
+from accounts.lockout import clear_lockout
 from accounts.models import AuditEvent, AuditOutcome, User
+from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse
 from accounts.views.common import (
     organization_users,
@@ -34,7 +37,6 @@ from accounts.views.common import (
     with_roles,
 )
 from roles import rules
-from roles.catalogue import SPECS
 from roles.forms import role_boxes
 from roles.rules import Action, Decision, RuleRefused
 
@@ -77,15 +79,6 @@ class PageAction:
 
 
 @dataclass(frozen=True)
-class Change:
-    """One field of an audit event, before and after, in words."""
-
-    label: str
-    before: str | None
-    after: str | None
-
-
-@dataclass(frozen=True)
 class HistoryEntry:
     event: AuditEvent
     changes: list[Change]
@@ -95,52 +88,10 @@ class HistoryEntry:
         return self.event.outcome == AuditOutcome.REFUSED
 
 
-FIELD_LABELS = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "Email",
-    "is_active": "Status",
-    "roles": "Roles",
-    "role": "Role",
-}
-
-
-def _in_words(field: str, value: Any) -> str:
-    if field == "is_active" and isinstance(value, bool):
-        return "Active" if value else "Deactivated"
-    if isinstance(value, list):
-        return ", ".join(_in_words(field, item) for item in value) or "none"
-    if field == "role" and value in SPECS:
-        # Refused attempts name the role by its key.
-        return SPECS[value].name
-    if value in (None, ""):
-        return "empty"
-    return str(value)
-
-
-def describe_changes(event: AuditEvent) -> list[Change]:
-    """What an audit event changed (or tried to), field by field, readable by a person."""
-    before, after = event.before or {}, event.after or {}
-    # In the order of FIELD_LABELS, then the rest by name: PostgreSQL's jsonb keeps no key order.
-    fields = {**before, **after}
-    known = [field for field in FIELD_LABELS if field in fields]
-    changes = []
-    for field in known + sorted(field for field in fields if field not in FIELD_LABELS):
-        label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-        changes.append(
-            Change(
-                label,
-                _in_words(field, before[field]) if field in before else None,
-                _in_words(field, after[field]) if field in after else None,
-            )
-        )
-    return changes
-
-
 def _history(request: HttpRequest, target: User) -> tuple[list[HistoryEntry], bool]:
     # One row more than shown says whether there is more, without counting.
     events = list(
-        AuditEvent.objects.in_organization(request.user.organization)
+        AuditEvent.objects.visible_to(request.user)
         .about(target)
         .order_by("-created_at", "-id")[: HISTORY_LENGTH + 1]
     )
@@ -235,6 +186,8 @@ def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Give the user a new temporary password, shown once on the next page."""
     target = user_in_directory(request, public_id)
     _require_may(request, target, Action.RESET_PASSWORD)
+    if not password_recently_confirmed(request):
+        return ask_for_password(request, reverse("user_detail", args=[target.public_id]))
     try:
         password = services.reset_password(
             request.user, target, origin=Origin.from_request(request)
@@ -242,6 +195,7 @@ def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
+    clear_lockout(target.email)
     remember_temporary_password(request, target, password, new_user=False)
     return redirect("temporary_password", target.public_id)
 
@@ -285,6 +239,9 @@ def delete_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """Asks to confirm, then deletes the user; the audit trail keeps their name."""
     target = user_in_directory(request, public_id)
     _require_may(request, target, Action.DELETE_USER)
+    # Asked before the page that says Delete, and again if the page was left open too long.
+    if not password_recently_confirmed(request):
+        return ask_for_password(request, reverse("delete_user", args=[target.public_id]))
     if request.method != "POST":
         return render(request, "accounts/user/delete.html", {"shown_user": target})
     try:

@@ -1,0 +1,243 @@
+"""Settings > Audit log: the organization's audit trail, filtered, paged, and exported as CSV.
+
+A Global admin reads every event of the organization; a User management admin only the
+user-management ones. The rulebook (roles.rules.audit_actions_visible_to) says which, and both
+views start from the same scoped, filtered queryset, so the export never shows more than the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.history import Change, describe_changes
+from accounts.models import AuditAction, AuditEvent, AuditEventQuerySet, AuditOutcome
+from roles import rules
+from roles.rules import Action
+
+PAGE_SIZE = 50
+
+# Rows fetched per round trip while streaming the export: memory stays bounded however long.
+EXPORT_CHUNK_SIZE = 2000
+
+FILTER_FIELDS = ("person", "action", "date_from", "date_to")
+
+CSV_HEADER = (
+    "Time (UTC)",
+    "Action",
+    "Outcome",
+    "Reason",
+    "Actor",
+    "Target",
+    "Before",
+    "After",
+    "IP address",
+    "User agent",
+)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class AuditLogFilterForm(forms.Form):
+    person = forms.CharField(
+        label="Person",
+        required=False,
+        max_length=200,
+        strip=True,
+        help_text="Who acted, or to whom: part of a name or email.",
+    )
+    action = forms.ChoiceField(
+        label="Action",
+        required=False,
+        # Never repeat the value: it may name an action this admin may not see.
+        error_messages={"invalid_choice": "Choose one of the listed actions."},
+    )
+    date_from = forms.DateField(
+        label="From",
+        required=False,
+        error_messages={"invalid": "Enter a date, such as 2025-07-01."},
+    )
+    date_to = forms.DateField(
+        label="To",
+        required=False,
+        error_messages={"invalid": "Enter a date, such as 2025-07-31."},
+    )
+
+    def __init__(self, data: QueryDict, *, visible_actions: frozenset[str] | None) -> None:
+        super().__init__(data)
+        self.fields["action"].choices = [
+            ("", "Any action"),
+            *(
+                (value, label)
+                for value, label in AuditAction.choices
+                if visible_actions is None or value in visible_actions
+            ),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The To date is before the From date.")
+        return cleaned
+
+    def filter(self, events: AuditEventQuerySet) -> AuditEventQuerySet:
+        """The events that match the (valid) filters, newest first."""
+        person, action = self.cleaned_data["person"], self.cleaned_data["action"]
+        start, end = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+        if person:
+            events = events.filter(
+                Q(actor_label__icontains=person) | Q(target_label__icontains=person)
+            )
+        if action:
+            events = events.filter(action=action)
+        # Dates are whole UTC days, both ends included.
+        if start:
+            events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=UTC))
+        if end and end < date.max:  # the day after date.max does not exist
+            next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+            events = events.filter(created_at__lt=next_day)
+        return events.order_by("-created_at", "-id")
+
+
+def _filtered_events(request: HttpRequest) -> tuple[AuditLogFilterForm, AuditEventQuerySet | None]:
+    """The filter form, and the events it selects (None while the filters are invalid)."""
+    # Asked first: support staff have no organization, so the lookup below would not be scoped.
+    rules.require(rules.can(request.user, Action.SEE_AUDIT_LOG), Action.SEE_AUDIT_LOG)
+    events = AuditEvent.objects.visible_to(request.user)
+    form = AuditLogFilterForm(
+        request.GET, visible_actions=rules.audit_actions_visible_to(request.user)
+    )
+    if not form.is_valid():
+        return form, None
+    return form, form.filter(events)
+
+
+def _filter_query(form: AuditLogFilterForm) -> QueryDict:
+    """The filters as typed, for the paging and export links (nothing else of the URL)."""
+    query = QueryDict(mutable=True)
+    for name in FILTER_FIELDS:
+        value = form.data.get(name, "")
+        if value:
+            query[name] = value
+    return query
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One row of the audit log page: the event, and what it changed in words."""
+
+    event: AuditEvent
+    changes: list[Change]
+
+    @property
+    def refused(self) -> bool:
+        return self.event.outcome == AuditOutcome.REFUSED
+
+
+@never_cache
+@login_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The organization's audit events the actor may read, newest first, filtered and paged."""
+    form, events = _filtered_events(request)
+    page = Paginator(
+        events if events is not None else AuditEvent.objects.none(), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {
+            "form": form,
+            "filters": _filter_query(form),
+            "filtered": any(form.data.get(name) for name in FILTER_FIELDS),
+            "page": page,
+            "entries": [LogEntry(event, describe_changes(event)) for event in page],
+        },
+    )
+
+
+class _Line:
+    """A file that hands back what csv.writer writes, so each row can be streamed."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A leading apostrophe makes a spreadsheet show the text instead of running it.
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def csv_row(event: AuditEvent) -> list[str]:
+    """One audit event as a row of the export, every cell safe to open in a spreadsheet."""
+    return [
+        _cell(value)
+        for value in (
+            event.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+            event.get_action_display(),
+            event.get_outcome_display(),
+            event.reason,
+            event.actor_label,
+            event.target_label,
+            _json(event.before),
+            _json(event.after),
+            event.ip_address,
+            event.user_agent,
+        )
+    ]
+
+
+def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """The export, line by line: a header, then one row per event."""
+    writer = csv.writer(_Line())
+    # The byte order mark tells spreadsheets the file is UTF-8 (names are rarely plain ASCII).
+    yield "\ufeff" + writer.writerow(CSV_HEADER)
+    for event in events:
+        yield writer.writerow(csv_row(event))
+
+
+@never_cache
+@login_required
+@require_GET
+def audit_log_export(request: HttpRequest) -> HttpResponse:
+    """Every event the audit log page shows with the same filters, as a CSV download."""
+    _form, events = _filtered_events(request)
+    if events is None:
+        # The page says what is wrong with the filters, at the field.
+        return HttpResponseRedirect(f"{reverse('audit_log')}?{request.GET.urlencode()}")
+    organization = request.user.organization
+    filename = f"audit-log-{organization.partner_id}-{timezone.now():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(
+        csv_lines(events.iterator(chunk_size=EXPORT_CHUNK_SIZE)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,453 @@
+"""Settings > Audit log: who reads it, what each reads, its filters, its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import audit, services
+from accounts.audit import Origin
+from accounts.membership import purchase_maps
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization
+from accounts.views.audit_log import PAGE_SIZE
+from roles import rules
+from roles.catalogue import RoleKey
+from tests.conftest import Cast
+from tests.factories import OrganizationFactory, UserFactory
+
+URL = reverse("audit_log")
+EXPORT_URL = reverse("audit_log_export")
+
+
+def event(
+    organization: PartnerOrganization,
+    action: str = AuditAction.USER_EDITED,
+    *,
+    actor_label: str = "Ada Admin <ada@example.com>",
+    target_label: str = "Tom Target <tom@example.com>",
+    at: datetime | None = None,
+    **fields: object,
+) -> AuditEvent:
+    """An audit event written directly, for the times and labels a test needs."""
+    return AuditEvent.objects.create(
+        organization=organization,
+        action=action,
+        outcome=fields.pop("outcome", AuditOutcome.DONE),
+        actor_label=actor_label,
+        target_label=target_label,
+        **({"created_at": at} if at else {}),
+        **fields,
+    )
+
+
+def listed(response) -> list[AuditEvent]:
+    return [entry.event for entry in response.context["entries"]]
+
+
+def actions_listed(response) -> set[str]:
+    return {found.action for found in listed(response)}
+
+
+def exported(response) -> list[list[str]]:
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@pytest.fixture
+def history(csp: Cast) -> None:
+    """One event of each kind in the organization, through the services where there is one."""
+    origin = Origin(ip_address="203.0.113.7", user_agent="Firefox")
+    services.create_user(
+        csp.user_admin,
+        organization=csp.organization,
+        first_name="Nina",
+        last_name="New",
+        email="nina@example.com",
+        role_keys=[RoleKey.REFERRALS_ADMIN],
+        origin=origin,
+    )
+    purchase_maps(csp.mpn_admin, origin=origin)
+    audit.record(
+        None,
+        AuditAction.ORGANIZATION_EDITED,
+        organization=csp.organization,
+        actor_label="Support <support@example.com>",
+        target_label=str(csp.organization),
+        before={"name": "Old name"},
+        after={"name": csp.organization.name},
+    )
+
+
+# Who reads it
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("global_admin", 200),
+        ("user_admin", 200),
+        ("account_admin", 403),
+        ("mpn_admin", 403),
+        ("member", 403),
+    ],
+)
+def test_it_is_for_global_and_user_management_admins(client, csp, who, status):
+    client.force_login(getattr(csp, who))
+
+    assert client.get(URL).status_code == status
+    assert client.get(EXPORT_URL).status_code == status
+
+
+def test_a_refusal_says_who_may(client, csp):
+    client.force_login(csp.account_admin)
+
+    page = client.get(URL).content.decode()
+
+    assert "Only a Global admin or User management admin can see the audit log." in page
+
+
+def test_support_staff_use_the_support_admin_instead(client, support, csp):
+    event(None)  # an event of no organization: support's, never shown here
+    client.force_login(support)
+
+    assert client.get(URL).status_code == 403
+    assert client.get(EXPORT_URL).status_code == 403
+
+
+def test_it_needs_sign_in(client, db):
+    for url in (URL, EXPORT_URL):
+        response = client.get(url)
+
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_a_global_admin_reads_every_event(client, csp, history):
+    client.force_login(csp.global_admin)
+
+    assert actions_listed(client.get(URL)) == {
+        AuditAction.USER_CREATED,
+        AuditAction.ROLE_GRANTED,
+        AuditAction.MAPS_PURCHASED,
+        AuditAction.ORGANIZATION_EDITED,
+    }
+
+
+def test_a_user_management_admin_reads_user_management_events_only(client, csp, history):
+    client.force_login(csp.user_admin)
+    response = client.get(URL)
+
+    assert actions_listed(response) == {AuditAction.USER_CREATED, AuditAction.ROLE_GRANTED}
+    offered = {value for value, _ in response.context["form"].fields["action"].choices if value}
+    assert offered == {action for action in AuditAction.values if action[:5] in {"user.", "role."}}
+
+
+def test_the_rulebook_says_which_actions_each_reads(csp, support):
+    assert rules.audit_actions_visible_to(csp.global_admin) is None
+    assert AuditAction.MAPS_PURCHASED not in rules.audit_actions_visible_to(csp.user_admin)
+    assert AuditAction.ROLE_REVOKED in rules.audit_actions_visible_to(csp.user_admin)
+    assert rules.audit_actions_visible_to(csp.account_admin) == frozenset()
+    assert rules.audit_actions_visible_to(support) == frozenset()
+
+
+def test_another_organizations_events_never_appear(client, csp, outsider):
+    event(csp.organization, actor_label="Ours")
+    event(outsider.organization, actor_label="Theirs")
+    event(None, actor_label="Nobody's")
+    client.force_login(csp.global_admin)
+
+    assert [found.actor_label for found in listed(client.get(URL))] == ["Ours"]
+    rows = exported(client.get(EXPORT_URL))
+    assert [row[4] for row in rows[1:]] == ["Ours"]
+
+
+def test_the_settings_menu_offers_it_to_those_who_may(client, csp):
+    client.force_login(csp.user_admin)
+    assert f'href="{URL}"' in client.get(reverse("home")).content.decode()
+
+    client.force_login(csp.account_admin)
+    assert f'href="{URL}"' not in client.get(reverse("home")).content.decode()
+
+
+# The page
+
+
+def test_it_lists_newest_first_with_outcome_and_change_in_words(client, csp):
+    event(csp.organization, at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC), actor_label="First")
+    event(
+        csp.organization,
+        AuditAction.ROLE_GRANTED,
+        at=datetime(2025, 3, 2, 9, 0, tzinfo=UTC),
+        actor_label="Second",
+        outcome=AuditOutcome.REFUSED,
+        reason="Only a Global admin can grant or revoke Global admin.",
+        after={"role": RoleKey.GLOBAL_ADMIN},
+        ip_address="198.51.100.4",
+    )
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL)
+    page = response.content.decode()
+
+    assert [found.actor_label for found in listed(response)] == ["Second", "First"]
+    assert "2025-03-02 09:00:00" in page
+    assert "Refused" in page
+    assert "Why: <bdi>Only a Global admin can grant or revoke Global admin.</bdi>" in page
+    assert "Role: <bdi>Global admin</bdi>" in page
+    assert "198.51.100.4" in page
+
+
+def test_hostile_text_is_shown_escaped(client, csp):
+    hostile = '<script>alert("x")</script>\n\u202egnp.exe'
+    event(
+        csp.organization,
+        actor_label=hostile,
+        target_label='O\'Brien "quoted"',
+        before={"first_name": hostile},
+        after={"first_name": "<img src=x onerror=alert(1)>"},
+    )
+    client.force_login(csp.global_admin)
+
+    page = client.get(URL, {"person": "<script>"}).content.decode()
+
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "O&#x27;Brien &quot;quoted&quot;" in page
+    # A right-to-left override stays inside its own isolated run of text.
+    assert "<bdi>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\n\u202egnp.exe</bdi>" in page
+
+
+def test_paging_keeps_the_filters(client, csp):
+    for number in range(PAGE_SIZE + 3):
+        event(csp.organization, actor_label=f"Paged admin {number}")
+    event(csp.organization, actor_label="Someone else")
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"person": "paged", "action": AuditAction.USER_EDITED})
+    page = response.content.decode()
+
+    assert response.context["page"].paginator.count == PAGE_SIZE + 3
+    assert len(listed(response)) == PAGE_SIZE
+    next_link = re.search(r'href="\?([^"]*page=2)"', page).group(1).replace("&amp;", "&")
+    assert next_link == "person=paged&action=user.edited&page=2"
+    assert len(listed(client.get(f"{URL}?{next_link}"))) == 3
+    export_link = re.search(r'href="([^"]*)" data-testid="export-csv"', page).group(1)
+    assert export_link.replace("&amp;", "&") == f"{EXPORT_URL}?person=paged&action=user.edited"
+
+
+# The filters
+
+
+@pytest.fixture
+def dated(csp: Cast) -> None:
+    for day, actor, target, action in [
+        (1, "Ada Admin", "Tom Target", AuditAction.USER_CREATED),
+        (2, "Ben Boss", "ada.lovelace@example.com", AuditAction.ROLE_GRANTED),
+        (3, "Ben Boss", "Cy Clerk", AuditAction.USER_DELETED),
+    ]:
+        event(
+            csp.organization,
+            action,
+            actor_label=actor,
+            target_label=target,
+            at=datetime(2025, 5, day, 23, 59, 59, tzinfo=UTC),
+        )
+
+
+@pytest.mark.parametrize(
+    ("filters", "actors_and_targets"),
+    [
+        (
+            {"person": "ADA"},
+            {("Ada Admin", "Tom Target"), ("Ben Boss", "ada.lovelace@example.com")},
+        ),
+        ({"person": "clerk"}, {("Ben Boss", "Cy Clerk")}),
+        ({"action": AuditAction.ROLE_GRANTED}, {("Ben Boss", "ada.lovelace@example.com")}),
+        ({"date_from": "2025-05-03"}, {("Ben Boss", "Cy Clerk")}),
+        ({"date_to": "2025-05-01"}, {("Ada Admin", "Tom Target")}),
+        (
+            {"date_from": "2025-05-02", "date_to": "2025-05-02"},
+            {("Ben Boss", "ada.lovelace@example.com")},
+        ),
+        ({"person": "ben", "date_to": "2025-05-02"}, {("Ben Boss", "ada.lovelace@example.com")}),
+        ({"person": "nobody-at-all"}, set()),
+    ],
+)
+def test_each_filter(client, csp, dated, filters, actors_and_targets):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, filters)
+
+    assert {(found.actor_label, found.target_label) for found in listed(response)} == (
+        actors_and_targets
+    )
+    rows = exported(client.get(EXPORT_URL, filters))
+    assert {(row[4], row[5]) for row in rows[1:]} == actors_and_targets
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"date_from": "2025-13-45"}, "date_from"),
+        ({"date_to": "yesterday"}, "date_to"),
+        ({"date_from": "2025-05-03", "date_to": "2025-05-01"}, "date_to"),
+        ({"action": "user.exploded"}, "action"),
+        ({"person": "x" * 10_000}, "person"),
+        ({"person": "nul\x00byte"}, "person"),  # PostgreSQL refuses NUL in text: never sent
+    ],
+)
+def test_bad_filters_are_refused_at_the_field_and_kept(client, csp, dated, filters, field):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, filters)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert listed(response) == []
+    assert 'data-testid="export-csv"' not in response.content.decode()
+    assert f'value="{filters[field]}"' in response.content.decode() or field == "action"
+
+
+def test_the_last_day_there_is_does_not_break_the_page(client, csp, dated):
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+
+    assert response.status_code == 200
+    assert len(listed(response)) == 3
+
+
+def test_a_user_management_admin_cannot_ask_for_membership_events(client, csp, history):
+    client.force_login(csp.user_admin)
+
+    response = client.get(URL, {"action": AuditAction.MAPS_PURCHASED})
+
+    assert response.context["form"].errors["action"] == ["Choose one of the listed actions."]
+    assert listed(response) == []
+    assert "MAPS purchased" not in response.content.decode()
+    export = client.get(EXPORT_URL, {"action": AuditAction.MAPS_PURCHASED})
+    assert export.status_code == 302
+    assert export.url == f"{URL}?action=membership.maps_purchased"
+
+
+# The export
+
+
+def test_the_export_is_a_csv_download_of_the_filtered_events(client, csp, history):
+    client.force_login(csp.global_admin)
+
+    response = client.get(EXPORT_URL, {"action": AuditAction.USER_CREATED})
+    rows = exported(response)
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    filename = rf"audit-log-{csp.organization.partner_id}-\d{{4}}-\d{{2}}-\d{{2}}\.csv"
+    assert re.fullmatch(f'attachment; filename="{filename}"', response["Content-Disposition"])
+    assert rows[0] == [
+        "Time (UTC)",
+        "Action",
+        "Outcome",
+        "Reason",
+        "Actor",
+        "Target",
+        "Before",
+        "After",
+        "IP address",
+        "User agent",
+    ]
+    assert len(rows) == 2
+    time, action, outcome, reason, actor, target, before, after, ip, agent = rows[1]
+    assert datetime.fromisoformat(time).utcoffset().total_seconds() == 0
+    assert (action, outcome, reason) == ("User created", "Done", "")
+    assert actor == str(csp.user_admin)
+    assert target.startswith("Nina New")
+    assert json.loads(before) == {}
+    assert json.loads(after)["roles"] == ["Referrals admin"]
+    assert (ip, agent) == ("203.0.113.7", "Firefox")
+
+
+def test_a_user_management_admins_export_leaves_out_membership_events(client, csp, history):
+    client.force_login(csp.user_admin)
+
+    rows = exported(client.get(EXPORT_URL))
+
+    assert {row[1] for row in rows[1:]} == {"User created", "Role granted"}
+
+
+def test_cells_cannot_inject_formulas_into_a_spreadsheet(client, csp):
+    event(csp.organization, actor_label="=cmd|' /C calc'!A0", target_label="+1")
+    event(csp.organization, actor_label="-1", target_label="@x", user_agent="\tTab")
+    event(csp.organization, actor_label="\rReturn", target_label="Plain name")
+    client.force_login(csp.global_admin)
+
+    rows = exported(client.get(EXPORT_URL))
+    cells = {cell for row in rows[1:] for cell in (row[4], row[5], row[9])}
+
+    assert {"'=cmd|' /C calc'!A0", "'+1", "'-1", "'@x", "'\tTab", "'\rReturn"} <= cells
+    assert "Plain name" in cells
+    assert not any(cell[:1] in {"=", "+", "-", "@", "\t", "\r"} for row in rows for cell in row)
+
+
+def test_a_newline_stays_inside_its_cell(client, csp):
+    event(
+        csp.organization,
+        actor_label="Line one\nLine two, with a comma",
+        after={"last_name": 'Quote " and\r\nbreak'},
+    )
+    client.force_login(csp.global_admin)
+
+    rows = exported(client.get(EXPORT_URL))
+
+    assert len(rows) == 2
+    assert all(len(row) == 10 for row in rows)
+    assert rows[1][4] == "Line one\nLine two, with a comma"
+    assert json.loads(rows[1][7]) == {"last_name": 'Quote " and\r\nbreak'}
+
+
+# Queries
+
+
+def _queries(client, url: str, events: int) -> int:
+    organization = OrganizationFactory()
+    admin = UserFactory(organization=organization, roles=[RoleKey.USER_MANAGEMENT_ADMIN])
+    for _ in range(events):
+        audit.record(
+            admin,
+            AuditAction.ROLE_GRANTED,
+            organization=organization,
+            target=admin,
+            after={"role": "Referrals admin"},
+        )
+    client.force_login(admin)
+    client.get(url)  # the session is warm
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        assert response.status_code == 200
+        if response.streaming:
+            assert len(exported(response)) == events + 1
+    return len(queries)
+
+
+@pytest.mark.parametrize("url", [URL, EXPORT_URL])
+def test_the_query_count_does_not_grow_with_events(client, db, url):
+    few, many = _queries(client, url, 5), _queries(client, url, 120)
+
+    assert few == many
+    assert many <= 6
+
+
+def test_users_deleted_since_still_show_by_name(client, csp):
+    gone = UserFactory(organization=csp.organization, first_name="Gone", last_name="Away")
+    services.delete_user(csp.global_admin, gone)
+    client.force_login(csp.global_admin)
+
+    assert "Gone Away" in client.get(URL, {"person": "gone"}).content.decode()
