@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -11,3 +12,9 @@ class AccountsConfig(AppConfig):
 
         # Permissions exist only once every app has migrated, hence post_migrate, not a migration.
         post_migrate.connect(ensure_support_group, dispatch_uid="accounts.ensure_support_group")
+
+        from accounts.signals import password_entered_at_sign_in
+
+        user_logged_in.connect(
+            password_entered_at_sign_in, dispatch_uid="accounts.password_entered_at_sign_in"
+        )

@@ -2,7 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.forms.sign_in import SignInForm
-from accounts.views import add_user, common, directory, membership, profile, user
+from accounts.views import add_user, audit_log, common, directory, membership, profile, user
+from accounts.views.reauth import confirm_password
 from roles import views as role_views
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/confirm-password/", confirm_password, name="confirm_password"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
     path("users/add/", add_user.AddUserWizard.as_view(), name="add_user"),
@@ -30,6 +32,9 @@ urlpatterns = [
     path("users/<uuid:public_id>/deactivate/", user.deactivate_user, name="deactivate_user"),
     path("users/<uuid:public_id>/reactivate/", user.reactivate_user, name="reactivate_user"),
     path("users/<uuid:public_id>/delete/", user.delete_user, name="delete_user"),
+    # Settings > Audit log
+    path("audit-log/", audit_log.audit_log, name="audit_log"),
+    path("audit-log/export.csv", audit_log.audit_log_export, name="audit_log_export"),
     # Settings > My profile
     path("profile/", profile.my_profile, name="profile"),
     path("profile/password/", profile.change_password, name="change_password"),

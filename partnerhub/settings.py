@@ -6,9 +6,11 @@ DJANGO_ALLOWED_HOSTS, or start-up stops with a message saying which is missing.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,13 +67,17 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "csp",
     "partnerhub",
     "accounts",
     "roles",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files too carry the policy.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +86,8 @@ MIDDLEWARE = [
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "partnerhub.urls"
@@ -116,10 +124,33 @@ AUTH_USER_MODEL = "accounts.User"
 # Emails are unique ignoring case, by a functional unique constraint that the check does not see
 # (accounts_user_email_unique_ignoring_case), and sign-in looks them up ignoring case.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+# django-axes first: a locked-out sign-in name is refused before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.EmailBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in lockout (django-axes): 5 failed sign-ins for one email lock it for 15 minutes. By the
+# email only, not the address: many partner users share an office's address. Failures are kept
+# in the database, so every app server sees them; a success clears them.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_FORM_FIELD = "username"
+# Emails compare ignoring case (DOMAIN.md rule 8): USER@ and user@ share one count.
+AXES_USERNAME_CALLABLE = "accounts.lockout.sign_in_name"
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it: someone guessing cannot keep the owner out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner on every manage.py command
+# axes.W006 asks to lock by address too. Locking by email is the decision above: rotating the
+# browser or cookies does not escape it, and an office behind one address is not locked out.
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -159,9 +190,35 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "PartnerHub <noreply@localhost>")
 
 X_FRAME_OPTIONS = "DENY"
+# Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every
+# change is a POST, which Lax never sends cross-site.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie stays readable by scripts (Django's default): HttpOnly would buy nothing, since
+# the token is in every form anyway, and a script that could read it could read the form.
+CSRF_COOKIE_HTTPONLY = False
+# Django's defaults, written out so that the tests and the deploy check pin them.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content-Security-Policy (django-csp): our own files only, nothing inline, never framed.
+# Bootstrap's CSS draws checkboxes and selects with data: SVG images, hence img-src data:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 if not DEBUG:
     # Behind a load balancer that terminates TLS and says so in X-Forwarded-Proto.

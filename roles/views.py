@@ -8,14 +8,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.audit import Origin
 from accounts.models import User
+from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.views.common import user_in_directory, with_roles
 from roles import rules
 from roles import services as role_services
-from roles.catalogue import SPECS
+from roles.catalogue import SPECS, RoleKey
 from roles.forms import EditRolesForm, RoleBox, role_boxes
 from roles.rules import Action, RuleRefused
 from roles.services import RoleChange
@@ -52,6 +54,12 @@ def _saved_message(target: User, change: RoleChange) -> str:
     return f"Roles of {target.get_full_name()} saved: " + "; ".join(parts) + "."
 
 
+def _grants_global_admin(form: EditRolesForm, boxes: list[RoleBox]) -> bool:
+    """Does saving the form grant Global admin (not held yet, now wanted)?"""
+    held = {box.key for box in boxes if box.held}
+    return RoleKey.GLOBAL_ADMIN in form.wanted_roles() - held
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_roles(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -62,6 +70,10 @@ def edit_roles(request: HttpRequest, public_id: UUID) -> HttpResponse:
     _require_some_box_open(target, boxes)
     if request.method == "POST":
         form = EditRolesForm(request.POST, boxes=boxes)
+        # Granting Global admin asks for the password again (accounts.reauth); nothing is saved.
+        granting_ga = form.is_valid() and _grants_global_admin(form, boxes)
+        if granting_ga and not password_recently_confirmed(request):
+            return ask_for_password(request, reverse("edit_roles", args=[target.public_id]))
         if form.is_valid():
             try:
                 change = role_services.change_roles(

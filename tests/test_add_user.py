@@ -851,7 +851,8 @@ def test_each_step_costs_the_same_queries_for_3_users_as_for_40(client, db):
     large = queries_per_step(client, organization_of(40, "2000002"), "grace@large.example")
 
     assert small == large
-    assert max(small.values()) <= 30, small
+    # Add writes the user, its roles and an audit event each, every event chained under a lock.
+    assert max(small.values()) <= 40, small
 
 
 def test_the_roles_in_the_table_are_the_catalogue(client, csp):

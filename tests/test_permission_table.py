@@ -142,6 +142,25 @@ TABLE = [
         too_low_role="mpn_admin",
         target="billing_admin",
     ),
+    Row("audit_log", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    Row(
+        "audit_log",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+    ),
+    Row(
+        "audit_log_export",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="account_admin",
+    ),
+    Row(
+        "audit_log_export",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
     Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row(
@@ -163,6 +182,7 @@ TABLE = [
         "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
+    Row("confirm_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
 ]
 
 # POST bodies that make the allowed request a real, valid one.

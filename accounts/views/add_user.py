@@ -17,7 +17,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from formtools.wizard.views import SessionWizardView
@@ -25,14 +27,17 @@ from formtools.wizard.views import SessionWizardView
 from accounts.audit import Origin
 from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm
 from accounts.models import AuditAction, User
+from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse, create_user
 from accounts.views.common import remember_temporary_password
 from roles import rules
-from roles.catalogue import SPECS
+from roles.catalogue import SPECS, RoleKey
 from roles.rules import Action, RuleRefused
 
 DETAILS, ROLES, REVIEW = "details", "roles", "review"
 STEP_TITLES = {DETAILS: "Details", ROLES: "Roles", REVIEW: "Review"}
+# ?resume=review shows the review step kept in the session instead of starting over.
+RESUME = "resume"
 
 NOT_CURRENT = (
     "Nothing was added: this Add user form was already sent, or is no longer current. Check "
@@ -70,6 +75,13 @@ class AddUserWizard(SessionWizardView):
     @cached_property
     def new_user(self) -> User:
         return _new_user(self.request)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Back from "Confirm your password": the review again, with what was entered. Any other
+        # GET starts over, as formtools does.
+        if request.GET.get(RESUME) == REVIEW and self.storage.current_step == REVIEW:
+            return self.render(self.get_form())
+        return super().get(request, *args, **kwargs)
 
     def get_template_names(self) -> list[str]:
         return [f"accounts/add_user/{self.steps.current}.html"]
@@ -140,6 +152,12 @@ class AddUserWizard(SessionWizardView):
     ) -> HttpResponse:
         """Adds the user, then shows their temporary password once."""
         details = form_dict[DETAILS].cleaned_data
+        # Granting Global admin asks for the password again (accounts.reauth); nothing is added,
+        # and the review comes back after, with what was entered.
+        granting_ga = RoleKey.GLOBAL_ADMIN in form_dict[ROLES].cleaned_data["roles"]
+        if granting_ga and not password_recently_confirmed(self.request):
+            back = reverse("add_user") + "?" + urlencode({RESUME: REVIEW})
+            raise _NotAdded(ask_for_password(self.request, back))
         try:
             new = create_user(
                 self.request.user,

@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms.profile import ChangePasswordForm
+from accounts.reauth import mark_password_entered
 from roles import rules
 
 
@@ -73,6 +74,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             user = form.save()
             update_session_auth_hash(request, user)
+            mark_password_entered(request)
             messages.success(request, "Your password is changed.")
             return redirect(_safe_next(request) or "home")
     else:

@@ -1,0 +1,54 @@
+"""Sign-in lockout (django-axes, configured in settings): whose failures count, and the page a
+locked-out sign-in gets.
+
+The page is the same whether or not the email belongs to an account, and it is made before any
+password is checked or any user is looked up, so neither its text nor its timing tells them apart.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.forms.sign_in import SignInForm
+
+
+def lockout_message() -> str:
+    """What a locked-out sign-in is told, with the cool-off in minutes."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return (
+        f"Too many failed sign-ins for this email. Try again in {minutes} minutes, or ask an "
+        "admin of your organization to reset your password."
+    )
+
+
+def sign_in_name(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The email that failures are counted against, in lower case: emails are unique ignoring
+    case, so USER@ and user@ must not get five tries each."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    name = (credentials or {}).get(field) or request.POST.get(field)
+    return name.strip().lower() if isinstance(name, str) and name.strip() else None
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """The sign-in page again, with the lockout message and the email as typed."""
+    form = SignInForm(request, initial={"username": request.POST.get("username", "")})
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"form": form, "lockout_message": lockout_message()},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+
+
+def clear_lockout(email: str) -> None:
+    """Forget an email's failed sign-ins: the lockout page tells its owner to ask an admin for a
+    password reset, and the new temporary password must then work at once."""
+    from axes.utils import reset
+
+    reset(username=email.strip().lower())
