@@ -266,6 +266,7 @@ BAD_DETAILS = [
     ("first_name", "Ann\x00", "control characters"),
     ("last_name", "Lee\x07Smith", "control characters"),
     ("first_name", "Ann\nMarie", "control characters"),
+    ("last_name", "Lee\u202eevil", "control characters"),  # a direction override
     ("email", "ann\x00@example.com", "control characters"),
 ]
 
@@ -311,7 +312,7 @@ def test_the_users_own_email_in_another_case_is_fine(client, csp):
 def test_hostile_text_is_stored_as_typed_and_shown_escaped(client, csp):
     hostile = {
         "first_name": "<script>alert('x')</script>",
-        "last_name": 'Smith" onmouseover="x \u202eevil\u200f',
+        "last_name": 'Smith" onmouseover="x \u200fevil\u200f',
         "email": "hostile@example.com",
     }
 
@@ -323,7 +324,7 @@ def test_hostile_text_is_stored_as_typed_and_shown_escaped(client, csp):
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert 'Smith" onmouseover' not in html
-    assert "Smith&quot; onmouseover=&quot;x \u202eevil\u200f" in html
+    assert "Smith&quot; onmouseover=&quot;x \u200fevil\u200f" in html
     edit_page = client.get(url("edit_user", csp.member)).content.decode()
     assert "<script>alert" not in edit_page
 

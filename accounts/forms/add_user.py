@@ -7,7 +7,6 @@ nothing themselves. Every step is validated again on the server when Add is sele
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,48 +20,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.duplicates import PossibleDuplicate, possible_duplicates
+from accounts.forms.text import OneLineEmailField, OneLineField
 from accounts.models import PartnerOrganization, User
 from accounts.services import EmailInUse
 from roles import rules
 from roles.catalogue import CATALOGUE, RoleGroup, in_catalogue_order
 from roles.rules import Access, Decision
-
-CONTROL_CHARACTERS = (
-    "Remove the invisible control characters (such as a NUL byte, a tab or a line break): "
-    "they are not allowed here."
-)
-
-# Characters that change the direction text reads in: a name holding them can pass for another.
-_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def has_control_characters(value: str) -> bool:
-    """Control characters (NUL, tab, line breaks...) or direction overrides in the text?"""
-    return any(
-        unicodedata.category(char) in {"Cc", "Zl", "Zp"} or char in _DIRECTION_CONTROLS
-        for char in value
-    )
-
-
-class _RefusesControlCharacters:
-    """Refuses control characters with one clear message, before the field's other checks.
-
-    PostgreSQL cannot store a NUL byte in text, and an invisible character makes a name or an
-    email that reads like another one.
-    """
-
-    def run_validators(self, value: Any) -> None:
-        if isinstance(value, str) and has_control_characters(value):
-            raise ValidationError(CONTROL_CHARACTERS, code="control_characters")
-        super().run_validators(value)  # type: ignore[misc]
-
-
-class NameField(_RefusesControlCharacters, forms.CharField):
-    pass
-
-
-class SignInEmailField(_RefusesControlCharacters, forms.EmailField):
-    pass
 
 
 class Partial:
@@ -96,13 +59,13 @@ POSSIBLE_DUPLICATES = (
 class DetailsForm(forms.Form):
     """Step 1: who the new user is. Stops on an email in use; lists possible duplicates."""
 
-    first_name = NameField(
+    first_name = OneLineField(
         label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    last_name = NameField(
+    last_name = OneLineField(
         label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    email = SignInEmailField(
+    email = OneLineEmailField(
         label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
     different_person = forms.BooleanField(

@@ -1,0 +1,61 @@
+"""Fields for one line of text typed by a person: a name, an email.
+
+Refused, with one clear message before the field's other checks: control characters (NUL, which
+PostgreSQL cannot store; tabs; line breaks; the Unicode line and paragraph separators) and the
+characters that override the direction text reads in (U+202A to U+202E, U+2066 to U+2069): with
+them one name can be made to read as another. Right-to-left and left-to-right marks (U+200E,
+U+200F) stay allowed: they are part of how some names are written.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+
+CONTROL_CHARACTERS = (
+    "Remove the invisible control characters (such as a NUL byte, a tab, a line break or a "
+    "text-direction override): this must be one line of plain text."
+)
+
+_NOT_ONE_LINE = {"Cc", "Zl", "Zp"}
+_DIRECTION_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def has_control_characters(value: str) -> bool:
+    """Control characters or direction overrides in the text?"""
+    return any(
+        unicodedata.category(char) in _NOT_ONE_LINE or char in _DIRECTION_OVERRIDES
+        for char in value
+    )
+
+
+class _OneLine:
+    """Explains control characters once, before any other check of the field runs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Our message covers NUL bytes more clearly than Django's "Null characters are not
+        # allowed."; keeping both would say it twice.
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        if isinstance(value, str) and has_control_characters(value):
+            raise ValidationError(CONTROL_CHARACTERS, code="control_characters")
+        return value
+
+
+class OneLineField(_OneLine, forms.CharField):
+    """One line of text: a name."""
+
+
+class OneLineEmailField(_OneLine, forms.EmailField):
+    """One line of text that is an email address."""
