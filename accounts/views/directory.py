@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -39,6 +39,15 @@ def _ordering(sort: str) -> tuple[str, ...]:
     return tuple(field[1:] if field.startswith("-") else f"-{field}" for field in fields)
 
 
+def _paging_query(query: str, sort: str) -> QueryDict:
+    """The search and the sort, which the paging links keep (nothing else of the URL)."""
+    kept = QueryDict(mutable=True)
+    if query:
+        kept["q"] = query
+    kept["sort"] = sort
+    return kept
+
+
 @require_GET
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
@@ -63,6 +72,7 @@ def directory(request: HttpRequest) -> HttpResponse:
             "query": query,
             "sort": sort,
             "page": page,
+            "page_query": _paging_query(query, sort),
             "can_add_user": rules.can(request.user, Action.ADD_USER),
         },
     )
