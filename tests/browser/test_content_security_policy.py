@@ -75,7 +75,7 @@ def watch(browser_context: object, page: object, demo: str) -> PolicyWatch:
     return watched
 
 
-def test_the_main_pages_run_under_the_policy(page, demo, watch):
+def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
     sign_in(page, demo, "globaladmin@contoso.example")
     expect(page.get_by_test_id("workspaces")).to_be_visible()
 
@@ -112,6 +112,11 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch):
     page.goto(demo + "/")
     page.get_by_role("link", name="Membership").click()
     expect(page.get_by_role("heading", name="Membership", exact=True)).to_be_visible()
+
+    open_settings(page, "Audit log")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(page.get_by_text("katherine.johnson@contoso.example").first).to_be_visible()
+    shoot(page, "13-audit-log")
 
     sign_out(page)
     watch.assert_clean()
