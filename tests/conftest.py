@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import factory.random
+import hypothesis
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -18,6 +19,11 @@ from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactor
 def pytest_configure(config: pytest.Config) -> None:
     # Django's default hasher costs ~0.2 s a hash; tests need none of that strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # On a laptop hypothesis explores new examples each run; in CI it tries the same ones every
+    # time, so a run can be repeated exactly (a failure found locally becomes a fixed example).
+    hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        hypothesis.settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
