@@ -13,9 +13,11 @@ def navigation(request: HttpRequest) -> dict[str, bool]:
             "nav_user_management": False,
             "nav_audit_log": False,
             "nav_profile": bool(user and user.is_authenticated),
+            "nav_support_admin": bool(user and rules.is_support_staff(user)),
         }
     return {
         "nav_user_management": bool(rules.can(user, Action.SEE_DIRECTORY)),
         "nav_audit_log": bool(rules.can(user, Action.SEE_AUDIT_LOG)),
         "nav_profile": True,
+        "nav_support_admin": False,
     }

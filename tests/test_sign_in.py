@@ -128,3 +128,12 @@ def test_the_health_check_answers_when_the_database_does(client, db, path):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_the_settings_menu_offers_the_support_admin_to_support_staff_only(client, csp, support):
+    link = f'href="{reverse("admin:index")}">Support admin<'
+
+    client.force_login(support)
+    assert link in client.get(reverse("home")).content.decode()
+    client.force_login(csp.global_admin)
+    assert link not in client.get(reverse("home")).content.decode()
