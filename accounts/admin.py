@@ -12,19 +12,24 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from accounts import audit, services
 from accounts.audit import Origin
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from accounts.paging import UncountedChangeList
+from accounts.search import fold
 from roles import rules
 from roles import services as role_services
 from roles.catalogue import CATALOGUE
-from roles.models import Role
+from roles.models import Role, RoleAssignment
 from roles.rules import Action, Decision, RuleRefused
 
 # Shared with roles/admin.py
@@ -174,7 +179,7 @@ class PartnerOrganizationAdmin(ServiceAdmin):
     """Created and edited through the services, so each change is audited. Never deleted here:
     an organization's users and audit trail hold on to it."""
 
-    list_display = ("name", "partner_id", "program_type", "created_at")
+    list_display = ("name", "partner_id", "program_type", "created_at", "users")
     list_filter = ("program_type",)
     search_fields = ("name", "partner_id")
     search_help_text = "Search by name or partner ID."
@@ -183,6 +188,14 @@ class PartnerOrganizationAdmin(ServiceAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="users")
+    def users(self, organization: PartnerOrganization) -> str:
+        # A link, not a count: the user list filters by organization without listing them all.
+        url = reverse("admin:accounts_user_changelist")
+        return format_html(
+            '<a href="{}?{}={}">Users</a>', url, ORGANIZATION_PARAMETER, organization.pk
+        )
 
     def save_model(
         self, request: HttpRequest, obj: PartnerOrganization, form: Any, change: bool
@@ -203,6 +216,29 @@ class PartnerOrganizationAdmin(ServiceAdmin):
 
 
 DETAIL_FIELDS = ("first_name", "last_name", "email")
+ORGANIZATION_PARAMETER = "organization__id__exact"
+# Across a million users, a search needs a word of this many letters: trigrams (three letters)
+# find it in an index, while one or two letters would make PostgreSQL read the table.
+MIN_SEARCH_LETTERS = 3
+
+
+class OrganizationFilter(admin.SimpleListFilter):
+    """By organization, without listing thousands of them on every page: the organization list
+    links here, and the filter names the chosen organization only."""
+
+    title = "organization"
+    parameter_name = ORGANIZATION_PARAMETER
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return []
+        return [(str(org.pk), str(org)) for org in PartnerOrganization.objects.filter(pk=value)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(organization_id=self.value())
 
 
 class RoleFilter(admin.SimpleListFilter):
@@ -332,12 +368,21 @@ class PartnerUserAdmin(ServiceAdmin):
     """Partner users only: support staff accounts are made with createsuperuser, not here."""
 
     list_display = ("email", "first_name", "last_name", "organization", "roles", "is_active")
-    list_filter = ("organization", RoleFilter, "is_active")
+    list_filter = (OrganizationFilter, RoleFilter, "is_active")
     list_select_related = ("organization",)
     # Searched through User.objects.search (get_search_results): ignoring case and accents.
     search_fields = ("search_text",)
-    search_help_text = "Search by name or email (case and accents do not matter)."
+    search_help_text = (
+        "Search by name or email, at least 3 letters (case and accents do not matter)."
+    )
     show_full_result_count = False
+    # A million users: newest first (the primary key's index), never counted (accounts.paging),
+    # and no sorting by a column, which would sort the whole table for every page. Selecting
+    # "all N users" for an action is not offered either: actions go one page at a time.
+    ordering = ("-pk",)
+    sortable_by = ()
+    list_per_page = 25
+    actions_selection_counter = False
     actions = ("deactivate_selected", "reactivate_selected", "delete_selected")
     add_fieldsets = ((None, {"fields": ("organization", *DETAIL_FIELDS, "roles")}),)
     fieldsets = (
@@ -356,13 +401,41 @@ class PartnerUserAdmin(ServiceAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # Prefetched roles: the list costs the same few queries however many users and roles.
         return (
-            super().get_queryset(request).partner_users().prefetch_related("role_assignments__role")
+            super()
+            .get_queryset(request)
+            .partner_users()
+            .prefetch_related(
+                Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role"))
+            )
         )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[UncountedChangeList]:
+        return UncountedChangeList
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[User], search_term: str
     ) -> tuple[QuerySet[User], bool]:
+        words = fold(search_term).split()
+        if words and max(len(word) for word in words) < MIN_SEARCH_LETTERS:
+            messages.warning(
+                request,
+                f"Type at least {MIN_SEARCH_LETTERS} letters of a name or email to search "
+                "all organizations.",
+            )
+            return queryset.none(), False
         return queryset.search(search_term), False
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, user: User) -> str:
+        """Django's checkbox, written out: rendering a form widget per row costs more than the
+        rest of the row."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            ACTION_CHECKBOX_NAME,
+            user.pk,
+            user,
+        )
 
     @admin.display(description="roles")
     def roles(self, user: User) -> str:

@@ -13,6 +13,8 @@ Decisions written down here (DOMAIN.md is silent on them):
   action (they change it from their profile): the same self-lockout reasoning as rule 3.
 - A CSP-only role held in a non-CSP organization (say, after the organization's program type
   changed) unlocks nothing there (rule 5), and may still be revoked.
+- Resending an invitation (a new link to set a password) is for those who may add users and may
+  edit the user, while the user has not set a password and is active.
 """
 
 from __future__ import annotations
@@ -215,8 +217,10 @@ def held_roles(user: Actor) -> frozenset[str]:
 
 
 def forget_held_roles(user: User) -> None:
-    """Drop what held_roles remembered, after the user's roles changed."""
+    """Drop what held_roles (and is_last_active_global_admin) remembered, after the user's
+    roles changed."""
     user.__dict__.pop("_held_roles", None)
+    user.__dict__.pop("_last_active_global_admin", None)
     getattr(user, "_prefetched_objects_cache", {}).pop("role_assignments", None)
 
 
@@ -313,21 +317,57 @@ def holds_global_admin(user: User) -> bool:
     return GA in held_roles(user)
 
 
-def is_last_active_global_admin(user: User) -> bool:
-    """Rule 4: would the organization lose its last active Global admin without this user?"""
-    if not user.is_active or user.pk is None or not holds_global_admin(user):
-        return False
+def other_active_global_admins(organization_id: object, user_id: object) -> models.QuerySet:
+    """The organization's other active Global admins (ids, or OuterRefs for a subquery)."""
     from roles.models import RoleAssignment
 
-    others = (
-        RoleAssignment.objects.filter(
-            role__key=GA, user__organization_id=user.organization_id, user__is_active=True
-        )
-        .exclude(user_id=user.pk)
-        .exists()
+    return RoleAssignment.objects.filter(
+        role__key=GA, user__organization_id=organization_id, user__is_active=True
+    ).exclude(user_id=user_id)
+
+
+# The name of the annotation (another_active_global_admin_expression) with which a view may load
+# a user: is_last_active_global_admin then asks nothing more (accounts.views.common).
+ANOTHER_ACTIVE_GLOBAL_ADMIN = "another_active_global_admin"
+
+
+def another_active_global_admin_expression() -> models.Expression:
+    """For a user who holds Global admin, whether another active one remains; NULL (not asked)
+    for anyone else, so loading other users costs nothing more."""
+    from roles.models import RoleAssignment
+
+    holds_it = RoleAssignment.objects.filter(user_id=models.OuterRef("pk"), role__key=GA)
+    others = other_active_global_admins(models.OuterRef("organization_id"), models.OuterRef("pk"))
+    return models.Case(
+        models.When(models.Exists(holds_it), then=models.Exists(others)),
+        default=None,
+        output_field=models.BooleanField(null=True),
     )
+
+
+def is_last_active_global_admin(user: User) -> bool:
+    """Rule 4: would the organization lose its last active Global admin without this user?
+
+    One query, remembered on the instance like held_roles (a user's page asks it for several
+    buttons), or none when the user was loaded with the ANOTHER_ACTIVE_GLOBAL_ADMIN annotation.
+    Services ask it of a target they read again under the organization's lock.
+    """
+    if not user.is_active or user.pk is None or not holds_global_admin(user):
+        return False
+    cached = user.__dict__.get("_last_active_global_admin")
+    if cached is not None:
+        return cached
+    others = user.__dict__.get(ANOTHER_ACTIVE_GLOBAL_ADMIN)
+    if others is None:
+        others = other_active_global_admins(user.organization_id, user.pk).exists()
+    user.__dict__["_last_active_global_admin"] = not others
     return not others
 
+
+# DOMAIN.md rule 9, guidance shown to admins and reported to support, never enforced: keep at
+# least two active Global admins (one can be away or lose access) and fewer than five.
+RECOMMENDED_MIN_GLOBAL_ADMINS = 2
+RECOMMENDED_MAX_GLOBAL_ADMINS = 4
 
 LAST_GLOBAL_ADMIN = (
     "An organization always keeps at least one active Global admin: make someone else a "
@@ -359,6 +399,25 @@ def can_manage_user(actor: Actor, target: User, action: Action) -> Decision:
         target
     ):
         return refused(LAST_GLOBAL_ADMIN)
+    return ALLOWED
+
+
+def can_resend_invitation(actor: Actor, target: User) -> Decision:
+    """May the actor email the target a new invitation to set their password?
+
+    Those who may add users and may edit this user (so not a Global admin, below Global
+    admin), while the target has not set a password yet and is active (a deactivated user's
+    link does not work).
+    """
+    decision = can_manage_user(actor, target, Action.EDIT_USER)
+    if not decision:
+        return decision
+    if not _may(actor, Action.ADD_USER):
+        return _not_allowed(Action.ADD_USER)
+    if target.has_usable_password():
+        return refused("This user has already set a password.")
+    if not target.is_active:
+        return refused("This user is deactivated: reactivate them before resending the invitation.")
     return ALLOWED
 
 

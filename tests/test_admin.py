@@ -180,8 +180,69 @@ def test_the_user_list_costs_the_same_queries_however_many_users_and_roles(suppo
     with CaptureQueriesContext(connection) as many:
         response = support_client.get(changelist)
 
-    assert len(response.context["cl"].result_list) == 30
+    assert len(response.context["cl"].result_list) == 25  # a page
     assert len(many) == len(few)
+
+
+def test_the_user_list_never_counts_the_users(support_client, db):
+    organization = OrganizationFactory()
+    UserFactory.create_batch(30, organization=organization, last_name="Paged")
+    changelist = url("accounts_user_changelist")
+
+    for query in ({}, {"q": "paged"}):
+        with CaptureQueriesContext(connection) as queries:
+            first = support_client.get(changelist, query)
+        second = support_client.get(changelist, {**query, "p": 2})
+
+        assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
+        assert first.context["cl"].has_next
+        assert 'rel="next"' in first.content.decode()
+        assert not second.context["cl"].has_next
+        assert 'rel="prev"' in second.content.decode()
+        assert "30 users" in second.content.decode()
+    newest = support_client.get(changelist).context["cl"].result_list[0]
+    assert newest == User.objects.order_by("-pk").first()
+
+
+@pytest.mark.postgresql
+def test_the_whole_user_list_says_about_how_many_users_there_are(support_client, db):
+    UserFactory.create_batch(30, organization=OrganizationFactory())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")  # the estimate is the planner's statistics
+
+    with CaptureQueriesContext(connection) as queries:
+        page = support_client.get(url("accounts_user_changelist")).content.decode()
+
+    assert re.search(r"about 3\d users", page)
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.mark.parametrize("number", ["-3", "0", "9" * 30])
+def test_any_page_number_of_the_user_list_answers(support_client, csp, number):
+    response = support_client.get(url("accounts_user_changelist"), {"p": number})
+
+    assert response.status_code == 200
+
+
+def test_a_search_of_one_or_two_letters_asks_for_more(support_client, csp):
+    response = support_client.get(url("accounts_user_changelist"), {"q": "jo"})
+
+    assert list(response.context["cl"].result_list) == []
+    assert "Type at least 3 letters" in response.content.decode()
+
+
+def test_the_organization_filter_lists_only_the_chosen_organization(support_client, csp, non_csp):
+    changelist = url("accounts_user_changelist")
+
+    everyone = support_client.get(changelist).content.decode()
+    filtered = support_client.get(changelist, {"organization__id__exact": csp.organization.pk})
+
+    # No list of every organization to filter by.
+    assert f"organization__id__exact={non_csp.organization.pk}" not in everyone
+    assert {u.organization for u in filtered.context["cl"].result_list} == {csp.organization}
+    assert str(csp.organization) in filtered.content.decode()
+    organizations = support_client.get(url("accounts_partnerorganization_changelist"))
+    assert f"?organization__id__exact={csp.organization.pk}" in organizations.content.decode()
 
 
 # Adding a user

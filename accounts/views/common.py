@@ -27,8 +27,15 @@ def organization_users(request: HttpRequest) -> UserQuerySet:
 def get_user_or_404(request: HttpRequest, public_id: UUID) -> User:
     """A user of the acting user's organization; another organization's answers 404 like a
     user that does not exist."""
+    # In the same query: the creator, whom the user's page names, and whether another Global
+    # admin is active, which the rulebook asks of a Global admin for several buttons (rule 4).
     return get_object_or_404(
-        organization_users(request).select_related("organization"), public_id=public_id
+        organization_users(request)
+        .select_related("organization", "created_by")
+        .annotate(
+            **{rules.ANOTHER_ACTIVE_GLOBAL_ADMIN: rules.another_active_global_admin_expression()}
+        ),
+        public_id=public_id,
     )
 
 
