@@ -10,16 +10,41 @@ with, behind the ORM's back, in the database.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from django.conf import settings
 
 from accounts.models import AuditEvent, AuditOutcome, PartnerOrganization, User
 from roles.rules import Decision, RuleRefused
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind PARTNERHUB_TRUSTED_PROXIES proxies the
+    address the outermost one saw, taken from X-Forwarded-For counting from the right (the
+    left part is whatever the client wrote)."""
+    address = request.META.get("REMOTE_ADDR") or None
+    proxies = getattr(settings, "PARTNERHUB_TRUSTED_PROXIES", 0)
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        # Fewer addresses than proxies: the request did not come through them all; keep ours.
+        if len(forwarded) >= proxies and _is_ip_address(forwarded[-proxies]):
+            address = forwarded[-proxies]
+    return address
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -32,7 +57,7 @@ class Origin:
     @classmethod
     def from_request(cls, request: HttpRequest) -> Origin:
         return cls(
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         )
 
@@ -64,7 +89,39 @@ def record(
     organization's row lock: services hold it already; refusals, recorded after the rollback,
     take it again.
     """
-    return AuditEvent.objects.create(
+    event = unsaved_event(
+        actor,
+        action,
+        organization=organization,
+        target=target,
+        target_label=target_label,
+        before=before,
+        after=after,
+        origin=origin,
+        outcome=outcome,
+        reason=reason,
+        actor_label=actor_label,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def unsaved_event(
+    actor: User | None,
+    action: str,
+    *,
+    organization: PartnerOrganization | None,
+    target: User | None = None,
+    target_label: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    origin: Origin = NOWHERE,
+    outcome: str = AuditOutcome.DONE,
+    reason: str = "",
+    actor_label: str = "",
+) -> AuditEvent:
+    """The event record() writes, not yet written: record() saves it, record_batch() many."""
+    return AuditEvent(
         organization=organization,
         action=action,
         outcome=outcome,
@@ -78,6 +135,13 @@ def record(
         ip_address=origin.ip_address,
         user_agent=origin.user_agent,
     )
+
+
+def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Write many new events of one organization at once, chained exactly as record() chains
+    them (AuditEventQuerySet.append_to_chain, under the organization's row lock): for imports
+    that add thousands of users, where one save per event would be too slow."""
+    return AuditEvent.objects.append_to_chain(events)
 
 
 @contextmanager

@@ -8,10 +8,13 @@ DJANGO_ALLOWED_HOSTS, or start-up stops with a message saying which is missing.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from partnerhub.logging import log_format, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,75 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number, 0 or more, not {value!r}.")
+    return int(value)
+
+
+# EMAIL_URL schemes. smtp is plain or STARTTLS (?tls=true), smtps is TLS from the first byte.
+EMAIL_SCHEMES = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "smtps": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+EMAIL_OPTIONS = {"tls", "ssl", "timeout"}
+
+
+def parse_email_url(url: str) -> dict[str, object]:
+    """Django's EMAIL_* settings from a URL: smtp://user:password@host:587/?tls=true,
+    smtps://host, console:, locmem:, dummy:. Anything else is refused, never guessed at."""
+    # Parsed here rather than with dj-email-url: that package has had no release since 2022
+    # and silently ignores an unknown scheme, which would lose every email without a word.
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with one of {', '.join(EMAIL_SCHEMES)}, "
+            f"not {url.split(':')[0]!r}."
+        )
+    config: dict[str, object] = {"EMAIL_BACKEND": EMAIL_SCHEMES[parts.scheme]}
+    if not parts.scheme.startswith("smtp"):
+        return config
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(query) - EMAIL_OPTIONS
+    if unknown:
+        raise ImproperlyConfigured(f"EMAIL_URL has unknown options: {', '.join(sorted(unknown))}.")
+    use_ssl = parts.scheme == "smtps" or _email_flag(query, "ssl")
+    use_tls = _email_flag(query, "tls")
+    if use_ssl and use_tls:
+        raise ImproperlyConfigured("EMAIL_URL: choose TLS (STARTTLS) or SSL, not both.")
+    timeout = query.get("timeout", "10")
+    if not timeout.isdigit():
+        raise ImproperlyConfigured(f"EMAIL_URL: timeout must be seconds, not {timeout!r}.")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise ImproperlyConfigured(f"EMAIL_URL: {error}.") from None
+    config.update(
+        EMAIL_HOST=parts.hostname or "localhost",
+        EMAIL_PORT=port or (465 if use_ssl else 587 if use_tls else 25),
+        EMAIL_HOST_USER=unquote(parts.username or ""),
+        EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+        EMAIL_USE_TLS=use_tls,
+        EMAIL_USE_SSL=use_ssl,
+        # A stuck mail server must not hold a web worker forever.
+        EMAIL_TIMEOUT=int(timeout),
+    )
+    return config
+
+
+def _email_flag(query: dict[str, str], name: str) -> bool:
+    value = query.get(name, "false").lower()
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ImproperlyConfigured(f"EMAIL_URL: {name} must be true or false, not {value!r}.")
+    return value in {"1", "true", "yes", "on"}
 
 
 # Debug is on unless the environment turns it off: a laptop runs with no variables set, and
@@ -55,6 +127,12 @@ if not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# How many reverse proxies (load balancers) stand in front of the app servers. 0: clients connect
+# directly, and what they write in X-Forwarded-For, X-Forwarded-Proto or X-Request-ID is not
+# believed. N: the client's address is the Nth address from the right of X-Forwarded-For (each
+# proxy appends the address it received the request from), and X-Forwarded-Proto says https.
+PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -75,6 +153,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id is known to every later log line, and every request is logged.
+    "partnerhub.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files too carry the policy.
     "csp.middleware.CSPMiddleware",
@@ -148,6 +228,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # no banner on every manage.py command
+# The client's address as the audit trail sees it (through the trusted proxies), for axes' logs.
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 # axes.W006 asks to lock by address too. Locking by email is the decision above: rotating the
 # browser or cookies does not escape it, and an office behind one address is not locked out.
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
@@ -184,10 +266,59 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-EMAIL_BACKEND = os.environ.get(
-    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+# Redis, when REDIS_URL is set, holds the cache, the sessions' cached copies and the sign-in
+# failure counts, so that any app server can answer any request. Without it: memory of this
+# process for the cache, and the database for sessions and failures (one server, or a laptop).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            "REDIS_URL must be redis://host:6379/0, rediss://... (TLS) or unix:///path.sock."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "partnerhub",
+            # A Redis that does not answer fails the request in a second, not a minute.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    # Every session is written to the database and to Redis, read from Redis: losing Redis
+    # loses no session.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Failures counted in Redis (atomic INCR) rather than in axes' table, which every
+    # failed sign-in would otherwise write to.
+    AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Email: EMAIL_URL, else the console in development and an SMTP server on this machine in
+# production (Django's own default); tests keep mail in memory (pytest-django does that).
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip() or ("console:" if DEBUG else "smtp://localhost")
+_email = parse_email_url(EMAIL_URL)
+# The older way, still honoured: a backend's dotted path, over EMAIL_URL's choice.
+_email["EMAIL_BACKEND"] = (
+    os.environ.get("DJANGO_EMAIL_BACKEND", "").strip() or _email["EMAIL_BACKEND"]
 )
+globals().update(_email)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "PartnerHub <noreply@localhost>")
+# The sender of the error reports Django mails to ADMINS.
+SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
+# Where links in emails point when no request says (management commands): scheme and host.
+# Production defaults to https:// and the first allowed host.
+PARTNERHUB_BASE_URL = os.environ.get("PARTNERHUB_BASE_URL", "").strip().rstrip("/")
+if not PARTNERHUB_BASE_URL:
+    PARTNERHUB_BASE_URL = (
+        "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+    )
+_base = urlsplit(PARTNERHUB_BASE_URL)
+if _base.scheme not in {"http", "https"} or not _base.hostname or _base.path or _base.query:
+    raise ImproperlyConfigured(
+        "PARTNERHUB_BASE_URL must be a scheme and host, like https://partnerhub.example.com, "
+        f"not {PARTNERHUB_BASE_URL!r}."
+    )
 
 X_FRAME_OPTIONS = "DENY"
 # Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every
@@ -220,9 +351,11 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-if not DEBUG:
+if PARTNERHUB_TRUSTED_PROXIES:
     # Behind a load balancer that terminates TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -230,9 +363,10 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-}
+# Logs go to stdout, where the platform collects them: one JSON object per line in production
+# (LOG_FORMAT=json|text chooses), readable lines in development; each carries the request id.
+try:
+    LOG_FORMAT = log_format(DEBUG)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("DJANGO_LOG_LEVEL", "INFO"))

@@ -25,6 +25,17 @@ PRODUCTION = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": get_random_secret_key() + get_random_secret_key(),
     "DJANGO_ALLOWED_HOSTS": "partnerhub.example.com",
+    # Behind one load balancer that terminates TLS, as docs/deploy.md sets it up.
+    "PARTNERHUB_TRUSTED_PROXIES": "1",
+}
+# The variables settings read besides DJANGO_*: none of this machine's may leak into a case.
+SETTINGS_VARIABLES = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_URL",
+    "LOG_FORMAT",
+    "PARTNERHUB_TRUSTED_PROXIES",
+    "PARTNERHUB_BASE_URL",
 }
 
 
@@ -33,7 +44,7 @@ def manage(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
     clean = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("DJANGO_") and name != "DATABASE_URL"
+        if not name.startswith("DJANGO_") and name not in SETTINGS_VARIABLES
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -212,3 +223,223 @@ def test_production_responses_carry_the_security_headers_and_cookie_flags(
 
     assert plain_http.status_code == 301
     assert plain_http.url.startswith("https://")
+
+
+# Redis, email, proxies, logs: the settings of a deployment with several app servers
+
+
+def read_settings(*names: str, **environment: str) -> dict[str, object]:
+    """The named settings as a fresh process computes them from this environment."""
+    code = (
+        "import json; from django.conf import settings;"
+        f"print(json.dumps({{n: getattr(settings, n, None) for n in {names!r}}}, default=str))"
+    )
+    result = manage("shell", "-c", code, **environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+STATELESS = ("CACHES", "SESSION_ENGINE", "AXES_HANDLER")
+
+
+def test_without_redis_the_cache_is_local_and_sessions_and_failures_are_in_the_database():
+    values = read_settings(*STATELESS)
+
+    assert values["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    assert values["AXES_HANDLER"] == "axes.handlers.database.AxesDatabaseHandler"
+
+
+def test_with_redis_the_cache_sessions_and_sign_in_failures_live_in_redis():
+    values = read_settings(*STATELESS, REDIS_URL="redis://cache.internal:6379/2")
+
+    cache = values["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://cache.internal:6379/2"
+    assert values["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert values["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+
+
+def test_the_deploy_check_passes_with_redis():
+    # django-axes checks that its cache handler has a cache that processes share.
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, REDIS_URL="redis://r:6379/0"
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_redis_url_that_is_not_one_is_refused():
+    result = manage("check", REDIS_URL="http://cache.internal:6379")
+
+    assert result.returncode != 0
+    assert "REDIS_URL must be redis://" in result.stderr
+
+
+EMAIL = (
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_TIMEOUT",
+    "DEFAULT_FROM_EMAIL",
+    "SERVER_EMAIL",
+)
+
+
+def test_email_is_printed_in_development_and_sent_by_smtp_in_production():
+    development = read_settings(*EMAIL)
+    production = read_settings(*EMAIL, **PRODUCTION)
+
+    assert development["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert production["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (production["EMAIL_HOST"], production["EMAIL_PORT"]) == ("localhost", 25)
+
+
+def test_the_email_url_and_senders_come_from_the_environment():
+    values = read_settings(
+        *EMAIL,
+        EMAIL_URL="smtp://mailer%40partnerhub.example:p%40ss%2Fword@smtp.example.com:587/?tls=true",
+        DJANGO_DEFAULT_FROM_EMAIL="PartnerHub <noreply@partnerhub.example>",
+        DJANGO_SERVER_EMAIL="errors@partnerhub.example",
+    )
+
+    assert values == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer@partnerhub.example",
+        "EMAIL_HOST_PASSWORD": "p@ss/word",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10,
+        "DEFAULT_FROM_EMAIL": "PartnerHub <noreply@partnerhub.example>",
+        "SERVER_EMAIL": "errors@partnerhub.example",
+    }
+
+
+def test_the_older_email_backend_variable_still_chooses_the_backend():
+    values = read_settings(
+        "EMAIL_BACKEND",
+        **PRODUCTION,
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    )
+
+    assert values == {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("console:", {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}),
+        ("locmem:", {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}),
+        ("dummy:", {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}),
+        ("smtp://mail.internal", {"EMAIL_HOST": "mail.internal", "EMAIL_PORT": 25}),
+        ("smtp://mail.internal/?tls=true", {"EMAIL_PORT": 587, "EMAIL_USE_TLS": True}),
+        ("smtp://mail.internal:2525?timeout=3", {"EMAIL_PORT": 2525, "EMAIL_TIMEOUT": 3}),
+        ("smtps://mail.internal", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}),
+        ("smtp://mail.internal?ssl=on", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}),
+    ],
+)
+def test_email_urls(url, expected):
+    from partnerhub.settings import parse_email_url
+
+    parsed = parse_email_url(url)
+
+    assert {name: parsed[name] for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("smpt://mail.internal", "EMAIL_URL must start with one of"),
+        ("smtp://mail.internal?tls=true&ssl=true", "not both"),
+        ("smtp://mail.internal?tls=maybe", "tls must be true or false"),
+        ("smtp://mail.internal?use_tls=true", "unknown options: use_tls"),
+        ("smtp://mail.internal?timeout=soon", "timeout must be seconds"),
+        ("smtp://mail.internal:port", "EMAIL_URL:"),
+    ],
+)
+def test_an_email_url_that_cannot_be_right_is_refused(url, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from partnerhub.settings import parse_email_url
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        parse_email_url(url)
+
+
+def test_a_bad_email_url_stops_start_up_without_showing_the_password():
+    result = manage("check", EMAIL_URL="smpt://user:hunter2@mail.internal")
+
+    assert result.returncode != 0
+    assert "EMAIL_URL must start with one of" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_the_base_url_for_links_in_emails():
+    assert read_settings("PARTNERHUB_BASE_URL") == {"PARTNERHUB_BASE_URL": "http://127.0.0.1:8000"}
+    # Production: https and the first allowed host, unless set.
+    assert read_settings("PARTNERHUB_BASE_URL", **PRODUCTION) == {
+        "PARTNERHUB_BASE_URL": "https://partnerhub.example.com"
+    }
+    chosen = read_settings("PARTNERHUB_BASE_URL", PARTNERHUB_BASE_URL="https://hub.example/")
+    assert chosen == {"PARTNERHUB_BASE_URL": "https://hub.example"}
+
+
+@pytest.mark.parametrize("url", ["hub.example", "ftp://hub.example", "https://hub.example/app"])
+def test_a_base_url_that_is_not_a_scheme_and_host_is_refused(url):
+    result = manage("check", PARTNERHUB_BASE_URL=url)
+
+    assert result.returncode != 0
+    assert "PARTNERHUB_BASE_URL must be a scheme and host" in result.stderr
+
+
+def test_without_a_trusted_proxy_forwarded_headers_are_not_believed():
+    values = read_settings(
+        "PARTNERHUB_TRUSTED_PROXIES",
+        "SECURE_PROXY_SSL_HEADER",
+        **{**PRODUCTION, "PARTNERHUB_TRUSTED_PROXIES": ""},
+    )
+
+    assert values == {"PARTNERHUB_TRUSTED_PROXIES": 0, "SECURE_PROXY_SSL_HEADER": None}
+
+
+def test_behind_a_trusted_proxy_its_https_header_is_believed():
+    values = read_settings("PARTNERHUB_TRUSTED_PROXIES", "SECURE_PROXY_SSL_HEADER", **PRODUCTION)
+
+    assert values == {
+        "PARTNERHUB_TRUSTED_PROXIES": 1,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5"])
+def test_a_proxy_count_that_is_not_a_number_is_refused(value):
+    result = manage("check", PARTNERHUB_TRUSTED_PROXIES=value)
+
+    assert result.returncode != 0
+    assert "PARTNERHUB_TRUSTED_PROXIES must be a whole number" in result.stderr
+
+
+def test_logs_are_json_in_production_and_text_in_development():
+    assert read_settings("LOG_FORMAT") == {"LOG_FORMAT": "text"}
+    assert read_settings("LOG_FORMAT", **PRODUCTION) == {"LOG_FORMAT": "json"}
+    assert read_settings("LOG_FORMAT", LOG_FORMAT="json") == {"LOG_FORMAT": "json"}
+
+
+def test_an_unknown_log_format_is_refused():
+    result = manage("check", LOG_FORMAT="yaml")
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be json or text" in result.stderr
+
+
+def test_static_files_get_hashed_compressed_names_in_production():
+    values = read_settings("STORAGES", **PRODUCTION)
+
+    backend = values["STORAGES"]["staticfiles"]["BACKEND"]
+    assert backend == "whitenoise.storage.CompressedManifestStaticFilesStorage"
