@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.db import IntegrityError, transaction
 
 from accounts import audit
@@ -35,7 +36,12 @@ class EmailInUse(Exception):
 @dataclass(frozen=True)
 class NewUser:
     user: User
-    temporary_password: str
+    temporary_password: str | None  # None when the user was invited to set their own
+
+
+class LinkNotValid(Exception):
+    """A set-your-password link (invitation or reset) is malformed, used, expired, or its user
+    is deactivated."""
 
 
 # Unambiguous characters: no 0/O, 1/l/I.
@@ -106,8 +112,12 @@ def create_user(
     email: str,
     role_keys: Iterable[str] = (),
     origin: Origin = NOWHERE,
+    invite: bool = False,
+    base_url: str = "",
 ) -> NewUser:
-    """Add a user with roles and a temporary password, which the caller shows once."""
+    """Add a user with roles and a temporary password, which the caller shows once; or, with
+    invite, with no password and an emailed invitation to set one (sent once the user is
+    committed; base_url starts its link)."""
     email = User.objects.normalize_email(email.strip())
     role_keys = in_catalogue_order(role_keys)
     with (
@@ -124,7 +134,7 @@ def create_user(
             first_name=first_name.strip(),
             last_name=last_name.strip(),
             created_by=actor,
-            must_change_password=True,
+            must_change_password=not invite,
         )
         for key in role_keys:
             audit.require(
@@ -134,8 +144,11 @@ def create_user(
         if existing is not None:
             raise EmailInUse(existing)
         user.full_clean(exclude=["password"], validate_constraints=False)
-        password = generate_temporary_password()
-        user.set_password(password)
+        password = None if invite else generate_temporary_password()
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
         try:
             with transaction.atomic():
                 user.save()
@@ -152,7 +165,13 @@ def create_user(
             AuditAction.USER_CREATED,
             organization=organization,
             target=user,
-            after={**snapshot(user), "roles": names},
+            # Only an invitation is written down: a creation without "sign_in" (every one
+            # before invitations existed, too) gave a temporary password.
+            after={
+                **snapshot(user),
+                "roles": names,
+                **({"sign_in": "invitation"} if invite else {}),
+            },
             origin=origin,
         )
         for name in names:
@@ -164,7 +183,84 @@ def create_user(
                 after={"role": name},
                 origin=origin,
             )
+        if invite:
+            _invite_after_commit(user, actor, base_url)
     return NewUser(user=user, temporary_password=password)
+
+
+def _invite_after_commit(user: User, actor: User, base_url: str) -> None:
+    # After the commit: never an email for a user who was rolled back. Robust: the user exists
+    # by then, so a mail server that fails is logged and the admin resends from the user's page.
+    from accounts.invitations import base_url_for_commands, send_invitations
+
+    transaction.on_commit(
+        lambda: send_invitations(
+            [user], invited_by=actor, base_url=base_url or base_url_for_commands()
+        ),
+        robust=True,
+    )
+
+
+def resend_invitation(
+    actor: User, target: User, *, origin: Origin = NOWHERE, base_url: str = ""
+) -> User:
+    """Email the user a new invitation; the links sent before stop working.
+
+    A new unusable password changes what the links are signed over, so only the newest works.
+    """
+    with (
+        audit.refusals_recorded(
+            actor, organization=target.organization, target=target, origin=origin
+        ),
+        transaction.atomic(),
+    ):
+        lock_organization(target.organization_id, actor)
+        target = reload_target(target, AuditAction.INVITATION_SENT)
+        audit.require(rules.can_resend_invitation(actor, target), AuditAction.INVITATION_SENT)
+        target.set_unusable_password()
+        target.save(update_fields=["password"])
+        audit.record(
+            actor,
+            AuditAction.INVITATION_SENT,
+            organization=target.organization,
+            target=target,
+            after={"email": target.email},
+            origin=origin,
+        )
+        _invite_after_commit(target, actor, base_url)
+    return target
+
+
+def set_password_from_link(
+    user: User,
+    token: str,
+    password: str,
+    *,
+    token_generator: PasswordResetTokenGenerator,
+    audit_action: str,
+    origin: Origin = NOWHERE,
+) -> User:
+    """The user sets their own password with an emailed link: an invitation or a reset.
+
+    The link is checked again under the organization's lock, so the same link used twice at
+    once sets one password and refuses the other. The password is the user's own choice, so
+    they need not change it at sign-in. Raises LinkNotValid.
+    """
+    with transaction.atomic():
+        try:
+            lock_organization(user.organization_id, user)
+        except RuleRefused:  # the user was deleted meanwhile
+            raise LinkNotValid from None
+        user = User.objects.select_related("organization").filter(pk=user.pk).first()
+        if user is None or not user.is_active or not token_generator.check_token(user, token):
+            raise LinkNotValid
+        if audit_action == AuditAction.INVITATION_ACCEPTED and user.has_usable_password():
+            raise LinkNotValid  # an invitation is for a user who has no password yet
+        user.set_password(password)
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password"])
+        audit.record(user, audit_action, organization=user.organization, target=user, origin=origin)
+    return user
 
 
 def update_user_details(

@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from accounts.reauth import SESSION_KEY
 from accounts.views import add_user as add_user_views
 from roles.catalogue import CATALOGUE, SPECS, RoleKey
 from roles.rules import RuleRefused
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import PASSWORD, OrganizationFactory, UserFactory
 
 URL = reverse("add_user")
 PREVIEW = reverse("access_preview")
@@ -50,8 +52,8 @@ def send_roles(client, *keys: str):
     return client.post(URL, sent("roles", roles=list(keys)))
 
 
-def send_add(client):
-    return client.post(URL, sent("review"))
+def send_add(client, sign_in: str = "temporary_password"):
+    return client.post(URL, sent("review", sign_in=sign_in))
 
 
 def step_of(response) -> str:
@@ -590,6 +592,106 @@ def test_the_review_offers_add_and_back(client, csp):
     assert ">Add</button>" in page
     assert ">Back</button>" in page
     assert 'value="roles"' in page
+
+
+# Step 3: how the new user signs in the first time
+
+
+def checked_sign_in(page: str) -> list[str]:
+    """The values of the checked sign-in choices on the review page."""
+    radios = re.findall(r'<input type="radio"[^>]*name="review-sign_in"[^>]*>', page)
+    return [re.search(r'value="([^"]+)"', radio).group(1) for radio in radios if "checked" in radio]
+
+
+def test_the_review_offers_an_invitation_by_default(client, csp):
+    page = go_to_review(client, csp.global_admin, MPN).content.decode()
+
+    assert "Email an invitation" in page
+    assert "Show a temporary password" in page
+    assert checked_sign_in(page) == ["invitation"]
+
+
+def test_adding_with_an_invitation_emails_the_user_and_shows_no_password(
+    client, csp, django_capture_on_commit_callbacks
+):
+    go_to_review(client, csp.global_admin, MPN)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send_add(client, sign_in="invitation")
+
+    added = User.objects.get(email=GRACE["email"])
+    assert response.status_code == 302
+    assert response.url == reverse("user_added", args=[added.public_id])
+    assert not added.has_usable_password()
+    assert not added.must_change_password
+    assert "temporary-passwords" not in client.session or not client.session["temporary-passwords"]
+    created = AuditEvent.objects.about(added).get(action=AuditAction.USER_CREATED)
+    assert created.after["sign_in"] == "invitation"
+    [message] = mail.outbox
+    assert message.to == [GRACE["email"]]
+    assert "http://testserver/invitation/" in message.body
+    page = client.get(response.url).content.decode()
+    assert f"An invitation was sent to {GRACE['email']}" in page
+    assert "expires on" in page
+    assert 'id="temporary-password"' not in page
+
+
+def test_adding_with_a_temporary_password_sends_no_email(
+    client, csp, django_capture_on_commit_callbacks
+):
+    go_to_review(client, csp.global_admin, MPN)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_add(client, sign_in="temporary_password")
+
+    assert User.objects.get(email=GRACE["email"]).must_change_password
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("choice", "message"),
+    [
+        ("", "Choose how the new user will sign in the first time."),
+        ("both", "Select a valid choice. both is not one of the available choices."),
+    ],
+)
+def test_a_missing_or_unknown_sign_in_choice_is_explained(client, csp, choice, message):
+    go_to_review(client, csp.global_admin, MPN)
+
+    response = send_add(client, sign_in=choice)
+
+    assert response.status_code == 200
+    assert step_of(response) == "review"
+    assert form_of(response).errors["sign_in"] == [message]
+    assert not User.objects.filter(email=GRACE["email"]).exists()
+
+
+def test_the_sign_in_choice_survives_the_password_question(client, csp):
+    # Granting Global admin asks for the admin's password first (accounts.reauth).
+    go_to_review(client, csp.global_admin, GA)
+    session = client.session
+    session[SESSION_KEY] = 0.0  # entered long ago
+    session.save()
+    asked = send_add(client, sign_in="temporary_password")
+    confirmed = client.post(asked.url, {"password": PASSWORD})
+
+    review = client.get(confirmed.url)
+
+    assert step_of(review) == "review"
+    assert checked_sign_in(review.content.decode()) == ["temporary_password"]
+    added = client.post(URL, sent("review", sign_in="temporary_password"))
+    assert added.url == reverse(
+        "temporary_password", args=[User.objects.get(email=GRACE["email"]).public_id]
+    )
+
+
+def test_the_page_after_an_invitation_is_for_the_directorys_readers(client, csp):
+    go_to_review(client, csp.global_admin, MPN)
+    added_url = send_add(client, sign_in="invitation").url
+
+    client.force_login(csp.member)
+
+    assert client.get(added_url).status_code == 403
 
 
 def test_a_replayed_add_creates_one_user(client, csp):

@@ -54,7 +54,7 @@ def test_the_add_user_flow_ignores_privileged_fields(client, csp, crafted):
     roles = sent("roles", roles=[RoleKey.REFERRALS_ADMIN])
     roles.update({f"roles-{name}": value for name, value in crafted.items()})
     client.post(URL, roles)
-    client.post(URL, {**sent("review"), **crafted})
+    client.post(URL, {**sent("review", sign_in="temporary_password"), **crafted})
 
     added = User.objects.get(email=GRACE["email"])
     assert (added.is_staff, added.is_superuser) == (False, False)

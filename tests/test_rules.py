@@ -688,6 +688,70 @@ def test_only_a_global_admin_resets_another_users_password(cast, support, actor,
     assert_decision(decision, allowed)
 
 
+# A decision of roles/rules.py: resending an invitation is for those who may add users and may
+# edit the user (so below Global admin, not to a Global admin), while the user has no password
+# yet and is active.
+
+RESEND_INVITATION_CASES = [
+    ("global_admin", NO_ROLE, Y),
+    ("global_admin", REFERRALS, Y),
+    ("global_admin", GA, Y),
+    ("user_admin", REFERRALS, Y),
+    ("user_admin", UMA, Y),
+    ("user_admin", GA, N),
+    ("account_admin", REFERRALS, N),
+    ("mpn_admin", REFERRALS, N),
+    ("billing_admin", REFERRALS, N),
+    ("member", REFERRALS, N),
+    ("support", REFERRALS, Y),
+    ("support", GA, Y),
+]
+
+
+def invited(organization: PartnerOrganization, role: str | None, **fields: object) -> User:
+    """A user added with an invitation who has not set a password yet (an unusable password)."""
+    keys = [role] if role is not None else []
+    return UserFactory(organization=organization, roles=keys, **{"password": "!invited", **fields})
+
+
+@pytest.mark.parametrize(
+    ("actor", "target_role", "allowed"), RESEND_INVITATION_CASES, ids=lambda value: str(value)
+)
+def test_who_may_resend_an_invitation(csp, support, actor, target_role, allowed):
+    target = invited(csp.organization, target_role)
+
+    decision = rules.can_resend_invitation(person(csp, support, actor), target)
+
+    assert_decision(decision, allowed)
+
+
+def test_a_user_management_admin_of_a_non_csp_organization_resends_nothing(non_csp):
+    # The role does not exist there (rule 5): the holder below holds nothing that counts.
+    leftover = holder(non_csp.organization, UMA)
+
+    assert_decision(rules.can_resend_invitation(leftover, invited(non_csp.organization, None)), N)
+
+
+@pytest.mark.parametrize(
+    ("state", "fields"),
+    [("has set a password", {"password": "pbkdf2$set"}), ("is deactivated", {"is_active": False})],
+)
+def test_no_invitation_is_resent_to_a_user_who_cannot_accept_it(cast, state, fields):
+    target = invited(cast.organization, REFERRALS, **fields)
+
+    assert_decision(rules.can_resend_invitation(cast.global_admin, target), N)
+
+
+def test_nobody_resends_an_invitation_to_another_organization(cast, outsider):
+    assert_decision(rules.can_resend_invitation(outsider, invited(cast.organization, None)), N)
+
+
+def test_an_anonymous_visitor_resends_no_invitation(csp):
+    target = invited(csp.organization, None)
+
+    assert_decision(rules.can_resend_invitation(AnonymousUser(), target), N)
+
+
 # 5. A decision of roles/rules.py: nobody deactivates, deletes or resets themselves
 
 

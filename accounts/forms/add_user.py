@@ -14,6 +14,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from accounts.duplicates import PossibleDuplicate, possible_duplicates
 from accounts.forms.text import OneLineEmailField, OneLineField
+from accounts.invitations import INVITATION_DAYS
 from accounts.models import PartnerOrganization, User
 from accounts.services import EmailInUse
 from roles import rules
@@ -225,8 +227,36 @@ class RolesForm(forms.Form):
         ]
 
 
+class SignIn(models.TextChoices):
+    """How a new user gets to sign in the first time."""
+
+    INVITATION = "invitation", "Email an invitation"
+    TEMPORARY_PASSWORD = "temporary_password", "Show a temporary password"
+
+
+SIGN_IN_HELP = {
+    SignIn.INVITATION: (
+        f"they get a link to choose their own password; it works once, for {INVITATION_DAYS} "
+        "days. Nobody else ever sees their password."
+    ),
+    SignIn.TEMPORARY_PASSWORD: (
+        "the next page shows a password once, for you to pass on; they must choose their own "
+        "at first sign-in."
+    ),
+}
+
+
 class ReviewForm(forms.Form):
-    """Step 3: nothing to enter; Add confirms. Carries a refusal met while adding."""
+    """Step 3: how the new user signs in the first time; Add confirms. Carries a refusal met
+    while adding."""
+
+    sign_in = forms.ChoiceField(
+        label="How will they sign in the first time?",
+        choices=[(choice.value, f"{choice.label}: {SIGN_IN_HELP[choice]}") for choice in SignIn],
+        initial=SignIn.INVITATION,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the new user will sign in the first time."},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

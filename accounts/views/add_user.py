@@ -3,13 +3,16 @@ add-user flow").
 
 A session wizard: each step is validated on the server when it is sent, and all of them again
 when Add is selected, before accounts.services.create_user (which asks the rulebook once more,
-under the organization's lock) adds the user. The next page shows the temporary password once.
+under the organization's lock) adds the user. The review asks how the new user signs in the
+first time: an emailed invitation (the default: nobody but them ever knows their password), or a
+temporary password that the next page shows once.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,11 +28,12 @@ from django.views.decorators.http import require_GET
 from formtools.wizard.views import SessionWizardView
 
 from accounts.audit import Origin
-from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm
+from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm, SignIn
+from accounts.invitations import invitation_status
 from accounts.models import AuditAction, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse, create_user
-from accounts.views.common import remember_temporary_password
+from accounts.views.common import remember_temporary_password, user_in_directory
 from roles import rules
 from roles.catalogue import SPECS, RoleKey
 from roles.rules import Action, RuleRefused
@@ -80,7 +84,8 @@ class AddUserWizard(SessionWizardView):
         # Back from "Confirm your password": the review again, with what was entered. Any other
         # GET starts over, as formtools does.
         if request.GET.get(RESUME) == REVIEW and self.storage.current_step == REVIEW:
-            return self.render(self.get_form())
+            # With the sign-in choice made before the password was asked for.
+            return self.render(self.get_form(data=self.storage.get_step_data(REVIEW)))
         return super().get(request, *args, **kwargs)
 
     def get_template_names(self) -> list[str]:
@@ -150,8 +155,10 @@ class AddUserWizard(SessionWizardView):
     def done(
         self, form_list: list[Form], form_dict: dict[str, Form], **kwargs: Any
     ) -> HttpResponse:
-        """Adds the user, then shows their temporary password once."""
+        """Adds the user, then says where their invitation went, or shows their temporary
+        password once."""
         details = form_dict[DETAILS].cleaned_data
+        invite = form_dict[REVIEW].cleaned_data["sign_in"] == SignIn.INVITATION
         # Granting Global admin asks for the password again (accounts.reauth); nothing is added,
         # and the review comes back after, with what was entered.
         granting_ga = RoleKey.GLOBAL_ADMIN in form_dict[ROLES].cleaned_data["roles"]
@@ -167,6 +174,8 @@ class AddUserWizard(SessionWizardView):
                 email=details["email"],
                 role_keys=form_dict[ROLES].cleaned_data["roles"],
                 origin=Origin.from_request(self.request),
+                invite=invite,
+                base_url=self.request.build_absolute_uri("/").rstrip("/"),
             )
         except EmailInUse:
             # Someone added the same email since the details were checked.
@@ -177,6 +186,8 @@ class AddUserWizard(SessionWizardView):
             if refusal.action == AuditAction.ROLE_GRANTED:
                 raise _NotAdded(self._back_to(ROLES, "roles", refusal.reason)) from None
             raise _NotAdded(self._back_to(REVIEW, None, refusal.reason)) from None
+        if new.temporary_password is None:
+            return redirect("user_added", new.user.public_id)
         remember_temporary_password(self.request, new.user, new.temporary_password, new_user=True)
         return redirect("temporary_password", new.user.public_id)
 
@@ -202,3 +213,16 @@ def access_preview(request: HttpRequest) -> HttpResponse:
     rules.require(rules.can(request.user, Action.ADD_USER), Action.ADD_USER)
     form = RolesForm(request.GET, actor=request.user, new_user=_new_user(request))
     return render(request, "accounts/add_user/access_preview.html", {"access": form.access()})
+
+
+@never_cache
+@require_GET
+@login_required
+def user_added(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """After Add with an invitation: who was added, where the invitation went, until when."""
+    user = user_in_directory(request, public_id)
+    return render(
+        request,
+        "accounts/add_user/added.html",
+        {"shown_user": user, "invitation": invitation_status(user)},
+    )

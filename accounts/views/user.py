@@ -20,12 +20,14 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.audit import Origin
 from accounts.forms.user import UserDetailsForm
 from accounts.history import Change, describe_changes
+from accounts.invitations import invitation_status
 from accounts.lockout import clear_lockout
 from accounts.models import AuditEvent, AuditOutcome, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
@@ -112,6 +114,8 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         for action in rules.USER_ACTIONS
     }
     may_edit_roles = any(box.changeable for box in role_boxes(actor, target))
+    invitation = invitation_status(target)
+    may_resend_invitation = invitation is not None and rules.can_resend_invitation(actor, target)
     can_see_history = bool(rules.can(actor, Action.SEE_AUDIT_LOG))
     history, more_history = _history(request, target) if can_see_history else ([], False)
     return render(
@@ -122,7 +126,10 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "assignments": target.role_assignments.all(),
             "actions": actions,
             "may_edit_roles": may_edit_roles,
+            "invitation": invitation,
+            "may_resend_invitation": bool(may_resend_invitation),
             "any_action": may_edit_roles
+            or may_resend_invitation
             or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values()),
             "last_global_admin": rules.is_last_active_global_admin(target),
             "last_global_admin_reason": rules.LAST_GLOBAL_ADMIN,
@@ -227,6 +234,35 @@ def reactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
     messages.success(request, f"{target.get_full_name()} is active again and can sign in.")
+    return redirect("user_detail", target.public_id)
+
+
+# Invitation
+
+
+@login_required
+@require_POST
+def resend_invitation(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Email the user a new invitation to set their password; the links sent before stop working."""
+    target = user_in_directory(request, public_id)
+    _require_may(request, target, Action.EDIT_USER)
+    try:
+        target = services.resend_invitation(
+            request.user,
+            target,
+            origin=Origin.from_request(request),
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except RuleRefused as refusal:
+        # Set a password, deactivated or out of the actor's reach since the page was shown.
+        messages.error(request, refusal.reason)
+        return _back_to_user(request, target)
+    expires_at = timezone.localtime(invitation_status(target).expires_at)
+    messages.success(
+        request,
+        f"A new invitation is on its way to {target.email}. It expires on "
+        f"{dateformat.format(expires_at, 'j F Y, H:i T')}.",
+    )
     return redirect("user_detail", target.public_id)
 
 

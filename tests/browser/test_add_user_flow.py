@@ -18,7 +18,7 @@ def test_a_global_admin_adds_a_user_who_then_signs_in_and_sees_their_workspaces(
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No user matches “grace”.")).to_be_visible()
 
-    page.get_by_role("link", name="Add user").click()
+    page.get_by_role("link", name="Add user", exact=True).click()
     page.get_by_label("First name").fill("Grace")
     page.get_by_label("Last name").fill("Hopper")
     page.get_by_label("Email").fill("grace.hopper@contoso.example")
@@ -35,6 +35,7 @@ def test_a_global_admin_adds_a_user_who_then_signs_in_and_sees_their_workspaces(
 
     expect(page.get_by_text("grace.hopper@contoso.example")).to_be_visible()
     shoot(page, "05-add-user-review")
+    page.get_by_label("Show a temporary password").check()
     page.get_by_role("button", name="Add", exact=True).click()
 
     expect(page.get_by_role("heading", name="Temporary password")).to_be_visible()
@@ -65,7 +66,7 @@ def test_a_global_admin_adds_a_user_who_then_signs_in_and_sees_their_workspaces(
 def test_a_user_management_admin_adds_a_user_but_cannot_grant_global_admin(page, demo, shoot):
     sign_in(page, demo, "useradmin@contoso.example")
     open_settings(page, "User management")
-    page.get_by_role("link", name="Add user").click()
+    page.get_by_role("link", name="Add user", exact=True).click()
     page.get_by_label("First name").fill("Ada")
     page.get_by_label("Last name").fill("Lovelace")
     page.get_by_label("Email").fill("ada.lovelace@contoso.example")
@@ -88,6 +89,7 @@ def test_a_user_management_admin_adds_a_user_but_cannot_grant_global_admin(page,
     )
     assert cancelled == [False, True]
     page.evaluate("() => window.dispatchEvent(new Event('pageshow'))")  # as after Back
+    page.get_by_label("Show a temporary password").check()
     page.get_by_role("button", name="Add", exact=True).click()
 
     expect(page.get_by_role("heading", name="Temporary password")).to_be_visible()

@@ -85,7 +85,7 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
     expect(page.get_by_test_id("directory")).to_be_visible()
 
     # Add user, each step; ticking a role makes the access preview fetch its fragment.
-    page.get_by_role("link", name="Add user").click()
+    page.get_by_role("link", name="Add user", exact=True).click()
     page.get_by_label("First name").fill("Katherine")
     page.get_by_label("Last name").fill("Johnson")
     page.get_by_label("Email").fill("katherine.johnson@contoso.example")
@@ -94,6 +94,7 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
         page.get_by_label("MPN Partner Admin").check()
     expect(page.get_by_test_id("access-preview")).to_contain_text("Membership")
     page.get_by_role("button", name="Next").click()
+    page.get_by_label("Show a temporary password").check()
     page.get_by_role("button", name="Add", exact=True).click()
 
     # The temporary password page, and its Copy button (copy.js).
