@@ -2,7 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts.forms.sign_in import SignInForm
-from accounts.views import add_user, audit_log, common, directory, membership, profile, user
+from accounts.views import (
+    add_user,
+    audit_log,
+    common,
+    directory,
+    invitation,
+    membership,
+    password_reset,
+    profile,
+    user,
+)
+from accounts.views import import_users as csv_import
 from accounts.views.reauth import confirm_password
 from roles import views as role_views
 
@@ -16,10 +27,46 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/confirm-password/", confirm_password, name="confirm_password"),
+    # Forgot password? and invitations: anonymous, one-time emailed links
+    path(
+        "accounts/password-reset/",
+        password_reset.ForgotPasswordView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        password_reset.ForgotPasswordSentView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        password_reset.ResetPasswordFromLinkView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        password_reset.PasswordChangedView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
     path("users/add/", add_user.AddUserWizard.as_view(), name="add_user"),
     path("users/add/preview/", add_user.access_preview, name="access_preview"),
+    path("users/import/", csv_import.import_users, name="import_users"),
+    path("users/import/review/", csv_import.import_users_review, name="import_users_review"),
+    path("users/import/confirm/", csv_import.import_users_confirm, name="import_users_confirm"),
+    path("users/import/result/", csv_import.import_users_result, name="import_users_result"),
+    path(
+        "users/import/result.csv",
+        csv_import.import_users_result_csv,
+        name="import_users_result_csv",
+    ),
+    path(
+        "users/import/template.csv",
+        csv_import.import_users_template,
+        name="import_users_template",
+    ),
     path("users/<uuid:public_id>/", user.user_detail, name="user_detail"),
     path("users/<uuid:public_id>/edit/", user.edit_user, name="edit_user"),
     path("users/<uuid:public_id>/roles/", role_views.edit_roles, name="edit_roles"),
@@ -32,6 +79,12 @@ urlpatterns = [
     path("users/<uuid:public_id>/deactivate/", user.deactivate_user, name="deactivate_user"),
     path("users/<uuid:public_id>/reactivate/", user.reactivate_user, name="reactivate_user"),
     path("users/<uuid:public_id>/delete/", user.delete_user, name="delete_user"),
+    path(
+        "users/<uuid:public_id>/resend-invitation/",
+        user.resend_invitation,
+        name="resend_invitation",
+    ),
+    path("users/<uuid:public_id>/added/", add_user.user_added, name="user_added"),
     # Settings > Audit log
     path("audit-log/", audit_log.audit_log, name="audit_log"),
     path("audit-log/export.csv", audit_log.audit_log_export, name="audit_log_export"),

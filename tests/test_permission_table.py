@@ -182,6 +182,82 @@ TABLE = [
         "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
+    # Add users from CSV: without a checked file in the session, its later pages send the
+    # admin back to the first (302); POSTing no file shows the form again with the error (200).
+    Row("import_users", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    Row(
+        "import_users",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+    ),
+    Row(
+        "import_users_review",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="mpn_admin",
+    ),
+    Row(
+        "import_users_confirm",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+    ),
+    Row(
+        "import_users_confirm",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row(
+        "import_users_result",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+    ),
+    Row(
+        "import_users_result_csv",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+    ),
+    Row(
+        "import_users_template",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="billing_admin",
+    ),
+    Row(
+        "user_added",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "resend_invitation",
+        "post",
+        # Allowed, then refused by the service with a message: this user has a password.
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "resend_invitation",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        target="billing_admin",
+    ),
+    # Forgot password? and invitations: anonymous pages, the same for everyone (a link that
+    # does not work is a page that says so).
+    Row("password_reset", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("password_reset", "post", {ANON: 302, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("password_reset_done", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("password_reset_confirm", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("password_reset_complete", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("accept_invitation", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("accept_invitation", "post", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("confirm_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
 ]
 
@@ -197,6 +273,13 @@ BODIES = {
         "membership_roles": [RoleKey.REFERRALS_ADMIN],
     },
     "purchase_maps": lambda target: {"confirm": "on"},
+    "password_reset": lambda target: {"email": "nobody@example.com"},
+}
+
+# The arguments of URLs that name no user of the cast: emailed links (here, ones that do not work).
+URL_ARGS = {
+    "password_reset_confirm": ["MQ", "set-password"],
+    "accept_invitation": ["MQ", "set-password"],
 }
 
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
@@ -246,7 +329,7 @@ def test_permission_table(client, csp, outsider, row, kind, status):
     if row.name == "reactivate_user":
         target.is_active = False
         target.save(update_fields=["is_active"])
-    url = reverse(row.name, args=[target.public_id] if target else [])
+    url = reverse(row.name, args=[target.public_id] if target else URL_ARGS.get(row.name, []))
     visitor(client, csp, outsider, row, kind)
     body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
 

@@ -1,0 +1,550 @@
+"""Adding users from a CSV file: check every row first (a dry run writes nothing), then add the
+valid rows in one transaction, each new user invited by email to set their own password.
+
+The file is read row by row with `csv` and handled in chunks of CHUNK_SIZE rows: one query per
+chunk finds the emails already in use, `bulk_create` writes the chunk's users and role
+assignments, and accounts.audit.record_batch appends the chunk's audit events to the
+organization's hash chain. So memory holds one chunk of model objects, and the number of queries
+grows with the chunks, never with the rows.
+
+Each row is checked with the add-user form's fields (accounts.forms.text) and the rulebook
+(roles.rules.can_grant_role), exactly as the add-user flow checks one user. Decisions (also in
+docs/architecture.md):
+- A dry run writes nothing, not even an audit event: it is a question, not an attempt.
+- On import, a role the actor may not grant refuses its row (the other rows are added), and is
+  recorded as a refused ROLE_GRANTED attempt, as the add-user flow records it.
+- New users get an unusable password and an emailed one-time link (accounts.invitations), sent
+  after the transaction commits: nobody is invited to an account that was rolled back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import smtplib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from accounts import audit
+from accounts.audit import NOWHERE, Origin
+from accounts.forms.text import OneLineEmailField, OneLineField
+from accounts.invitations import send_invitations
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from accounts.services import EmailInUse, lock_organization, snapshot
+from roles import rules
+from roles.catalogue import CATALOGUE, SPECS, in_catalogue_order
+from roles.models import Role, RoleAssignment
+from roles.rules import Action, Decision
+
+logger = logging.getLogger(__name__)
+
+HEADER = ("First name", "Last name", "Email", "Roles")
+ROLE_SEPARATOR = ";"
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 10_000
+CHUNK_SIZE = 1000
+
+TOO_BIG = (
+    f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB: split it into smaller files "
+    f"(at most {MAX_ROWS:,} rows each) and add them one after the other."
+)
+TOO_MANY_ROWS = (
+    f"The file has more than {MAX_ROWS:,} rows: split it into files of at most {MAX_ROWS:,} "
+    "rows and add them one after the other."
+)
+NOT_UTF8 = (
+    "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8 (comma "
+    "delimited)” and choose it again."
+)
+EMPTY = "The file is empty: download the template, fill in one row per user and choose it again."
+BAD_HEADER = (
+    "The first row must name the columns: First name,Last name,Email,Roles (in any order, any "
+    "case). Download the template to start from one that has it."
+)
+
+# The role names an admin types, matched ignoring case: "Billing admin; sales agent".
+ROLES_BY_NAME = {spec.name.casefold(): spec.key.value for spec in CATALOGUE}
+
+
+class BadFile(Exception):
+    """The file as a whole cannot be read; the message says what to do."""
+
+
+def decode(data: bytes) -> str:
+    """The uploaded file's text (UTF-8, with or without the byte-order mark Excel writes)."""
+    if len(data) > MAX_BYTES:
+        raise BadFile(TOO_BIG)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadFile(NOT_UTF8) from None
+
+
+# Reading the rows
+
+
+@dataclass
+class ImportRow:
+    """One row of the file, and what checking (and adding) it found."""
+
+    line: int
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    roles: str = ""  # the cell as written
+    role_keys: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (role key, the reason)
+    added: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def role_names(self) -> list[str]:
+        return [SPECS[key].name for key in self.role_keys]
+
+
+def _is_blank(cells: list[str]) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    """Where each column of HEADER is; BadFile unless the header names exactly those four."""
+    names = [cell.strip().casefold() for cell in header]
+    wanted = {name.casefold(): name for name in HEADER}
+    if sorted(names) != sorted(wanted):
+        raise BadFile(BAD_HEADER)
+    return {wanted[name]: position for position, name in enumerate(names)}
+
+
+def _rows(text: str) -> Iterator[ImportRow]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next((cells for cells in reader if not _is_blank(cells)), None)
+        if header is None:
+            raise BadFile(EMPTY)
+        columns = _columns(header)
+        count = 0
+        for cells in reader:
+            if _is_blank(cells):
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise BadFile(TOO_MANY_ROWS)
+            row = ImportRow(line=reader.line_num)
+            if len(cells) != len(HEADER):
+                cells_found = f"{len(cells)} cell" + ("" if len(cells) == 1 else "s")
+                row.errors.append(
+                    f"This row has {cells_found}, the header {len(HEADER)}: put a cell that "
+                    "holds a comma in double quotes."
+                )
+                cells = (cells + [""] * len(HEADER))[: len(HEADER)]
+            row.first_name, row.last_name, row.email, row.roles = (
+                cells[columns[name]] for name in HEADER
+            )
+            yield row
+    except csv.Error as error:
+        raise BadFile(
+            f"Line {reader.line_num} cannot be read as CSV ({error}). Save the file as CSV from "
+            "your spreadsheet and choose it again."
+        ) from None
+
+
+def count_rows(text: str) -> int:
+    """How many user rows the file has; BadFile when it cannot be imported at all."""
+    return sum(1 for _ in _rows(text))
+
+
+def _chunks(text: str, size: int) -> Iterator[list[ImportRow]]:
+    chunk: list[ImportRow] = []
+    for row in _rows(text):
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# Checking the rows
+
+
+class RowForm(forms.Form):
+    """One row's cells, checked with the add-user form's fields (same lengths, same refusal of
+    control characters and direction overrides)."""
+
+    first_name = OneLineField(
+        label="First name", max_length=150, error_messages={"required": "this cell is empty."}
+    )
+    last_name = OneLineField(
+        label="Last name", max_length=150, error_messages={"required": "this cell is empty."}
+    )
+    email = OneLineEmailField(
+        label="Email", max_length=254, error_messages={"required": "this cell is empty."}
+    )
+    roles = OneLineField(label="Roles", max_length=1000, required=False)
+
+
+def _role_keys(cell: str) -> tuple[list[str], list[str]]:
+    """The roles a cell names (by name, any case, separated by semicolons), and the unknown."""
+    keys, unknown = [], []
+    for name in cell.split(ROLE_SEPARATOR):
+        name = " ".join(name.split())
+        if not name:
+            continue
+        key = ROLES_BY_NAME.get(name.casefold())
+        if key is None:
+            unknown.append(name)
+        else:
+            keys.append(key)
+    return in_catalogue_order(keys), unknown
+
+
+class _Checker:
+    """Checks rows as the add-user flow checks one user, remembering the file's emails."""
+
+    def __init__(self, actor: User, organization: PartnerOrganization) -> None:
+        # An unsaved user of the organization: "may they grant this role to a new user here?"
+        # The answer is the same for every row, so it is asked once.
+        self.decisions: dict[str, Decision] = rules.grantable_roles(
+            actor, User(organization=organization)
+        )
+        self.first_line_of: dict[str, int] = {}
+
+    def check(self, chunk: list[ImportRow]) -> None:
+        for row in chunk:
+            self._check_cells(row)
+        self.mark_emails_in_use([row for row in chunk if row.email])
+
+    def _check_cells(self, row: ImportRow) -> None:
+        invalid = set()
+        # The form's fields, without a form per row: a form copies its fields when it is made,
+        # which would be most of the time a 10,000-row file takes to check.
+        for name, form_field in RowForm.base_fields.items():
+            try:
+                setattr(row, name, form_field.clean(getattr(row, name)))
+            except ValidationError as error:
+                invalid.add(name)
+                row.errors.extend(f"{form_field.label}: {message}" for message in error.messages)
+        if "email" in invalid:
+            row.email = row.email.strip()
+        else:
+            row.email = User.objects.normalize_email(row.email)
+            first = self.first_line_of.setdefault(row.email.lower(), row.line)
+            if first != row.line:
+                row.errors.append(f"Email: line {first} of this file has the same email.")
+        if "roles" in invalid:
+            return
+        row.role_keys, unknown = _role_keys(row.roles)
+        row.errors.extend(f"Roles: there is no role named “{name}”." for name in unknown)
+        for key in row.role_keys:
+            if not self.decisions[key]:
+                row.refused.append((key, self.decisions[key].reason))
+                row.errors.append(f"Roles: {self.decisions[key].reason}")
+
+    @staticmethod
+    def mark_emails_in_use(rows: list[ImportRow]) -> None:
+        """One query for the chunk: emails are unique across the product, ignoring case."""
+        wanted = {row.email.lower() for row in rows}
+        # Every organization's users, on purpose: rule 8 is product-wide. Nothing about the
+        # other organization is shown, only the add-user flow's message.
+        in_use = set(
+            User.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=wanted)
+            .values_list("email_lower", flat=True)
+        )
+        for row in rows:
+            if row.email.lower() in in_use and EMAIL_IN_USE not in row.errors:
+                row.errors.append(EMAIL_IN_USE)
+
+
+EMAIL_IN_USE = f"Email: {EmailInUse.message}"
+
+
+# The report: counts, the rows to show, the result file
+
+
+SHOWN_ROWS = 200  # rows with errors, on the page (the result file has every row)
+SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
+RESULT_HEADER = [*HEADER, "Outcome", "Errors"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    # A leading apostrophe makes a spreadsheet show the text instead of running it.
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+@dataclass
+class ImportReport:
+    """What a dry run or an import found: counts, the first rows to show, the result file."""
+
+    dry_run: bool
+    rows: int = 0
+    valid: int = 0  # a dry run: ready to add; an import: added
+    invalid: int = 0
+    grants_global_admin: bool = False
+    invitations_sent: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_ROWS
+    ready: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_READY
+    _result: io.StringIO = field(default_factory=io.StringIO, repr=False)
+
+    def __post_init__(self) -> None:
+        self._writer = csv.writer(self._result, lineterminator="\r\n")
+        self._writer.writerow(["Line", *RESULT_HEADER])
+
+    def add(self, chunk: list[ImportRow]) -> None:
+        for row in chunk:
+            self.rows += 1
+            ok = row.valid if self.dry_run else row.added
+            if ok:
+                self.valid += 1
+                self.grants_global_admin |= rules.GA in row.role_keys
+            else:
+                self.invalid += 1
+            shown = {
+                "line": row.line,
+                "name": f"{row.first_name} {row.last_name}".strip(),
+                "email": row.email,
+                "roles": row.role_names if row.valid else [],
+                "roles_cell": row.roles,
+                "errors": row.errors,
+            }
+            if ok and len(self.ready) < SHOWN_READY:
+                self.ready.append(shown)
+            elif not ok and len(self.problems) < SHOWN_ROWS:
+                self.problems.append(shown)
+            self._writer.writerow(
+                [
+                    row.line,
+                    *(
+                        _cell(value)
+                        for value in (row.first_name, row.last_name, row.email, row.roles)
+                    ),
+                    self.outcome(row),
+                    _cell(" | ".join(row.errors)),
+                ]
+            )
+
+    def outcome(self, row: ImportRow) -> str:
+        if self.dry_run:
+            return "ready to add" if row.valid else "has errors"
+        return "added" if row.added else "not added"
+
+    @property
+    def result_csv(self) -> str:
+        """Every row with its outcome and errors: the file offered for download."""
+        return self._result.getvalue()
+
+    def summary(self) -> dict[str, Any]:
+        """What a page shows, as plain data the session can keep."""
+        return {
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "grants_global_admin": self.grants_global_admin,
+            "invitations_sent": self.invitations_sent,
+            "invitations_not_sent": 0 if self.dry_run else self.valid - self.invitations_sent,
+            "problems": self.problems,
+            "ready": self.ready,
+            "more_problems": max(0, self.invalid - len(self.problems)),
+            "more_ready": max(0, self.valid - len(self.ready)),
+        }
+
+
+Progress = Callable[[list[ImportRow], int], None]
+
+
+def _refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> None:
+    audit.require(rules.can(actor, Action.ADD_USER, organization), AuditAction.USER_CREATED)
+
+
+def dry_run(
+    text: str,
+    *,
+    actor: User,
+    organization: PartnerOrganization,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportReport:
+    """Check every row as the import would, and write nothing (no audit event either).
+
+    Raises BadFile for a file that cannot be read, RuleRefused when the actor may not add
+    users to the organization.
+    """
+    total = count_rows(text)
+    _refuse_unless_may_add(actor, organization)
+    checker = _Checker(actor, organization)
+    report = ImportReport(dry_run=True)
+    for chunk in _chunks(text, chunk_size):
+        checker.check(chunk)
+        report.add(chunk)
+        if progress:
+            progress(chunk, total)
+    return report
+
+
+def import_users(
+    text: str,
+    *,
+    actor: User,
+    organization: PartnerOrganization,
+    base_url: str,
+    origin: Origin = NOWHERE,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportReport:
+    """Check every row again and add the valid ones in one transaction, under the
+    organization's lock; then email each new user their one-time link.
+
+    Every user created and role granted is audited in the transaction, and so is every role
+    refused. Raises BadFile or RuleRefused (recorded) as dry_run does; nothing is added then.
+    """
+    total = count_rows(text)
+    report = ImportReport(dry_run=False)
+    added_ids: list[int] = []
+    with (
+        audit.refusals_recorded(
+            actor,
+            organization=organization,
+            target_label=f"{total} users from a CSV file",
+            origin=origin,
+        ),
+        transaction.atomic(),
+    ):
+        organization = lock_organization(organization.pk, actor)
+        # Asked again under the lock: the dry run's answers may be stale.
+        _refuse_unless_may_add(actor, organization)
+        writer = _Writer(actor, organization, origin)
+        for chunk in _chunks(text, chunk_size):
+            writer.checker.check(chunk)
+            added_ids.extend(writer.add(chunk))
+            report.add(chunk)
+            if progress:
+                progress(chunk, total)
+    report.invitations_sent = _invite(added_ids, actor, base_url)
+    return report
+
+
+class _Writer:
+    """Adds a chunk's valid rows: users, role assignments, audit events, a few queries each."""
+
+    def __init__(self, actor: User, organization: PartnerOrganization, origin: Origin) -> None:
+        self.actor, self.organization, self.origin = actor, organization, origin
+        self.checker = _Checker(actor, organization)
+        self.roles = {role.key: role for role in Role.objects.all()}
+
+    def add(self, chunk: list[ImportRow]) -> list[int]:
+        users = self._insert_users(chunk)
+        rows = [row for row in chunk if row.valid]
+        RoleAssignment.objects.bulk_create(
+            [
+                # By id: thousands of them, and the related objects are not needed here.
+                RoleAssignment(
+                    user_id=user.pk, role_id=self.roles[key].pk, granted_by_id=self.actor.pk
+                )
+                for user, row in zip(users, rows, strict=True)
+                for key in row.role_keys
+            ],
+            batch_size=CHUNK_SIZE,
+        )
+        events = []
+        for user, row in zip(users, rows, strict=True):
+            row.added = True
+            events.append(
+                self._event(
+                    AuditAction.USER_CREATED,
+                    target=user,
+                    after={**snapshot(user), "roles": row.role_names},
+                )
+            )
+            events.extend(
+                self._event(AuditAction.ROLE_GRANTED, target=user, after={"role": name})
+                for name in row.role_names
+            )
+        for row in chunk:
+            # As create_user records a role it refuses: the attempt, its role and the reason.
+            events.extend(
+                self._event(
+                    AuditAction.ROLE_GRANTED,
+                    target_label=row.email,
+                    after={"role": key},
+                    outcome=AuditOutcome.REFUSED,
+                    reason=reason,
+                )
+                for key, reason in row.refused
+            )
+        audit.record_batch(events)
+        return [user.pk for user in users]
+
+    def _insert_users(self, chunk: list[ImportRow]) -> list[User]:
+        try:
+            with transaction.atomic():
+                return self._bulk_create_users(chunk)
+        except IntegrityError:
+            # Someone (in another organization: our lock does not cover theirs) took one of
+            # these emails since the check. Check again and add the others; a second failure
+            # stops the whole import.
+            _Checker.mark_emails_in_use([row for row in chunk if row.valid])
+            return self._bulk_create_users(chunk)
+
+    def _bulk_create_users(self, chunk: list[ImportRow]) -> list[User]:
+        users = []
+        for row in chunk:
+            if not row.valid:
+                continue
+            user = User(
+                organization=self.organization,
+                email=row.email,
+                first_name=row.first_name,
+                last_name=row.last_name,
+                created_by=self.actor,
+                must_change_password=False,
+            )
+            # The invitation's link sets the password: nothing to hash, in bulk or otherwise.
+            user.set_unusable_password()
+            users.append(user)
+        User.objects.bulk_create(users, batch_size=CHUNK_SIZE)
+        return users
+
+    def _event(self, action: str, **fields: Any) -> AuditEvent:
+        return audit.unsaved_event(
+            self.actor, action, organization=self.organization, origin=self.origin, **fields
+        )
+
+
+def _invite(user_ids: list[int], actor: User, base_url: str) -> int:
+    """Email each new user their link, a chunk of users at a time (memory stays bounded).
+
+    The users are added already: a mail server that fails is reported (the count sent falls
+    short), never an error that would hide what was added.
+    """
+    sent = 0
+    for start in range(0, len(user_ids), CHUNK_SIZE):
+        users = User.objects.filter(pk__in=user_ids[start : start + CHUNK_SIZE]).select_related(
+            "organization"
+        )
+        try:
+            sent += send_invitations(users, invited_by=actor, base_url=base_url)
+        except (OSError, smtplib.SMTPException):
+            logger.exception("Sending the invitations of a CSV import failed.")
+    return sent
+
+
+def template_csv() -> str:
+    """The file to start from: the header and one example row."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    writer.writerow(["Ada", "Lovelace", "ada.lovelace@example.com", "Referrals admin"])
+    return text.getvalue()

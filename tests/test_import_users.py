@@ -1,0 +1,523 @@
+"""Add users from CSV: the dry run, the import, the audit trail, the pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import audit, imports
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+from accounts.reauth import SESSION_KEY as PASSWORD_ENTERED
+from accounts.views.import_users import UPLOAD
+from roles.catalogue import RoleKey
+from roles.models import RoleAssignment
+from roles.rules import RuleRefused
+from tests.factories import UserFactory
+
+HEADER = "First name,Last name,Email,Roles\n"
+BASE_URL = "https://partnerhub.example"
+
+
+def csv_text(*rows: str, header: str = HEADER) -> str:
+    return header + "".join(f"{row}\n" for row in rows)
+
+
+def many_rows(count: int, *, start: int = 0, roles: str = "Referrals admin; Billing admin") -> str:
+    return csv_text(
+        *(f"First{n},Last{n},person{n}@import.example,{roles}" for n in range(start, start + count))
+    )
+
+
+def errors_of(report: imports.ImportReport) -> dict[int, list[str]]:
+    return {row["line"]: row["errors"] for row in report.problems}
+
+
+def upload(client, text: str | bytes, name: str = "people.csv"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return client.post(
+        reverse("import_users"), {"file": SimpleUploadedFile(name, data, "text/csv")}
+    )
+
+
+def confirm(client):
+    upload_id = client.session[UPLOAD]["id"]
+    return client.post(reverse("import_users_confirm"), {"upload": upload_id})
+
+
+# The rows: each row checked as the add-user form checks one user
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("Ada,Lovelace,not-an-email,", "Email: Enter a valid email address."),
+        (",Lovelace,ada@import.example,", "First name: this cell is empty."),
+        ("Ada,,ada@import.example,", "Last name: this cell is empty."),
+        ("Ada,Lovelace,,", "Email: this cell is empty."),
+        (
+            f"{'A' * 151},Lovelace,ada@import.example,",
+            "First name: Ensure this value has at most 150 characters (it has 151).",
+        ),
+        ("Ada,Lovelace,ada@import.example,Wizard", "Roles: there is no role named “Wizard”."),
+        ("Ada\u202e,Lovelace,ada@import.example,", "First name: Remove the invisible control"),
+        ('"Ada\nB",Lovelace,ada@import.example,', "First name: Remove the invisible control"),
+        ("Ada,Lovelace", "This row has 2 cells, the header 4"),
+        ("Ada\x00,Lovelace,ada@import.example,", "First name: Remove the invisible control"),
+    ],
+)
+def test_it_finds_each_kind_of_bad_row(csp, row, error):
+    report = imports.dry_run(csv_text(row), actor=csp.global_admin, organization=csp.organization)
+
+    assert report.valid == 0
+    [errors] = errors_of(report).values()
+    assert any(message.startswith(error) for message in errors), errors
+
+
+def test_it_accepts_a_good_row_and_role_names_in_any_case(csp):
+    report = imports.dry_run(
+        csv_text("Ada,Lovelace,Ada@Import.example, billing ADMIN ;referrals admin;"),
+        actor=csp.user_admin,
+        organization=csp.organization,
+    )
+
+    assert (report.rows, report.valid, report.invalid) == (1, 1, 0)
+    assert report.ready[0]["roles"] == ["Billing admin", "Referrals admin"]
+    assert report.ready[0]["email"] == "Ada@import.example"  # the domain's case folded
+
+
+def test_it_finds_emails_in_use_ignoring_case_in_any_organization(csp, outsider):
+    text = csv_text(
+        f"A,One,{csp.member.email.upper()},",
+        f"B,Two,{outsider.email},",
+        "C,Three,c@import.example,",
+    )
+
+    report = imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+
+    assert errors_of(report) == {
+        2: ["Email: A user with this email already exists."],
+        3: ["Email: A user with this email already exists."],
+    }
+
+
+def test_it_finds_the_same_email_twice_in_the_file(csp):
+    text = csv_text("A,One,same@import.example,", "B,Two,SAME@import.example,")
+
+    report = imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+
+    assert report.valid == 1
+    assert errors_of(report) == {3: ["Email: line 2 of this file has the same email."]}
+
+
+def test_it_refuses_roles_the_admin_may_not_grant(csp):
+    text = csv_text("A,One,a@import.example,Global admin", "B,Two,b@import.example,Billing admin")
+
+    report = imports.dry_run(text, actor=csp.user_admin, organization=csp.organization)
+
+    assert errors_of(report) == {
+        2: ["Roles: Only a Global admin can grant or revoke Global admin."]
+    }
+    assert report.valid == 1
+
+
+def test_it_refuses_csp_roles_in_a_non_csp_organization(non_csp):
+    text = csv_text("A,One,a@import.example,Billing admin")
+
+    report = imports.dry_run(text, actor=non_csp.global_admin, organization=non_csp.organization)
+
+    assert errors_of(report) == {
+        2: ["Roles: Billing admin is a CSP role: a non-CSP organization cannot grant it."]
+    }
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["first name,LAST NAME,email,Roles\n", "Email,Roles,First name,Last name\n"],
+)
+def test_it_reads_the_header_in_any_case_and_order(csp, header):
+    row = "Ada,Lovelace,ada@import.example,Referrals admin"
+    if header.startswith("Email"):
+        row = "ada@import.example,Referrals admin,Ada,Lovelace"
+
+    report = imports.dry_run(
+        csv_text(row, header=header), actor=csp.global_admin, organization=csp.organization
+    )
+
+    assert report.valid == 1
+    assert report.ready[0]["name"] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Name,Email\nAda,ada@import.example\n",
+        "First name,Last name,Email,Roles,Extra\n",
+        "",
+        f"{HEADER}{'A' * 200_000},Lovelace,ada@import.example,\n",  # over csv's cell limit
+    ],
+)
+def test_it_refuses_a_file_without_the_header(csp, text):
+    with pytest.raises(imports.BadFile):
+        imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+
+
+def test_a_dry_run_writes_nothing(csp):
+    users, events = User.objects.count(), AuditEvent.objects.count()
+
+    imports.dry_run(
+        csv_text("A,One,a@import.example,Global admin", "B,Two,bad,"),
+        actor=csp.user_admin,
+        organization=csp.organization,
+    )
+
+    assert (User.objects.count(), AuditEvent.objects.count()) == (users, events)
+
+
+# The import
+
+
+def test_it_adds_the_valid_rows_with_roles_invitations_and_audit(csp):
+    text = csv_text(
+        "Ada,Lovelace,ada@import.example,Billing admin;Referrals admin",
+        "Bad,Row,not-an-email,",
+        "Alan,Turing,alan@import.example,",
+    )
+
+    report = imports.import_users(
+        text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
+    )
+
+    assert (report.valid, report.invalid, report.invitations_sent) == (2, 1, 2)
+    ada = User.objects.get(email="ada@import.example")
+    assert ada.organization == csp.organization
+    assert not ada.has_usable_password()
+    assert not ada.must_change_password
+    assert ada.created_by == csp.user_admin
+    assert set(RoleAssignment.objects.filter(user=ada).values_list("role__key", flat=True)) == {
+        RoleKey.BILLING_ADMIN,
+        RoleKey.REFERRALS_ADMIN,
+    }
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "ada@import.example",
+        "alan@import.example",
+    ]
+    assert f"{BASE_URL}/invitation/" in mail.outbox[0].body
+    created = AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target=ada).get()
+    assert created.actor == csp.user_admin
+    assert created.after["roles"] == ["Billing admin", "Referrals admin"]
+    assert created.after["email"] == "ada@import.example"
+    granted = AuditEvent.objects.filter(action=AuditAction.ROLE_GRANTED, target=ada)
+    assert sorted(event.after["role"] for event in granted) == ["Billing admin", "Referrals admin"]
+    assert audit.verify_chains().intact
+
+
+def test_it_records_refused_roles_and_adds_the_other_rows(csp):
+    text = csv_text("A,One,a@import.example,Global admin", "B,Two,b@import.example,")
+
+    report = imports.import_users(
+        text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
+    )
+
+    assert report.valid == 1
+    assert not User.objects.filter(email="a@import.example").exists()
+    refusal = AuditEvent.objects.refused().get()
+    assert refusal.action == AuditAction.ROLE_GRANTED
+    assert refusal.actor == csp.user_admin
+    assert refusal.target_label == "a@import.example"
+    assert refusal.after == {"role": RoleKey.GLOBAL_ADMIN}
+    assert refusal.reason == "Only a Global admin can grant or revoke Global admin."
+    assert audit.verify_chains().intact
+
+
+def test_it_checks_again_on_import(csp):
+    text = csv_text("A,One,a@import.example,", "B,Two,b@import.example,")
+    assert imports.dry_run(text, actor=csp.global_admin, organization=csp.organization).valid == 2
+    UserFactory(organization=csp.organization, email="B@import.example")
+
+    report = imports.import_users(
+        text, actor=csp.global_admin, organization=csp.organization, base_url=BASE_URL
+    )
+
+    assert (report.valid, report.invalid) == (1, 1)
+    assert report.problems[0]["errors"] == ["Email: A user with this email already exists."]
+
+
+def test_the_import_is_one_transaction(csp, monkeypatch):
+    real = audit.record_batch
+    calls = []
+
+    def fail_on_second_chunk(events):
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(events)
+
+    monkeypatch.setattr(audit, "record_batch", fail_on_second_chunk)
+    users = User.objects.count()
+
+    with pytest.raises(RuntimeError):
+        imports.import_users(
+            many_rows(30),
+            actor=csp.global_admin,
+            organization=csp.organization,
+            base_url=BASE_URL,
+            chunk_size=10,
+        )
+
+    assert User.objects.count() == users
+    assert mail.outbox == []
+
+
+def test_it_refuses_an_admin_who_may_no_longer_add_users(csp):
+    RoleAssignment.objects.filter(user=csp.user_admin).delete()
+
+    with pytest.raises(RuleRefused):
+        imports.import_users(
+            csv_text("A,One,a@import.example,"),
+            actor=csp.user_admin,
+            organization=csp.organization,
+            base_url=BASE_URL,
+        )
+
+    assert not User.objects.filter(email="a@import.example").exists()
+    refusal = AuditEvent.objects.refused().get()
+    assert refusal.action == AuditAction.USER_CREATED
+
+
+def test_the_query_count_does_not_grow_with_the_rows(csp, django_assert_max_num_queries):
+    def queries(count: int, start: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            imports.import_users(
+                # One role each: a chunk's events (a user and a grant per row) fit one INSERT.
+                many_rows(count, start=start, roles="Referrals admin"),
+                actor=csp.global_admin,
+                organization=csp.organization,
+                base_url=BASE_URL,
+            )
+        return len(captured)
+
+    few, many = queries(50, 0), queries(500, 1000)
+
+    assert User.objects.filter(email__endswith="@import.example").count() == 550
+    if connection.vendor == "postgresql":
+        assert many == few
+    # SQLite caps the parameters of one INSERT (999), so bulk_create splits a chunk into a few
+    # statements there; still a handful per chunk, never one per row.
+    assert many < few + 40
+    with django_assert_max_num_queries(few + 40):
+        imports.dry_run(
+            many_rows(500, start=5000), actor=csp.global_admin, organization=csp.organization
+        )
+
+
+def test_verify_audit_passes_after_an_import(csp):
+    audit.record(csp.global_admin, AuditAction.USER_EDITED, organization=csp.organization)
+    imports.import_users(
+        many_rows(25),
+        actor=csp.global_admin,
+        organization=csp.organization,
+        base_url=BASE_URL,
+        chunk_size=10,
+    )
+    audit.record(csp.global_admin, AuditAction.USER_EDITED, organization=csp.organization)
+
+    report = audit.verify_chains(csp.organization)
+
+    # 2 + 25 users created + 50 roles granted, one unbroken chain.
+    assert report.intact
+    assert report.events == AuditEvent.objects.filter(organization=csp.organization).count()
+    assert report.events >= 77
+    sequences = list(
+        AuditEvent.objects.filter(organization=csp.organization)
+        .order_by("sequence")
+        .values_list("sequence", flat=True)
+    )
+    assert sequences == list(range(1, len(sequences) + 1))
+
+
+def test_a_batch_holds_new_events_of_one_organization(csp, outsider):
+    events = [
+        audit.unsaved_event(csp.global_admin, AuditAction.USER_EDITED, organization=org)
+        for org in (csp.organization, outsider.organization)
+    ]
+
+    with pytest.raises(ValueError, match="one organization"):
+        audit.record_batch(events)
+    with pytest.raises(TypeError):
+        AuditEvent.objects.bulk_create(events[:1])
+
+
+# The pages
+
+
+def test_it_checks_the_file_then_adds_on_confirmation(client, csp):
+    client.force_login(csp.global_admin)
+    text = csv_text("Ada,Lovelace,ada@import.example,Referrals admin", "Bad,Row,nope,")
+
+    response = upload(client, text)
+
+    assert response.status_code == 302
+    assert response.url == reverse("import_users_review")
+    assert not User.objects.filter(email="ada@import.example").exists()
+    page = client.get(response.url)
+    assert b"1 ready to add, 1 with errors" in page.content
+    assert "Email: Enter a valid email address." in page.content.decode()
+
+    response = confirm(client)
+
+    assert response.status_code == 302
+    assert response.url == reverse("import_users_result")
+    assert User.objects.filter(email="ada@import.example").exists()
+    assert len(mail.outbox) == 1
+    page = client.get(response.url)
+    assert b"1 user added, 1 row not added. 1 invitation sent." in page.content
+    assert UPLOAD not in client.session
+
+
+def test_the_result_file_has_every_row_and_is_safe_in_a_spreadsheet(client, csp):
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,", "=cmd(),Row,nope,"))
+    confirm(client)
+
+    response = client.get(reverse("import_users_result_csv"))
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="people-result.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Line", "First name", "Last name", "Email", "Roles", "Outcome", "Errors"]
+    assert rows[1][:6] == ["2", "Ada", "Lovelace", "ada@import.example", "", "added"]
+    assert rows[2][1] == "'=cmd()"
+    assert rows[2][5] == "not added"
+    assert "Enter a valid email address" in rows[2][6]
+
+
+def test_the_template_is_a_file_the_importer_accepts(client, csp):
+    client.force_login(csp.user_admin)
+
+    response = client.get(reverse("import_users_template"))
+
+    assert response.status_code == 200
+    report = imports.dry_run(
+        imports.decode(response.content), actor=csp.user_admin, organization=csp.organization
+    )
+    assert (report.rows, report.valid) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("Name,Email\nAda,ada@import.example\n", "The first row must name the columns"),
+        ("First name,Last name,Email,Roles\nAda,Lé,a@import.example,\n".encode("latin-1"), "UTF-8"),
+        (HEADER, "The file has a header but no users."),
+        (b"", "empty"),
+    ],
+)
+def test_a_bad_file_is_explained_next_to_the_field(client, csp, content, message):
+    client.force_login(csp.global_admin)
+
+    response = upload(client, content)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["file"]
+    assert message in " ".join(errors)
+    assert UPLOAD not in client.session
+
+
+def test_a_file_over_the_size_limit_is_refused(client, csp, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_BYTES", 100)
+    client.force_login(csp.global_admin)
+
+    response = upload(client, many_rows(10))
+
+    assert response.status_code == 200
+    assert imports.TOO_BIG in response.context["form"].errors["file"]
+
+
+def test_a_file_over_the_row_limit_is_refused(client, csp, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 5)
+    client.force_login(csp.global_admin)
+
+    response = upload(client, many_rows(6))
+
+    assert response.status_code == 200
+    assert "more than" in " ".join(response.context["form"].errors["file"])
+
+
+def test_a_confirmation_of_an_older_check_adds_nothing(client, csp):
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+
+    response = client.post(reverse("import_users_confirm"), {"upload": "an-older-check"})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(email="ada@import.example").exists()
+
+
+def test_granting_global_admin_asks_for_the_password_again(client, csp):
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,Global admin"))
+    session = client.session
+    session.pop(PASSWORD_ENTERED, None)
+    session.save()
+
+    response = confirm(client)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("confirm_password"))
+    assert not User.objects.filter(email="ada@import.example").exists()
+
+
+def test_the_directory_links_to_the_import_only_for_those_who_may_add(client, csp):
+    link = reverse("import_users")
+    client.force_login(csp.user_admin)
+    assert link in client.get(reverse("directory")).content.decode()
+    client.force_login(csp.account_admin)
+    assert link not in client.get(reverse("directory")).content.decode()
+
+
+def test_a_user_management_admin_cannot_import_global_admins_through_the_page(client, csp):
+    client.force_login(csp.user_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,Global admin"))
+
+    response = client.get(reverse("import_users_review"))
+
+    assert "Only a Global admin can grant or revoke Global admin." in response.content.decode()
+    assert b"Add 0 users" not in response.content  # nothing to confirm
+    confirm(client)
+    assert not User.objects.filter(email="ada@import.example").exists()
+    assert AuditEvent.objects.refused().filter(outcome=AuditOutcome.REFUSED).count() == 1
+
+
+def test_the_upload_form_works_without_javascript(client, csp):
+    client.force_login(csp.global_admin)
+
+    html = client.get(reverse("import_users")).content.decode()
+
+    form = html[html.index("<form", html.index("2. Check the file")) :]
+    assert 'enctype="multipart/form-data"' in form[: form.index(">")]
+    # The progress indicator is an enhancement from a file of ours: no inline script.
+    assert '<script src="/static/js/import_users.js" defer></script>' in html
+    assert "<script>" not in html
+
+
+def test_a_mail_server_that_fails_does_not_hide_the_users_added(client, csp, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(imports, "send_invitations", refuse)
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+
+    response = confirm(client)
+
+    assert User.objects.filter(email="ada@import.example").exists()
+    page = client.get(response.url)
+    assert b"1 user added" in page.content
+    assert b"1 invitation could not be sent" in page.content
