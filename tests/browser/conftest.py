@@ -72,6 +72,14 @@ def page(browser_context: object) -> object:
 
 
 @pytest.fixture
+def axe() -> object:
+    """axe-core, ready to check a page (tests/browser/accessibility.py); skips without it."""
+    from tests.browser.accessibility import Axe, axe_source
+
+    return Axe(axe_source())
+
+
+@pytest.fixture
 def shoot() -> object:
     """shoot(page, "name") saves a screenshot when PARTNERHUB_SCREENSHOTS names a folder."""
     folder = os.environ.get("PARTNERHUB_SCREENSHOTS")
