@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -130,6 +131,24 @@ class InvitationStatus:
         return timezone.now() > self.expires_at
 
 
+# The name of the annotation (last_invitation_sent_expression) with which a view may load a
+# user: invitation_status then asks nothing more (accounts.views.common).
+LAST_INVITATION_SENT = "last_invitation_sent"
+
+
+def _invitations_sent() -> models.QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        action=AuditAction.INVITATION_SENT, outcome=AuditOutcome.DONE
+    ).order_by("-created_at")
+
+
+def last_invitation_sent_expression() -> models.Subquery:
+    """When the newest invitation was resent to the user loaded, or NULL."""
+    return models.Subquery(
+        _invitations_sent().filter(target_id=models.OuterRef("pk")).values("created_at")[:1]
+    )
+
+
 def invitation_status(user: User) -> InvitationStatus | None:
     """The invitation of a user who has not set a password yet; None for anyone else.
 
@@ -138,12 +157,11 @@ def invitation_status(user: User) -> InvitationStatus | None:
     """
     if user.has_usable_password():
         return None
-    last_sent = (
-        AuditEvent.objects.about(user)
-        .filter(action=AuditAction.INVITATION_SENT, outcome=AuditOutcome.DONE)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    if LAST_INVITATION_SENT in user.__dict__:
+        last_sent = user.__dict__[LAST_INVITATION_SENT]
+    else:
+        last_sent = (
+            _invitations_sent().filter(target=user).values_list("created_at", flat=True).first()
+        )
     sent_at = last_sent or user.created_at
     return InvitationStatus(sent_at=sent_at, expires_at=invitation_expires_at(sent_at))

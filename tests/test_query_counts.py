@@ -29,6 +29,8 @@ PAGES = [
     pytest.param("directory", {}, id="directory"),
     pytest.param("directory", {"q": "Listed"}, id="directory search"),
     pytest.param("user_detail", {}, id="user page"),
+    pytest.param("user_detail:invited", {}, id="page of a user invited by email"),
+    pytest.param("user_detail:global_admin", {}, id="page of a Global admin"),
     pytest.param("admin:accounts_user_changelist", {}, id="admin list"),
     pytest.param("admin:accounts_user_changelist", {"q": "Listed"}, id="admin search"),
 ]
@@ -46,12 +48,19 @@ def organization_with(users: int, roles: list[str]) -> tuple[PartnerOrganization
 
 def queries_for(client: Client, name: str, data: dict, users: int, roles: list[str]) -> int:
     organization, admin = organization_with(users, roles)
-    if name == "user_detail":
+    if name.startswith("user_detail"):
         target = User.objects.filter(organization=organization, last_name="Listed").first()
-        url = reverse(name, args=[target.public_id])
+        if name == "user_detail:invited":  # the page says when the invitation expires
+            target.set_unusable_password()
+            target.save(update_fields=["password"])
+        elif name == "user_detail:global_admin":  # the page asks whether another remains
+            target = admin
+        url = reverse("user_detail", args=[target.public_id])
     else:
         url = reverse(name)
     client.force_login(SupportStaffFactory() if name.startswith("admin:") else admin)
+    if name == "user_detail:global_admin":  # a Global admin looking at another one
+        client.force_login(UserFactory(organization=organization, roles=[RoleKey.GLOBAL_ADMIN]))
     client.get(url, data)  # warm: the session, content types
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, data)

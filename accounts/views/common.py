@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.invitations import LAST_INVITATION_SENT, last_invitation_sent_expression
 from accounts.models import User, UserQuerySet
 from roles import rules
 from roles.models import RoleAssignment
@@ -27,13 +28,17 @@ def organization_users(request: HttpRequest) -> UserQuerySet:
 def get_user_or_404(request: HttpRequest, public_id: UUID) -> User:
     """A user of the acting user's organization; another organization's answers 404 like a
     user that does not exist."""
-    # In the same query: the creator, whom the user's page names, and whether another Global
-    # admin is active, which the rulebook asks of a Global admin for several buttons (rule 4).
+    # In the same query: the creator, whom the user's page names, whether another Global admin
+    # is active, which the rulebook asks of a Global admin for several buttons (rule 4), and when
+    # an invitation was last resent, which the page shows for a user without a password yet.
     return get_object_or_404(
         organization_users(request)
         .select_related("organization", "created_by")
         .annotate(
-            **{rules.ANOTHER_ACTIVE_GLOBAL_ADMIN: rules.another_active_global_admin_expression()}
+            **{
+                rules.ANOTHER_ACTIVE_GLOBAL_ADMIN: rules.another_active_global_admin_expression(),
+                LAST_INVITATION_SENT: last_invitation_sent_expression(),
+            }
         ),
         public_id=public_id,
     )
