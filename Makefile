@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: setup run test lint format screenshots clean
+.PHONY: setup run test lint format screenshots clean bench
 
 # A virtual environment with the pinned requirements, rebuilt when they change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -13,7 +13,16 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-setup: $(BIN)/.installed
+# axe-core for the browser tests' accessibility check, from the lockfile, rebuilt when it
+# changes. Without npm the app still runs; the accessibility tests skip (a skip fails CI).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm is missing: the accessibility tests will skip (apt-get install nodejs npm)"; \
+	fi
+
+setup: $(BIN)/.installed node_modules/.installed
 
 # Migrate the database (SQLite unless DATABASE_URL says otherwise), load the demo, serve.
 run: setup
@@ -24,6 +33,11 @@ run: setup
 # The whole test suite; PYTEST_ARGS passes more, e.g. PYTEST_ARGS="-k rules -x".
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The benchmark on PostgreSQL (DATABASE_URL; default: the local partnerhub_bench database).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--users 1000000"; see bench/README.md.
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The browser tests again, saving a screenshot of each step into docs/screenshots/.
 screenshots: setup

@@ -1,0 +1,228 @@
+"""`python -m bench [options]` (what `make bench` runs): load, measure, report. See README.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/partnerhub_bench"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--users", type=int, default=100_000, help="users (default 100,000)")
+    parser.add_argument(
+        "--organizations", type=int, default=2_000, help="organizations (default 2,000)"
+    )
+    parser.add_argument(
+        "--large-org",
+        type=int,
+        default=None,
+        help="users of the large organization (default 50,000, at most half the users)",
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="the dataset's random seed")
+    parser.add_argument(
+        "--requests", type=int, default=300, help="requests per page, in-process (300)"
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page (10)")
+    parser.add_argument(
+        "--import-rows", type=int, default=10_000, help="rows of the bulk add CSV (10,000)"
+    )
+    parser.add_argument("--skip-load", action="store_true", help="measure the loaded dataset")
+    parser.add_argument("--skip-server", action="store_true", help="no gunicorn/wrk")
+    parser.add_argument("--skip-import", action="store_true", help="no bulk add timing")
+    parser.add_argument(
+        "--no-install", action="store_true", help="never apt-get install wrk when it is missing"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=Path(__file__).parent / "results", help="where to write"
+    )
+    return parser.parse_args(argv)
+
+
+def production_like_environment() -> None:
+    """Debug off, a fresh secret key, the bench URLconf; set before Django reads settings."""
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DJANGO_DEBUG"] = "false"
+    os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    # testserver: the in-process test client's host.
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,testserver"
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    # The bench plays the load balancer: it says the request came over HTTPS
+    # (X-Forwarded-Proto), which the app believes only behind a trusted proxy.
+    os.environ["PARTNERHUB_TRUSTED_PROXIES"] = "1"
+
+
+def ensure_database() -> None:
+    """Creates the database named in DATABASE_URL when the server does not have it yet."""
+    import psycopg2
+    from django.conf import settings
+    from psycopg2 import sql
+
+    db = settings.DATABASES["default"]
+    params = {k.lower(): db[k] for k in ("HOST", "PORT", "USER", "PASSWORD") if db.get(k)}
+    try:
+        psycopg2.connect(dbname=db["NAME"], **params).close()
+    except psycopg2.OperationalError as error:
+        if "does not exist" not in str(error):
+            raise
+        server = psycopg2.connect(dbname="postgres", **params)
+        server.autocommit = True
+        with server.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
+        server.close()
+        print(f"Created database {db['NAME']}.", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    production_like_environment()
+    started_at, started = datetime.now(UTC), time.perf_counter()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        print("The bench needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
+        return 2
+    ensure_database()
+
+    from accounts.models import PartnerOrganization, User
+    from bench import bulk_add, dataset, measure, report, serve
+    from roles.models import RoleAssignment
+
+    print(f"Database: {settings.DATABASES['default']['NAME']}", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    loaded = None
+    large_org = args.large_org if args.large_org is not None else min(50_000, args.users // 2)
+    if not args.skip_load:
+        print(
+            f"Loading {args.users:,} users in {args.organizations:,} organizations "
+            f"(the large one: {large_org:,})...",
+            flush=True,
+        )
+        loaded = dataset.load(args.users, args.organizations, large_org, args.seed)
+        vacuum_started = time.perf_counter()
+        dataset.vacuum()
+        loaded.seconds += time.perf_counter() - vacuum_started
+        print(
+            f"Loaded {loaded.users:,} users, {loaded.role_assignments:,} role assignments in "
+            f"{loaded.organizations:,} organizations in {loaded.seconds:.1f} s.",
+            flush=True,
+        )
+    actors = dataset.find_actors()
+    surname, fragment, no_hit = "smith", "ia.garc", "zzqxv"
+    large_users = User.objects.in_organization(actors.large_organization)
+    counts = {
+        "organizations": PartnerOrganization.objects.count(),
+        "partner users": User.objects.partner_users().count(),
+        "role assignments": RoleAssignment.objects.count(),
+        "users of the large organization": large_users.count(),
+        f'"{surname}" in the large organization': large_users.search(surname).count(),
+        f'"{fragment}" in the large organization': large_users.search(fragment).count(),
+        f'"{surname}" across all organizations': User.objects.search(surname).count(),
+    }
+
+    print(f"Measuring pages in-process, up to {args.requests} requests each:", flush=True)
+    timings = measure.measure(
+        actors,
+        requests=args.requests,
+        surname=surname,
+        fragment=fragment,
+        no_hit=no_hit,
+        progress=True,
+    )
+
+    notes = [
+        "median and p95 of pages: server-side, in-process (Django test client: middleware, view, "
+        "templates, database; no network), one request at a time, after 3 warm-up requests; "
+        "queries: SQL queries of one request.",
+        "The directory pages are requested as the large organization's Global admin; the admin "
+        "pages as support staff (the Support group, not a superuser).",
+    ]
+    load: tuple | str | None = None
+    if args.skip_server:
+        load = "skipped (--skip-server)"
+    else:
+        wrk = serve.wrk_path(install=not args.no_install)
+        if wrk is None:
+            load = "not measured: wrk is missing (as root: apt-get install -y wrk)"
+        else:
+            try:
+                load = load_test(serve, wrk, actors, args.duration)
+            except Exception as error:  # the rest of the run still reports
+                load = f"failed: {error}"
+                print(f"  load test failed: {error}", flush=True)
+            notes.append(
+                f"Load: gunicorn with {serve.WORKERS} workers on {serve.HOST}:{serve.PORT}, "
+                f"DJANGO_DEBUG=false, static collected; wrk with {serve.CONNECTIONS} connections, "
+                f"{args.duration} s per page in {serve.ROUNDS} turns taken in alternation with "
+                "the other page, each after 2 s of warm-up; latency columns are wrk's median "
+                "(the median of the turns') and p99 (the highest)."
+            )
+
+    imports = None
+    if not args.skip_import:
+        print(f"Timing import_users on {args.import_rows:,} rows...", flush=True)
+        try:
+            imports = bulk_add.time_import(args.import_rows)
+        except Exception as error:  # the rest of the run still reports
+            imports = [
+                bulk_add.ImportTiming("Bulk add", args.import_rows, None, f"failed: {error}")
+            ]
+        notes.append(
+            "Bulk add: `python manage.py import_users PARTNER_ID FILE.csv` run as a command "
+            "(Python start-up included) into a fresh organization, invitations into memory."
+        )
+
+    connection.close()
+    elapsed = time.perf_counter() - started
+    notes.append(f"The whole run took {elapsed / 60:.1f} minutes.")
+    table = report.rows(timings, load, imports)
+    text = report.document(table, report.dataset_lines(loaded, counts), notes, started_at)
+    users = loaded.users if loaded else counts["partner users"]
+    path = report.write(text, args.results, users, started_at)
+    print()
+    print(text)
+    print(f"Written to {path}")
+    return 0
+
+
+def load_test(serve, wrk: str, actors, seconds: int) -> tuple:
+    """The trivial view and the User management page, in turn, under the same gunicorn."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(actors.global_admin)
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+    paths = ["/bench/ok/", "/users/"]
+    with serve.Server() as server:
+        for path in paths:
+            server.check_signed_in(path, cookie)
+        print(f"  wrk {' and '.join(paths)}, {seconds} s each...", flush=True)
+        results = serve.alternate(wrk, server, paths, cookie, seconds)
+    for result in results:
+        print(
+            f"  {result.path}: {result.requests_per_second:.1f} requests/s, "
+            f"median {result.median_ms:.1f} ms, errors {result.errors}",
+            flush=True,
+        )
+    return tuple(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

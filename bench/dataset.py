@@ -1,0 +1,459 @@
+"""A realistic PartnerHub dataset, loaded by COPY: organizations, users, their roles.
+
+One large organization, many small ones (a long tail), names that repeat the way real surnames do
+(Smith, Garcia, Müller...), accents, emails on each organization's own domain. Every
+organization keeps at least one Global admin. No password is hashed per user: every user shares
+one unusable password (the bench signs in with the test client's force_login).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import accumulate
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+
+from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.search import fold
+from accounts.support import SUPPORT_GROUP, ensure_support_group
+from roles.catalogue import SPECS, RoleKey
+from roles.models import Role
+
+# The large organization is found again by its partner ID (a run may skip loading).
+LARGE_PARTNER_ID = "1000000"
+SUPPORT_EMAIL = "bench-support@partnerhub.example"
+LOADED_TABLES = (
+    "accounts_partnerorganization",
+    "accounts_user",
+    "roles_roleassignment",
+    "accounts_user_groups",
+)
+# Rows per COPY: bounds the memory a million users take.
+CHUNK = 50_000
+
+# Common surnames first: a Zipf-like weighting makes "Smith" (about 6%) and "Garcia" repeat.
+# fmt: off
+SURNAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernández", "López", "González", "Wilson", "Anderson", "Thomas", "Taylor",
+    "Moore", "Jackson", "Martin", "Lee", "Pérez", "Thompson", "White", "Müller", "Schmidt",
+    "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Dubois",
+    "Lefèvre", "Bernard", "Durand", "Moreau", "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi",
+    "Nowak", "Kowalski", "Wiśniewski", "Nielsen", "Jensen", "Hansen", "Johansson", "Y\u0131lmaz",
+    "Kaya", "Demir", "Öztürk", "Nguyen", "Tran", "Kim", "Park", "Chen", "Wang", "Li", "Zhang",
+    "Singh", "Kumar", "Patel", "Sharma", "O'Brien", "Murphy", "Kelly", "Silva", "Santos",
+    "Oliveira", "Costa", "Ivanov", "Novák", "Dvořák", "Horváth", "Nagy", "Kovačević",
+    "Łukasiewicz", "Ødegaard", "Håkansson", "Żak", "Fernández", "Núñez", "García-Márquez",
+    "Van der Berg", "De Jong", "Janssen", "Peeters", "Bäckström", "Søndergaard", "Mäkinen",
+    "Virtanen", "Papadopoulos", "Çelik", "Đorđević",
+)
+FIRST_NAMES = (
+    "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David",
+    "Elizabeth", "William", "Maria", "José", "Zoë", "Chloé", "Renée", "André", "François",
+    "Jürgen", "Björn", "Søren", "Åsa", "Łukasz", "Małgorzata", "Ümit", "Çağla", "İlker", "Noémie",
+    "Inès", "Raphaël", "Siobhán", "Seán", "Niamh", "Anaïs", "Jörg", "Zoltán", "Dóra", "Mohammed",
+    "Fatima", "Wei", "Mei", "Hiroshi", "Yuki", "Priya", "Arjun", "Olga", "Dmitri", "Ana", "Lucía",
+    "Sofía", "Mateo", "Emma", "Liam", "Noah", "Olivia", "Ava", "Lucas", "Mia", "Leon", "Hannah",
+    "Jon", "Sarah", "Daniel", "Laura", "Thomas", "Anna", "Peter", "Julia", "Paul", "Sophie",
+    "Mark", "Eva", "Kevin", "Léa", "Stefan", "Ingrid", "Nikolaj", "Agnieszka", "Tomás", "Joaquín",
+    "Françoise", "Hélène", "Gustav", "Märta", "Ahmet", "Elif", "Thu", "Minh",
+)
+WORDS_A = (
+    "Contoso", "Fabrikam", "Northwind", "Tailspin", "Adventure", "Litware", "Proseware",
+    "Woodgrove", "Alpine", "Coho", "Lucerne", "Margie's", "Wingtip", "Trey", "Blue Yonder",
+    "Fourth Coffee", "Humongous", "Wide World", "Graphic", "Datum", "Relecloud", "Nordlicht",
+    "Île", "Bergström", "Cœur", "Zürich", "Łódź", "Østfold", "Sol", "Estrella", "Aurora", "Kiwi",
+    "Maple", "Cedar", "Harbor",
+)
+WORDS_B = (
+    "Consulting", "Solutions", "Systems", "Technologies", "Partners", "Cloud", "Networks",
+    "Software", "Digital", "Services", "Data", "Labs", "Integrations", "Group", "Informatik",
+    "Conseil", "Soluciones", "Sistemas", "Tecnologia", "IT",
+)
+# fmt: on
+SUFFIXES = ("Ltd", "Inc", "GmbH", "SARL", "S.L.", "B.V.", "AB", "Pty Ltd", "LLC", "S.p.A.", "")
+
+PROGRAM_TYPES = (
+    (ProgramType.CSP_INDIRECT_RESELLER, 40),
+    (ProgramType.CSP_DIRECT, 20),
+    (ProgramType.CSP_INDIRECT_PROVIDER, 10),
+    (ProgramType.NON_CSP, 30),
+)
+# How often each role is held by an ordinary user (admins get theirs on top).
+ROLE_WEIGHTS = {
+    RoleKey.USER_MANAGEMENT_ADMIN: 2,
+    RoleKey.ACCOUNT_ADMIN: 2,
+    RoleKey.MPN_PARTNER_ADMIN: 4,
+    RoleKey.BILLING_ADMIN: 6,
+    RoleKey.ADMIN_AGENT: 14,
+    RoleKey.SALES_AGENT: 22,
+    RoleKey.HELPDESK_AGENT: 18,
+    RoleKey.REFERRALS_ADMIN: 8,
+    RoleKey.INCENTIVES_ADMIN: 5,
+    RoleKey.BUSINESS_PROFILE_ADMIN: 5,
+    RoleKey.EXECUTIVE_REPORT_VIEWER: 14,
+}
+ADMIN_EXTRA_ROLES = (
+    RoleKey.USER_MANAGEMENT_ADMIN,
+    RoleKey.ACCOUNT_ADMIN,
+    RoleKey.MPN_PARTNER_ADMIN,
+    RoleKey.BILLING_ADMIN,
+    RoleKey.EXECUTIVE_REPORT_VIEWER,
+)
+
+
+@dataclass
+class LoadResult:
+    """What was loaded, and how long it took."""
+
+    organizations: int = 0
+    users: int = 0
+    role_assignments: int = 0
+    global_admins: int = 0
+    large_organization_users: int = 0
+    program_types: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# Cached: a few hundred names make up a million users.
+@cache
+def _ascii_local(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+@cache
+def _folded_name(first: str, last: str) -> str:
+    return fold(f"{first} {last}")
+
+
+def _weighted(names: Sequence[str], exponent: float) -> list[float]:
+    return [1 / (rank + 1) ** exponent for rank in range(len(names))]
+
+
+def organization_sizes(users: int, organizations: int, large: int) -> list[int]:
+    """The large organization first, then a long tail; each organization has at least one user."""
+    large = max(1, min(large, users - (organizations - 1)))
+    rest, others = users - large, organizations - 1
+    if others == 0:
+        return [users]
+    weights = [1 / (i + 1) ** 0.9 for i in range(others)]
+    total = sum(weights)
+    sizes = [max(1, int(rest * w / total)) for w in weights]
+    # Rounding leaves a few users over (or under): even it out from the largest down.
+    diff, i = rest - sum(sizes), 0
+    while diff != 0:
+        step = 1 if diff > 0 else -1
+        if sizes[i % others] + step >= 1:
+            sizes[i % others] += step
+            diff -= step
+        i += 1
+    return [large, *sizes]
+
+
+def _csv_chunk(rows: list[tuple]) -> io.StringIO:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    buffer.seek(0)
+    return buffer
+
+
+def _copy(cursor, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    # CSV: an unquoted empty field is NULL, which is how csv.writer writes None.
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    cursor.copy_expert(sql, _csv_chunk(rows))
+
+
+USER_COLUMNS = (
+    "id",
+    "password",
+    "last_login",
+    "is_superuser",
+    "public_id",
+    "email",
+    "first_name",
+    "last_name",
+    "is_active",
+    "is_staff",
+    "must_change_password",
+    "created_at",
+    "created_by_id",
+    "organization_id",
+    "search_text",
+)
+ASSIGNMENT_COLUMNS = ("id", "granted_at", "granted_by_id", "role_id", "user_id")
+
+
+class _Generator:
+    """Makes the rows, deterministically for a seed."""
+
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+        self.now = now
+        # Cumulative weights, computed once: random.choices would add them up on every call.
+        self.surname_weights = list(accumulate(_weighted(SURNAMES, 0.6)))
+        self.first_weights = list(accumulate(_weighted(FIRST_NAMES, 0.5)))
+        self.password = make_password(None)  # unusable, shared by every user
+        self.roles = {role.key: role.pk for role in Role.objects.all()}
+        self.csp_only = {spec.key.value for spec in SPECS.values() if spec.csp_only}
+        self.allowed = {
+            csp: [key for key in ROLE_WEIGHTS if csp or key.value not in self.csp_only]
+            for csp in (True, False)
+        }
+        self.allowed_weights = {
+            csp: list(accumulate(ROLE_WEIGHTS[key] for key in keys))
+            for csp, keys in self.allowed.items()
+        }
+
+    def names(self, count: int) -> list[tuple[str, str]]:
+        """`count` (first name, last name) pairs."""
+        firsts = self.rng.choices(FIRST_NAMES, cum_weights=self.first_weights, k=count)
+        lasts = self.rng.choices(SURNAMES, cum_weights=self.surname_weights, k=count)
+        return list(zip(firsts, lasts, strict=True))
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def moment(self) -> str:
+        return (self.now - timedelta(seconds=self.rng.randrange(3 * 365 * 86400))).isoformat()
+
+    def organization_name(self) -> str:
+        a, b = self.rng.choice(WORDS_A), self.rng.choice(WORDS_B)
+        suffix = self.rng.choice(SUFFIXES)
+        return " ".join(part for part in (a, b, suffix) if part)
+
+    def user_roles(self, csp: bool, admin: bool) -> list[str]:
+        if admin:
+            extras = [key for key in ADMIN_EXTRA_ROLES if csp or key.value not in self.csp_only]
+            chosen = {RoleKey.GLOBAL_ADMIN, *self.rng.sample(extras, self.rng.randint(0, 3))}
+            return [key.value for key in chosen]
+        draw = self.rng.random()  # 5% no role, 60% one, 30% two, 5% three (fewer if repeated)
+        count = 0 if draw < 0.05 else 1 if draw < 0.65 else 2 if draw < 0.95 else 3
+        picked = self.rng.choices(self.allowed[csp], cum_weights=self.allowed_weights[csp], k=count)
+        return sorted({key.value for key in picked})
+
+
+def _truncate() -> None:
+    # CASCADE: also whatever else refers to users or organizations (sessions are kept apart).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE accounts_user, accounts_partnerorganization, roles_roleassignment, "
+            "accounts_auditevent, django_session RESTART IDENTITY CASCADE"
+        )
+
+
+def _set_aside_keys_and_indexes(cursor) -> list[str]:
+    """Drops the loaded tables' foreign keys and secondary indexes; returns what recreates them.
+
+    Row by row, each foreign key is a deferred check per row at commit, and each index an insert
+    per row; recreated after the COPY, a key is one join and an index one sort. Primary keys
+    and unique constraints stay. All in the load's transaction: a failed load changes nothing.
+    """
+    tables = list(LOADED_TABLES)
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY conname",
+        [tables],
+    )
+    keys = cursor.fetchall()
+    cursor.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+        "WHERE indrelid::regclass::text = ANY(%s) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint WHERE conindid = indexrelid) ORDER BY 1",
+        [tables],
+    )
+    indexes = cursor.fetchall()
+    for table, name, _definition in keys:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+        for table, name, definition in keys
+    ]
+
+
+def _reset_sequences(tables: Sequence[str]) -> None:
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
+
+
+def _users(
+    gen: _Generator, sizes: list[int], orgs: list[tuple]
+) -> Iterator[tuple[tuple, list[tuple]]]:
+    """Yields (user row, its role assignment rows), organization by organization."""
+    user_id = assignment_id = 0
+    for size, org in zip(sizes, orgs, strict=True):
+        org_id, domain, csp = org[0], org[1], org[2]
+        taken: dict[str, int] = {}
+        admins = 1 + min(2, size // 50)  # at least one Global admin; three in large ones
+        first_admin: int | None = None
+        for position, (first, last) in enumerate(gen.names(size)):
+            user_id += 1
+            if gen.rng.random() < 0.15:
+                local = f"{_ascii_local(first)[:1]}{_ascii_local(last)}"
+            else:
+                local = f"{_ascii_local(first)}.{_ascii_local(last)}"
+            seen = taken.get(local, 0)
+            taken[local] = seen + 1
+            email = f"{local}{seen + 1 if seen else ''}@{domain}"
+            admin = position < admins
+            active = admin or gen.rng.random() > 0.03
+            created_at = gen.moment()
+            row = (
+                user_id,
+                gen.password,
+                None,
+                False,
+                gen.uuid(),
+                email,
+                first,
+                last,
+                active,
+                False,
+                False,
+                created_at,
+                first_admin,
+                org_id,
+                # What User.refresh_search_text stores: fold(f"{first} {last} {email}"); the
+                # email is already folded (ASCII, lower case, no spaces).
+                f"{_folded_name(first, last)} {email}",
+            )
+            assignments = []
+            for key in gen.user_roles(csp, admin):
+                assignment_id += 1
+                assignments.append(
+                    (assignment_id, created_at, first_admin, gen.roles[key], user_id)
+                )
+            if first_admin is None:
+                first_admin = user_id
+            yield row, assignments
+
+
+@transaction.atomic
+def load(
+    users: int = 100_000, organizations: int = 2_000, large: int = 50_000, seed: int = 2026
+) -> LoadResult:
+    """Replace every organization and user with a generated dataset; then ANALYZE."""
+    started = time.perf_counter()
+    organizations = max(1, min(organizations, users))
+    gen = _Generator(seed, datetime.now(UTC))
+    _truncate()
+    sizes = organization_sizes(users, organizations, large)
+    partner_ids = gen.rng.sample(range(100_000, 10_000_000), organizations + 1)
+    partner_ids = [str(pid) for pid in partner_ids if str(pid) != LARGE_PARTNER_ID]
+    program_types, program_weights = zip(*PROGRAM_TYPES, strict=True)
+    orgs, org_rows = [], []
+    for index in range(organizations):
+        if index == 0:
+            name, partner_id, program = "Contoso Worldwide Ltd", LARGE_PARTNER_ID, "csp_direct"
+        else:
+            name, partner_id = gen.organization_name(), partner_ids[index]
+            program = gen.rng.choices(program_types, weights=program_weights)[0].value
+        slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:40]
+        domain = f"{slug}-{partner_id}.example"
+        org_rows.append((index + 1, gen.uuid(), name, partner_id, program, gen.moment()))
+        orgs.append((index + 1, domain, program != ProgramType.NON_CSP))
+
+    result = LoadResult(organizations=organizations)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        restore = _set_aside_keys_and_indexes(cursor)
+        _copy(
+            cursor,
+            "accounts_partnerorganization",
+            ("id", "public_id", "name", "partner_id", "program_type", "created_at"),
+            org_rows,
+        )
+        user_rows: list[tuple] = []
+        assignment_rows: list[tuple] = []
+        for row, assignments in _users(gen, sizes, orgs):
+            user_rows.append(row)
+            assignment_rows.extend(assignments)
+            if len(user_rows) >= CHUNK:
+                _copy(cursor, "accounts_user", USER_COLUMNS, user_rows)
+                _copy(cursor, "roles_roleassignment", ASSIGNMENT_COLUMNS, assignment_rows)
+                result.users += len(user_rows)
+                result.role_assignments += len(assignment_rows)
+                user_rows, assignment_rows = [], []
+        _copy(cursor, "accounts_user", USER_COLUMNS, user_rows)
+        _copy(cursor, "roles_roleassignment", ASSIGNMENT_COLUMNS, assignment_rows)
+        result.users += len(user_rows)
+        result.role_assignments += len(assignment_rows)
+        for statement in restore:
+            cursor.execute(statement)
+    _reset_sequences(LOADED_TABLES[:3])
+    _add_support_staff()
+    with connection.cursor() as cursor:
+        # The loaded tables only: a database-wide ANALYZE also takes the shared catalogs, and
+        # waits for anyone creating or dropping a database on the same server.
+        cursor.execute(f"ANALYZE {', '.join(LOADED_TABLES)}")
+    result.global_admins = Role.objects.get(key=RoleKey.GLOBAL_ADMIN).assignments.count()
+    result.large_organization_users = sizes[0]
+    for program, _label in ProgramType.choices:
+        result.program_types[program] = sum(1 for org in org_rows if org[4] == program)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _add_support_staff() -> User:
+    ensure_support_group()
+    staff = User(
+        email=SUPPORT_EMAIL, first_name="Sam", last_name="Support", is_staff=True, organization=None
+    )
+    staff.set_unusable_password()
+    staff.save()
+    staff.groups.add(Group.objects.get(name=SUPPORT_GROUP))
+    return staff
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE the loaded tables (outside a transaction), as autovacuum would in time.
+
+    Freshly copied rows are not yet in the visibility map: until a vacuum, every index-only scan
+    (the directory's counts) also reads the table.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(LOADED_TABLES)}")
+
+
+@dataclass(frozen=True)
+class Actors:
+    """The people and objects the measurements act as or look at."""
+
+    large_organization: PartnerOrganization
+    global_admin: User
+    sample_user: User
+    support: User
+
+
+def find_actors() -> Actors:
+    """The large organization's first Global admin, a user with several roles, support staff."""
+    organization = PartnerOrganization.objects.get(partner_id=LARGE_PARTNER_ID)
+    members = User.objects.in_organization(organization)
+    admin = (
+        members.filter(is_active=True, role_assignments__role__key=RoleKey.GLOBAL_ADMIN)
+        .order_by("pk")
+        .first()
+    )
+    sample = (
+        members.filter(role_assignments__role__key=RoleKey.SALES_AGENT, is_active=True)
+        .exclude(pk=admin.pk)
+        .order_by("pk")
+        .first()
+    ) or admin
+    return Actors(organization, admin, sample, User.objects.get(email=SUPPORT_EMAIL))

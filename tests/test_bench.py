@@ -1,0 +1,167 @@
+"""The bench's own code (bench/), on a tiny dataset, so that `make bench` cannot silently rot.
+
+Neither gunicorn nor wrk is started here: the loader and the in-process measurement are run, and
+wrk's report is parsed from a sample.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Q
+
+from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.search import fold
+from bench import dataset, measure, report, serve
+from roles.catalogue import SPECS, RoleKey
+from roles.models import RoleAssignment
+
+USERS, ORGANIZATIONS, LARGE = 300, 5, 120
+
+
+@pytest.fixture
+def loaded(db: None) -> dataset.LoadResult:
+    return dataset.load(users=USERS, organizations=ORGANIZATIONS, large=LARGE)
+
+
+@pytest.mark.postgresql
+def test_it_loads_the_dataset_asked_for(loaded: dataset.LoadResult) -> None:
+    assert (loaded.users, loaded.organizations) == (USERS, ORGANIZATIONS)
+    assert User.objects.partner_users().count() == USERS
+    assert PartnerOrganization.objects.count() == ORGANIZATIONS
+    large = PartnerOrganization.objects.get(partner_id=dataset.LARGE_PARTNER_ID)
+    assert large.users.count() == LARGE == loaded.large_organization_users
+    assert RoleAssignment.objects.count() == loaded.role_assignments
+    assert loaded.seconds > 0
+
+
+@pytest.mark.postgresql
+def test_it_keeps_the_rules_of_the_product(loaded: dataset.LoadResult) -> None:
+    # Every organization keeps a Global admin, who is active.
+    organizations = PartnerOrganization.objects.annotate(
+        admins=Count(
+            "users",
+            filter=Q(
+                users__is_active=True, users__role_assignments__role__key=RoleKey.GLOBAL_ADMIN
+            ),
+        )
+    )
+    assert all(org.admins >= 1 for org in organizations)
+    # Partner IDs: 6 or 7 digits, unique.
+    partner_ids = list(PartnerOrganization.objects.values_list("partner_id", flat=True))
+    assert all(re.fullmatch(r"[0-9]{6,7}", pid) for pid in partner_ids)
+    assert len(set(partner_ids)) == len(partner_ids)
+    # No CSP-only role in a non-CSP organization.
+    csp_only = [key for key, spec in SPECS.items() if spec.csp_only]
+    assert not RoleAssignment.objects.filter(
+        user__organization__program_type=ProgramType.NON_CSP, role__key__in=csp_only
+    ).exists()
+    # Most users hold one or two roles.
+    per_user = Counter(
+        RoleAssignment.objects.values("user").annotate(n=Count("id")).values_list("n", flat=True)
+    )
+    assert per_user[1] + per_user[2] > USERS / 2
+
+
+@pytest.mark.postgresql
+def test_it_stores_search_text_as_the_model_does(loaded: dataset.LoadResult) -> None:
+    for user in User.objects.partner_users():
+        assert user.search_text == fold(f"{user.first_name} {user.last_name} {user.email}")
+        domain = user.email.split("@")[1]
+        assert domain.endswith(f"-{user.organization.partner_id}.example")
+    # Surnames repeat, as real ones do.
+    surnames = Counter(User.objects.values_list("last_name", flat=True))
+    assert surnames.most_common(1)[0][1] >= 10
+
+
+def _schema() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s) UNION "
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY(%s)",
+            [list(dataset.LOADED_TABLES)] * 2,
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.postgresql
+def test_it_puts_back_the_keys_and_indexes_it_sets_aside(db: None) -> None:
+    before = _schema()
+    dataset.load(users=50, organizations=3, large=20)
+    assert _schema() == before
+    assert any("FOREIGN KEY" in definition for _table, definition in before)
+
+
+@pytest.mark.postgresql
+def test_it_leaves_the_database_usable(loaded: dataset.LoadResult) -> None:
+    # The ids were given by the loader: the sequences must go on after them.
+    organization = PartnerOrganization.objects.create(
+        name="After", partner_id="7777777", program_type=ProgramType.CSP_DIRECT
+    )
+    user = User.objects.create_user(
+        "after@example.com", organization=organization, first_name="A", last_name="B"
+    )
+    assert user.pk > USERS
+    support = User.objects.get(email=dataset.SUPPORT_EMAIL)
+    assert support.is_support_staff
+    assert support.groups.filter(name="Support").exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.urls("bench.urls")
+def test_it_measures_pages_with_numbers_and_query_counts(loaded: dataset.LoadResult) -> None:
+    actors = dataset.find_actors()
+    timings = measure.measure(
+        actors,
+        requests=3,
+        only={"directory", "directory_surname", "user_detail", "admin_search", "reference_search"},
+    )
+    assert [t.scenario.key for t in timings] == [
+        "directory",
+        "directory_surname",
+        "user_detail",
+        "admin_search",
+        "reference_search",
+    ]
+    for timing in timings:
+        assert timing.status == 200
+        assert timing.requests == 3
+        assert 0 < timing.median_ms <= timing.p95_ms
+        assert timing.queries > 0
+    table = report.markdown_table(report.rows(timings, None, None))
+    assert "x faster than plain admin" in table
+
+
+WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8101/users/
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    40.12ms   10.01ms  120.00ms   90.00%
+    Req/Sec    50.00      5.00    60.00     80.00%
+  Latency Distribution
+     50%   38.50ms
+     75%   42.00ms
+     90%   50.00ms
+     99%    1.20s
+  500 requests in 10.00s, 7.00MB read
+Requests/sec:     49.95
+Transfer/sec:    716.00KB
+"""
+
+
+def test_it_reads_wrk_output() -> None:
+    result = serve.parse_wrk("/users/", WRK_OUTPUT)
+    assert result.requests_per_second == pytest.approx(49.95)
+    assert result.median_ms == pytest.approx(38.5)
+    assert result.p99_ms == pytest.approx(1200)
+    assert (result.requests, result.errors, result.seconds) == (500, 0, 10)
+
+
+def test_it_names_results_by_dataset_size() -> None:
+    assert report.size_label(100_000) == "100k"
+    assert report.size_label(1_000_000) == "1m"
+    assert report.size_label(300) == "300"
