@@ -32,9 +32,10 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 
-# The load balancer's addresses, whose X-Forwarded-* headers gunicorn passes on. Django decides
-# what to believe from them (PARTNERHUB_TRUSTED_PROXIES); "*" when the network lets only the
-# balancer reach the app servers.
+# The load balancer's addresses, whose X-Forwarded-Proto gunicorn believes for its own
+# wsgi.url_scheme. It passes every X-Forwarded-* header on to Django whoever sent it, and Django
+# believes them with PARTNERHUB_TRUSTED_PROXIES set: so only the balancer may reach the app
+# servers (docs/deploy.md, "The network").
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Every request is logged once, by PartnerHub (partnerhub.middleware: method, path, status,

@@ -230,15 +230,33 @@ class OrganizationFilter(admin.SimpleListFilter):
     parameter_name = ORGANIZATION_PARAMETER
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        # Always one choice when a value is given, so that Django applies the filter: a filter
+        # without choices is dropped, which would list every organization's users instead.
         value = self.value()
-        if not value or not value.isdigit():
+        if value is None:
             return []
-        return [(str(org.pk), str(org)) for org in PartnerOrganization.objects.filter(pk=value)]
+        organization_id = self.organization_id()
+        organization = (
+            PartnerOrganization.objects.filter(pk=organization_id).first()
+            if organization_id is not None
+            else None
+        )
+        return [(value, str(organization) if organization else "No such organization")]
+
+    def organization_id(self) -> int | None:
+        try:
+            value = int(self.value())  # "²" is a digit to str.isdigit, not to int
+        except (TypeError, ValueError):
+            return None
+        return value if 0 < value < 2**63 else None  # a database integer
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
         if self.value() is None:
             return queryset
-        return queryset.filter(organization_id=self.value())
+        organization_id = self.organization_id()
+        if organization_id is None:
+            return queryset.none()
+        return queryset.filter(organization_id=organization_id)
 
 
 class RoleFilter(admin.SimpleListFilter):

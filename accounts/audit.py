@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -66,42 +66,24 @@ NOWHERE = Origin()
 
 
 def _label(user: User | None) -> str:
-    return str(user)[:500] if user is not None else ""
+    return str(user) if user is not None else ""
 
 
-def record(
-    actor: User | None,
-    action: str,
-    *,
-    organization: PartnerOrganization | None,
-    target: User | None = None,
-    target_label: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-    origin: Origin = NOWHERE,
-    outcome: str = AuditOutcome.DONE,
-    reason: str = "",
-    actor_label: str = "",
-) -> AuditEvent:
-    """Write one audit event: who did what to whom, before and after, from where.
+def _fit(label: str) -> str:
+    # A label may be what someone typed (a refused CSV row's email): no NUL byte, which
+    # PostgreSQL refuses in text, and no longer than the column.
+    return label.replace("\x00", "")[:500]
+
+
+def record(actor: User | None, action: str, **fields: Any) -> AuditEvent:
+    """Write one audit event: who did what to whom, before and after, from where (the fields
+    of unsaved_event).
 
     Saving appends it to its organization's hash chain (AuditEvent.save), taking the
     organization's row lock: services hold it already; refusals, recorded after the rollback,
     take it again.
     """
-    event = unsaved_event(
-        actor,
-        action,
-        organization=organization,
-        target=target,
-        target_label=target_label,
-        before=before,
-        after=after,
-        origin=origin,
-        outcome=outcome,
-        reason=reason,
-        actor_label=actor_label,
-    )
+    event = unsaved_event(actor, action, **fields)
     event.save(force_insert=True)
     return event
 
@@ -127,9 +109,9 @@ def unsaved_event(
         outcome=outcome,
         reason=reason,
         actor=actor if actor is not None and actor.pk else None,
-        actor_label=actor_label or _label(actor),
+        actor_label=_fit(actor_label or _label(actor)),
         target=target if target is not None and target.pk else None,
-        target_label=target_label or _label(target),
+        target_label=_fit(target_label or _label(target)),
         before=before or {},
         after=after or {},
         ip_address=origin.ip_address,

@@ -159,6 +159,15 @@ def _rows(text: str) -> Iterator[ImportRow]:
         ) from None
 
 
+def names_global_admin(text: str) -> bool:
+    """Does any row of the file name Global admin, valid or not? A row invalid at the dry run
+    may be valid by the confirmation, so the page asks for the password for any such row."""
+    try:
+        return any(rules.GA in _role_keys(row.roles)[0] for row in _rows(text))
+    except BadFile:
+        return False
+
+
 def count_rows(text: str) -> int:
     """How many user rows the file has; BadFile when it cannot be imported at all."""
     return sum(1 for _ in _rows(text))
@@ -254,7 +263,11 @@ class _Checker:
     @staticmethod
     def mark_emails_in_use(rows: list[ImportRow]) -> None:
         """One query for the chunk: emails are unique across the product, ignoring case."""
-        wanted = {row.email.lower() for row in rows}
+        # An email no user could have (too long for the column, a NUL byte, which PostgreSQL
+        # refuses in a query) is not looked up: its row has its error already.
+        wanted = {
+            row.email.lower() for row in rows if len(row.email) <= 254 and "\x00" not in row.email
+        }
         # Every organization's users, on purpose: rule 8 is product-wide. Nothing about the
         # other organization is shown, only the add-user flow's message.
         in_use = set(
@@ -281,7 +294,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(text: str) -> str:
     # A leading apostrophe makes a spreadsheet show the text instead of running it.
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    # Leading spaces too: some spreadsheets drop them before they look.
+    return f"'{text}" if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 
@@ -22,6 +23,16 @@ request_id: ContextVar[str] = ContextVar("request_id", default=NO_REQUEST)
 FORMATS = ("json", "text")
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+# A one-time token in a path (an invitation's or a password reset's link, Django's
+# "<timestamp>-<hmac>"): whoever reads the log could use it until it expires.
+ONE_TIME_TOKEN = re.compile(r"/[0-9a-z]{1,13}-[0-9a-f]{20,}(?=/|$)")
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log line may show it: one-time tokens replaced."""
+    return ONE_TIME_TOKEN.sub("/<token>", path)
 
 
 class RequestIdFilter(logging.Filter):
@@ -69,6 +80,8 @@ class AccessLogFormatter(logging.Formatter):
             value = atoms.get(atom.lower() if atom.startswith("{") else atom, "-")
             # gunicorn put a backslash before every double quote; JSON escapes on its own.
             fields[name] = value.replace('\\"', '"') if isinstance(value, str) else value
+        if isinstance(fields["path"], str):
+            fields["path"] = loggable_path(fields["path"])
         return json.dumps(fields)
 
 

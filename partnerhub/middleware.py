@@ -14,7 +14,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from partnerhub.logging import NO_REQUEST, request_id
+from partnerhub.logging import NO_REQUEST, loggable_path, request_id
 
 logger = logging.getLogger("partnerhub.request")
 
@@ -62,17 +62,18 @@ def incoming_request_id(request: HttpRequest) -> str | None:
 def _log(request: HttpRequest, status: int, started: float) -> None:
     duration_ms = round((time.monotonic() - started) * 1000, 1)
     level = logging.DEBUG if request.path in QUIET_PATHS and status < 400 else logging.INFO
-    # The path without its query string: searches carry names and emails.
+    # The path without its query string (searches carry names and emails) or one-time tokens.
+    path = loggable_path(request.path)
     logger.log(
         level,
         "%s %s %s %sms",
         request.method,
-        request.path,
+        path,
         status,
         duration_ms,
         extra={
             "method": request.method,
-            "path": request.path,
+            "path": path,
             "status": status,
             "duration_ms": duration_ms,
             "user_id": _user_id(request),

@@ -293,6 +293,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Error reports (the debug page, emails to admins) hide credentials in EMAIL_URL or REDIS_URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "partnerhub.reporting.ExceptionReporterFilter"
+
 # Email: EMAIL_URL, else the console in development and an SMTP server on this machine in
 # production (Django's own default); tests keep mail in memory (pytest-django does that).
 EMAIL_URL = os.environ.get("EMAIL_URL", "").strip() or ("console:" if DEBUG else "smtp://localhost")

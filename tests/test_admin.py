@@ -245,6 +245,17 @@ def test_the_organization_filter_lists_only_the_chosen_organization(support_clie
     assert f"?organization__id__exact={csp.organization.pk}" in organizations.content.decode()
 
 
+@pytest.mark.parametrize("value", ["²", "abc", "999999", "99999999999999999999"])
+def test_a_bad_or_unknown_organization_filter_lists_nobody(support_client, csp, value):
+    response = support_client.get(
+        url("accounts_user_changelist"), {"organization__id__exact": value}
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    assert "No such organization" in response.content.decode()
+
+
 # Adding a user
 
 

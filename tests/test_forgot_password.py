@@ -98,6 +98,41 @@ def test_only_active_users_with_a_password_get_a_link(client, csp, fields):
     assert mail.outbox == []
 
 
+def test_no_link_to_an_email_someone_else_set_until_the_user_signs_in(client, csp):
+    """A User management admin may edit an email; a reset link to the new address would let them
+    take the account over, which only a Global admin's password reset may (rule 6)."""
+    services.update_user_details(
+        csp.user_admin,
+        csp.member,
+        first_name=csp.member.first_name,
+        last_name=csp.member.last_name,
+        email="taken.over@attacker.example",
+    )
+
+    response = ask_for_link(client, "taken.over@attacker.example")
+
+    assert response.status_code == 302  # the same answer as for any email
+    assert mail.outbox == []
+    client.force_login(csp.member)  # the user signs in with their password: the email is theirs
+    client.logout()
+    ask_for_link(client, "taken.over@attacker.example")
+    assert len(mail.outbox) == 1
+
+
+def test_a_user_who_changed_their_own_email_gets_a_link(client, csp):
+    services.update_user_details(
+        csp.global_admin,
+        csp.global_admin,
+        first_name=csp.global_admin.first_name,
+        last_name=csp.global_admin.last_name,
+        email="new.address@contoso.example",
+    )
+
+    ask_for_link(client, "new.address@contoso.example")
+
+    assert len(mail.outbox) == 1
+
+
 def test_a_bad_email_is_explained_at_the_field(client, db):
     response = client.post(FORGOT, {"email": "not an email"})
 

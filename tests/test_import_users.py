@@ -474,6 +474,24 @@ def test_granting_global_admin_asks_for_the_password_again(client, csp):
     assert not User.objects.filter(email="ada@import.example").exists()
 
 
+def test_a_global_admin_row_invalid_at_the_dry_run_still_asks_for_the_password(client, csp):
+    """The row's email is taken at the dry run; its user is deleted before the confirmation, so
+    the row would grant Global admin on confirmation: the password is asked all the same."""
+    taken = UserFactory(organization=csp.organization, email="ada@import.example")
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,Global admin"))
+    assert client.session[UPLOAD]["summary"]["grants_global_admin"] is False
+    taken.delete()
+    session = client.session
+    session.pop(PASSWORD_ENTERED, None)
+    session.save()
+
+    response = confirm(client)
+
+    assert response.url.startswith(reverse("confirm_password"))
+    assert not User.objects.filter(email="ada@import.example").exists()
+
+
 def test_the_directory_links_to_the_import_only_for_those_who_may_add(client, csp):
     link = reverse("import_users")
     client.force_login(csp.user_admin)
@@ -521,3 +539,23 @@ def test_a_mail_server_that_fails_does_not_hide_the_users_added(client, csp, mon
     page = client.get(response.url)
     assert b"1 user added" in page.content
     assert b"1 invitation could not be sent" in page.content
+
+
+def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
+    """A row refused a role is audited with its email as typed: cut to the column, no NUL."""
+    email = "x\x00" + "y" * 600
+    text = csv_text(f"Eve,Hostile,{email},Global admin", "Ada,Lovelace,ada@import.example,")
+
+    report = imports.import_users(
+        text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
+    )
+
+    assert report.valid == 1
+    refused = AuditEvent.objects.refused().get(action=AuditAction.ROLE_GRANTED)
+    assert "\x00" not in refused.target_label
+    assert len(refused.target_label) == 500
+
+
+@pytest.mark.parametrize("text", ["=cmd()", "  =cmd()", "+1", "@SUM(A1)", "\t=x"])
+def test_a_cell_that_a_spreadsheet_would_run_is_shown_as_text(text):
+    assert imports._cell(text) == f"'{text}"

@@ -77,6 +77,36 @@ def test_each_request_is_logged_once_with_its_id(client, csp, caplog):
     assert "secret" not in line.getMessage()
 
 
+def test_a_one_time_link_is_logged_without_its_token(client, csp, caplog):
+    from accounts.invitations import invitation_path
+
+    csp.member.set_unusable_password()
+    csp.member.save(update_fields=["password"])
+    path = invitation_path(csp.member)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    caplog.set_level(logging.INFO, logger="partnerhub.request")
+
+    client.get(path)
+
+    [line] = request_lines(caplog)
+    assert token not in line.getMessage()
+    assert token not in line.path
+    assert line.path.endswith("/<token>/")
+
+
+def test_gunicorns_access_log_leaves_one_time_tokens_out():
+    from partnerhub.logging import AccessLogFormatter
+
+    atoms = {"U": "/accounts/reset/MQ/cvb3c8-0123456789abcdef0123456789abcdef/", "s": "302"}
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, "%(h)s", (atoms,), None
+    )
+
+    fields = json.loads(AccessLogFormatter().format(record))
+
+    assert fields["path"] == "/accounts/reset/MQ/<token>/"
+
+
 def test_an_anonymous_request_is_logged_without_a_user(client, db, caplog):
     caplog.set_level(logging.INFO, logger="partnerhub.request")
 

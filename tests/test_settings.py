@@ -443,3 +443,15 @@ def test_static_files_get_hashed_compressed_names_in_production():
 
     backend = values["STORAGES"]["staticfiles"]["BACKEND"]
     assert backend == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_error_reports_hide_credentials_inside_urls(settings):
+    from django.views.debug import get_default_exception_reporter_filter
+
+    settings.EMAIL_URL = "smtp://mailer:hunter2@smtp.example:587/?tls=true"
+    settings.REDIS_URL = "redis://:hunter2@cache.internal:6379/0"
+    settings.CACHES = {"default": {"LOCATION": settings.REDIS_URL}}
+
+    shown = get_default_exception_reporter_filter().get_safe_settings()
+
+    assert "hunter2" not in repr(shown)

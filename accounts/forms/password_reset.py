@@ -3,6 +3,7 @@ asking for that link."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -10,11 +11,29 @@ from crispy_forms.layout import Submit
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 
 from accounts.forms.text import OneLineEmailField
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+
+
+def email_set_by_someone_else(user: User) -> bool:
+    """Did someone other than the user change their email since they last signed in?
+
+    Then a reset link to that address would let whoever set it take the account over, which
+    DOMAIN.md rule 6 keeps for Global admins (a User management admin may edit an email, and
+    support staff a Global admin's). Until the user signs in again, only an admin's password
+    reset helps them in.
+    """
+    changes = AuditEvent.objects.about(user).filter(
+        action=AuditAction.USER_EDITED, outcome=AuditOutcome.DONE, after__has_key="email"
+    )
+    if user.last_login is not None:
+        changes = changes.filter(created_at__gt=user.last_login)
+    return changes.exclude(actor=user).exists()
 
 
 class ForgotPasswordForm(PasswordResetForm):
     """Django's "send me a reset link": the same answer whether or not the email has an
-    account; only an active user with a password gets an email (PasswordResetForm.get_users)."""
+    account; only an active user with a password gets an email (PasswordResetForm.get_users),
+    and not when someone else set that email since the user last signed in."""
 
     email = OneLineEmailField(
         label="Email",
@@ -27,6 +46,11 @@ class ForgotPasswordForm(PasswordResetForm):
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
         self.helper = FormHelper()
         self.helper.add_input(Submit("send_link", "Send the link", css_class="w-100"))
+
+    def get_users(self, email: str) -> Iterator[User]:
+        for user in super().get_users(email):
+            if not email_set_by_someone_else(user):
+                yield user
 
 
 class ChooseOwnPasswordForm(SetPasswordForm):

@@ -114,7 +114,7 @@ def import_users_confirm(request: HttpRequest) -> HttpResponse:
         messages.warning(request, NOT_CURRENT)
         return redirect("import_users_review")
     # Granting Global admin asks for the password again, as in Add user; nothing is added yet.
-    if upload["summary"]["grants_global_admin"] and not password_recently_confirmed(request):
+    if imports.names_global_admin(upload["text"]) and not password_recently_confirmed(request):
         return ask_for_password(request, reverse("import_users_review"))
     try:
         report = imports.import_users(
