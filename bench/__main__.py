@@ -190,6 +190,10 @@ def main(argv: list[str]) -> int:
     connection.close()
     elapsed = time.perf_counter() - started
     notes.append(f"The whole run took {elapsed / 60:.1f} minutes.")
+    notes.append(
+        "Why a target is missed, and what would meet it: bench/README.md, "
+        '"Where the targets are missed".'
+    )
     table = report.rows(timings, load, imports)
     text = report.document(table, report.dataset_lines(loaded, counts), notes, started_at)
     users = loaded.users if loaded else counts["partner users"]
