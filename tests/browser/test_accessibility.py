@@ -14,9 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
+from accounts.invitations import invitation_path
 from accounts.models import User
 from tests.browser.accessibility import Violation, describe
 from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, sign_in
@@ -138,6 +142,48 @@ def admin_change_page(page: object, base_url: str) -> None:
     page.goto(f"{base_url}{reverse('admin:accounts_user_change', args=[user.pk])}")
 
 
+def invitation_link(page: object, base_url: str) -> None:
+    """An invited user opens their link: the page to choose a password."""
+    user = User.objects.get(email="john.smith@contoso.example")
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    page.goto(base_url + invitation_path(user))
+    expect(page.get_by_role("button", name=re.compile("password", re.IGNORECASE))).to_be_visible()
+
+
+def reset_link(page: object, base_url: str) -> None:
+    """A user opens the link "Forgot password?" emailed: the page to choose a new password."""
+    user = User.objects.get(email="jon.smith@contoso.example")
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    page.goto(base_url + reverse("password_reset_confirm", args=[uidb64, token]))
+    expect(page.get_by_role("button", name=re.compile("password", re.IGNORECASE))).to_be_visible()
+
+
+IMPORT_FILE = (
+    "First name,Last name,Email,Roles\n"
+    "Ada,Lovelace,ada.lovelace@contoso.example,Referrals admin\n"
+    "Eve,,not-an-email,Chief of everything\n"
+)
+
+
+def import_checked(page: object, base_url: str) -> None:
+    """Add users from CSV: a file with a good row and a bad one, checked."""
+    page.goto(base_url + reverse("import_users"))
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": IMPORT_FILE.encode()}]
+    )
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("heading", name="Check of people.csv")).to_be_visible()
+
+
+def import_done(page: object, base_url: str) -> None:
+    """Add users from CSV: the checked file added, the outcome shown."""
+    import_checked(page, base_url)
+    page.get_by_role("button", name=re.compile(r"^Add 1 ")).click()
+    expect(page.get_by_role("heading", name="Users added from people.csv")).to_be_visible()
+
+
 NOWHERE = f"/users/{uuid.UUID(int=0)}/"
 
 PAGES: list[Visit] = [
@@ -145,12 +191,19 @@ PAGES: list[Visit] = [
     Visit(SIGNED_OUT, sign_in_wrong_password, "Sign in, with an error"),
     Visit(SIGNED_OUT, sign_in_locked_out, "Sign in, locked out"),
     Visit(SIGNED_OUT, "/accounts/password-reset/", "Forgot password"),
+    Visit(SIGNED_OUT, "/accounts/password-reset/sent/", "Forgot password: the link is sent"),
+    Visit(SIGNED_OUT, reset_link, "Forgot password: choose a new password"),
+    Visit(SIGNED_OUT, "/accounts/reset/done/", "Forgot password: done"),
+    Visit(SIGNED_OUT, invitation_link, "Invitation: choose a password"),
+    Visit(SIGNED_OUT, "/invitation/MQ/not-a-token/", "Invitation: a link that does not work"),
     Visit(GLOBAL_ADMIN, "/", "Home"),
     Visit(GLOBAL_ADMIN, settings_menu_open, "Home, the Settings menu open"),
     Visit(GLOBAL_ADMIN, "/users/", "User management"),
     Visit(GLOBAL_ADMIN, "/users/?q=smith", "User management, searching"),
     Visit(GLOBAL_ADMIN, "/users/?q=nobody-matches", "User management, no results"),
     Visit(GLOBAL_ADMIN, "/users/import/", "Add users from CSV"),
+    Visit(GLOBAL_ADMIN, import_checked, "Add users from CSV: the check"),
+    Visit(GLOBAL_ADMIN, import_done, "Add users from CSV: the outcome"),
     Visit(GLOBAL_ADMIN, "/users/add/", "Add user: details"),
     Visit(
         GLOBAL_ADMIN,
