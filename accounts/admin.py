@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 
 from accounts import audit, services
 from accounts.audit import Origin
-from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
 from accounts.search import fold
 from roles import rules
@@ -48,11 +48,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class RulebookForm(forms.ModelForm):
+class RulebookForm(audit.RefusalsRecordedForm, forms.ModelForm):
     """A form that asks the rulebook in clean(): a refusal is an error next to its field, so the
     typed input stays, and a refused attempt in the audit trail."""
 
     request: HttpRequest  # set on the form class by the ModelAdmin's get_form
+
+    @property
+    def refusals_actor(self) -> User:  # type: ignore[override]
+        return self.request.user
+
+    @property
+    def refusals_origin(self) -> Origin:  # type: ignore[override]
+        return Origin.from_request(self.request)
 
     def refuse_unless(
         self,
@@ -65,21 +73,20 @@ class RulebookForm(forms.ModelForm):
         target_label: str = "",
         **detail: object,
     ) -> None:
-        """Add the decision's reason to the field and record the refusal, unless it allows."""
+        """Add the decision's reason to the field, a refused attempt, unless it allows."""
         if decision:
             return
-        self.add_error(field, decision.reason)
-        # An invalid form returns normally from the admin's transaction, so this record stays.
-        audit.record(
-            self.request.user,
-            audit_action,
-            organization=organization,
-            target=target,
-            target_label=target_label,
-            after=detail,
-            origin=Origin.from_request(self.request),
-            outcome=AuditOutcome.REFUSED,
-            reason=decision.reason,
+        # An invalid form returns normally from the admin's transaction, so the record stays.
+        self.add_error(
+            field,
+            audit.FieldRefused(
+                decision.reason,
+                action=audit_action,
+                organization=organization,
+                target=target,
+                target_label=target_label,
+                **detail,
+            ),
         )
 
 

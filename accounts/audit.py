@@ -10,16 +10,22 @@ with, behind the ORM's back, in the database.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 
-from accounts.models import AuditEvent, AuditOutcome, PartnerOrganization, User
-from roles.rules import Decision, RuleRefused
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from roles.rules import Action, Decision, RuleRefused
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -130,6 +136,7 @@ def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
 def refusals_recorded(
     actor: User,
     *,
+    action: str,
     organization: PartnerOrganization | None,
     target: User | None = None,
     target_label: str = "",
@@ -137,12 +144,15 @@ def refusals_recorded(
 ) -> Iterator[None]:
     """Record a RuleRefused raised inside as a refused attempt, then let it go on.
 
-    Put it outside the service's transaction: the refusal is recorded after the rollback, in the
-    caller's transaction or in autocommit.
+    `action` is what the service attempts: a refusal that names no action of its own (the
+    actor's account gone under the lock) is recorded as an attempt at it. Put it outside the
+    service's transaction: the refusal is recorded after the rollback, in the caller's
+    transaction or in autocommit.
     """
     try:
         yield
     except RuleRefused as refusal:
+        refusal.action = refusal.action or action
         refusal.audit_context = {
             "actor": actor,
             "organization": organization,
@@ -154,9 +164,10 @@ def refusals_recorded(
         raise
 
 
-def record_refusal(refusal: RuleRefused) -> AuditEvent:
-    """Record a refused attempt. Callers that rolled back the first record (the Django admin
-    wraps its views in a transaction) record it again with this."""
+def record_refusal(refusal: RuleRefused) -> AuditEvent | None:
+    """Record a refused attempt raised by a service (refusals_recorded). Callers that rolled
+    back the first record (the Django admin wraps its views in a transaction) record it again
+    with this."""
     context = refusal.audit_context
     actor, target = context["actor"], context["target"]
     # Either may have been deleted by a concurrent request; the labels still say who it was.
@@ -165,18 +176,188 @@ def record_refusal(refusal: RuleRefused) -> AuditEvent:
             pk__in=[u.pk for u in (actor, target) if u is not None and u.pk]
         ).values_list("pk", flat=True)
     )
-    return record(
+    return record_refused_attempt(
         actor if actor.pk in existing else None,
         refusal.action,
+        refusal.reason,
         organization=context["organization"],
         target=target if target is not None and target.pk in existing else None,
         target_label=context["target_label"] or _label(target),
         actor_label=_label(actor),
-        after=refusal.detail,
+        detail=refusal.detail,
         origin=context["origin"],
-        outcome=AuditOutcome.REFUSED,
-        reason=refusal.reason,
     )
+
+
+# Identical refused attempts by one person within this window are one event with a count, so a
+# script repeating a refused request cannot flood the trail (docs/security.md).
+REPEAT_WINDOW = timedelta(minutes=1)
+
+
+def _repeat_key(
+    actor_label: str,
+    action: str,
+    organization: PartnerOrganization | None,
+    target_label: str,
+    reason: str,
+    detail: dict,
+) -> str:
+    attempt = json.dumps(
+        [
+            actor_label,
+            action,
+            organization.pk if organization else None,
+            target_label,
+            reason,
+            detail,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return "audit-refusal:" + hashlib.sha256(attempt.encode("utf-8")).hexdigest()
+
+
+def record_refused_attempt(
+    actor: User | None,
+    action: str,
+    reason: str,
+    *,
+    organization: PartnerOrganization | None,
+    target: User | None = None,
+    target_label: str = "",
+    actor_label: str = "",
+    detail: dict | None = None,
+    origin: Origin = NOWHERE,
+) -> AuditEvent | None:
+    """Record a refused attempt: every refusal, from a service, a page, a form or the CSV
+    check, is written here. The first of identical attempts within REPEAT_WINDOW is an event;
+    the others count on it (AuditEvent.repeats), shared by every app server through the cache.
+    Returns the new event, or None when the attempt was counted on an earlier one."""
+    if not action:
+        raise ValueError("A refused attempt names the action that was attempted.")
+    detail = detail or {}
+    actor_label, target_label = (
+        _fit(actor_label or _label(actor)),
+        _fit(target_label or _label(target)),
+    )
+    key = _repeat_key(actor_label, action, organization, target_label, reason, detail)
+    earlier = cache.get(key)
+    # The earlier event may have been rolled back with its transaction: then this is the first.
+    if earlier is not None and AuditEvent.objects.count_repeat(earlier):
+        return None
+    event = record(
+        actor,
+        action,
+        organization=organization,
+        target=target,
+        target_label=target_label,
+        actor_label=actor_label,
+        after=detail,
+        origin=origin,
+        outcome=AuditOutcome.REFUSED,
+        reason=reason,
+    )
+    cache.set(key, str(event.public_id), timeout=int(REPEAT_WINDOW.total_seconds()))
+    return event
+
+
+# What a page refused by the rulebook's permission was an attempt at, in the audit trail's words.
+AUDIT_ACTION_FOR_PERMISSION: dict[Action, str] = {
+    Action.SEE_DIRECTORY: AuditAction.DIRECTORY_OPENED,
+    Action.SEARCH_DIRECTORY: AuditAction.DIRECTORY_OPENED,
+    Action.ADD_USER: AuditAction.USER_CREATED,
+    Action.EDIT_USER: AuditAction.USER_EDITED,
+    Action.DEACTIVATE_USER: AuditAction.USER_DEACTIVATED,
+    Action.REACTIVATE_USER: AuditAction.USER_REACTIVATED,
+    Action.DELETE_USER: AuditAction.USER_DELETED,
+    Action.RESET_PASSWORD: AuditAction.PASSWORD_RESET,
+    Action.MANAGE_GLOBAL_ADMIN: AuditAction.ROLES_CHANGED,
+    Action.MANAGE_DIRECTORY_ROLES: AuditAction.ROLES_CHANGED,
+    Action.MANAGE_MEMBERSHIP_ROLES: AuditAction.ROLES_CHANGED,
+    Action.USE_MEMBERSHIP_WORKSPACE: AuditAction.MEMBERSHIP_OPENED,
+    Action.PURCHASE_MAPS: AuditAction.MAPS_PURCHASED,
+    Action.SEE_AUDIT_LOG: AuditAction.AUDIT_LOG_OPENED,
+}
+
+
+def record_page_refusal(request: HttpRequest, refusal: RuleRefused) -> AuditEvent | None:
+    """Record a page the rulebook refused (accounts.middleware.RefusalAuditMiddleware): who
+    asked for what, which page, from where. Nobody signed in is never refused a page (they are
+    sent to sign in), so there is always an actor."""
+    actor = request.user
+    action = refusal.action or AUDIT_ACTION_FOR_PERMISSION[refusal.permission]
+    refusal.audit_context = {
+        "actor": actor,
+        "organization": actor.organization,
+        "target": refusal.target,
+        "target_label": "",
+        "origin": Origin.from_request(request),
+    }
+    return record_refused_attempt(
+        actor,
+        action,
+        refusal.reason,
+        organization=actor.organization,
+        target=refusal.target,
+        detail={**refusal.detail, "page": f"{request.method} {request.path}"[:300]},
+        origin=Origin.from_request(request),
+    )
+
+
+def record_form_refusals(form: forms.BaseForm, actor: User | None, origin: Origin) -> None:
+    """Record the rulebook's refusals a form found among its errors (FieldRefused), once the
+    form is validated: a refused role ticked in a crafted request, say."""
+    for errors in form.errors.as_data().values():
+        for error in errors:
+            if isinstance(error, FieldRefused):
+                if actor is None:
+                    raise TypeError(f"{type(form).__name__} refused, but knows no actor.")
+                record_refused_attempt(
+                    actor,
+                    error.action,
+                    error.message,
+                    organization=error.organization,
+                    target=error.target,
+                    target_label=error.target_label,
+                    detail=error.detail,
+                    origin=origin,
+                )
+
+
+class FieldRefused(ValidationError):
+    """A form field's value that the rulebook refuses: an error next to the field, and a refused
+    attempt for the audit trail (record_form_refusals, run by RefusalsRecordedForm)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        action: str,
+        organization: PartnerOrganization | None,
+        target: User | None = None,
+        target_label: str = "",
+        **detail: object,
+    ) -> None:
+        super().__init__(reason, code="refused")
+        self.action = action
+        self.organization = organization
+        self.target = target
+        self.target_label = target_label
+        self.detail = detail
+
+
+class RefusalsRecordedForm(forms.BaseForm):
+    """A form whose rulebook refusals (FieldRefused) are recorded when it is validated, as
+    attempts by `refusals_actor` from `refusals_origin`, which the form sets from what its view
+    gives it."""
+
+    refusals_actor: User | None = None
+    refusals_origin: Origin = NOWHERE
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self._errors:
+            record_form_refusals(self, self.refusals_actor, self.refusals_origin)
 
 
 def require(decision: Decision, action: str, **detail: object) -> None:

@@ -10,9 +10,11 @@ grows with the chunks, never with the rows.
 Each row is checked with the add-user form's fields (accounts.forms.text) and the rulebook
 (roles.rules.can_grant_role), exactly as the add-user flow checks one user. Decisions (also in
 docs/architecture.md):
-- A dry run writes nothing, not even an audit event: it is a question, not an attempt.
-- On import, a role the actor may not grant refuses its row (the other rows are added), and is
-  recorded as a refused ROLE_GRANTED attempt, as the add-user flow records it.
+- A dry run adds nothing. Roles the actor may not grant are refused attempts all the same (a
+  script probing what it may grant is one), recorded as one refused ROLE_GRANTED event per
+  check of a file, with their count and the first rows, never one event per row.
+- On import, a role the actor may not grant refuses its row (the other rows are added), and the
+  refused rows are one refused ROLE_GRANTED event, as in the dry run.
 - New users get an unusable password and an emailed one-time link (accounts.invitations), sent
   after the transaction commits: nobody is invited to an account that was rolled back.
 """
@@ -36,7 +38,7 @@ from accounts import audit
 from accounts.audit import NOWHERE, Origin
 from accounts.forms.text import OneLineEmailField, OneLineField
 from accounts.invitations import send_invitations
-from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
+from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.services import EmailInUse, lock_organization, snapshot
 from roles import rules
 from roles.catalogue import CATALOGUE, SPECS, in_catalogue_order
@@ -287,6 +289,7 @@ EMAIL_IN_USE = f"Email: {EmailInUse.message}"
 
 
 SHOWN_ROWS = 200  # rows with errors, on the page (the result file has every row)
+REFUSALS_RECORDED = 20  # refused roles named in the audit event of a file (all are counted)
 SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
 RESULT_HEADER = [*HEADER, "Outcome", "Errors"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -309,6 +312,8 @@ class ImportReport:
     grants_global_admin: bool = False
     invitations_sent: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_ROWS
+    refused_roles: int = 0  # (row, role) pairs the rulebook refused
+    refused_shown: list[dict[str, Any]] = field(default_factory=list)  # REFUSALS_RECORDED
     ready: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_READY
     _result: io.StringIO = field(default_factory=io.StringIO, repr=False)
 
@@ -319,6 +324,15 @@ class ImportReport:
     def add(self, chunk: list[ImportRow]) -> None:
         for row in chunk:
             self.rows += 1
+            for key, reason in row.refused:
+                self.refused_roles += 1
+                if len(self.refused_shown) < REFUSALS_RECORDED:
+                    # The email as typed, for the audit trail: no NUL (PostgreSQL refuses it
+                    # in JSON), no longer than an email may be.
+                    email = row.email.replace("\x00", "")[:320]
+                    self.refused_shown.append(
+                        {"line": row.line, "email": email, "role": key, "reason": reason}
+                    )
             ok = row.valid if self.dry_run else row.added
             if ok:
                 self.valid += 1
@@ -388,10 +402,12 @@ def dry_run(
     *,
     actor: User,
     organization: PartnerOrganization,
+    origin: Origin = NOWHERE,
     progress: Progress | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> ImportReport:
-    """Check every row as the import would, and write nothing (no audit event either).
+    """Check every row as the import would, and add nothing. Rows asking for roles the actor
+    may not grant are one refused attempt (record_refused_roles).
 
     Raises BadFile for a file that cannot be read, RuleRefused when the actor may not add
     users to the organization.
@@ -405,7 +421,30 @@ def dry_run(
         report.add(chunk)
         if progress:
             progress(chunk, total)
+    record_refused_roles(report, actor=actor, organization=organization, origin=origin)
     return report
+
+
+def record_refused_roles(
+    report: ImportReport, *, actor: User, organization: PartnerOrganization, origin: Origin
+) -> None:
+    """One refused "Role granted" attempt for all the rows of a file that ask for roles the
+    actor may not grant, naming the first of them: a file of 10,000 such rows, sent again and
+    again, is one event per file and check, never one per row."""
+    if not report.refused_roles or actor.pk is None:
+        # No actor (support staff's dry run from the command line names nobody): nothing to
+        # attribute, and nothing is attempted.
+        return
+    checked = "checked" if report.dry_run else "added"
+    audit.record_refused_attempt(
+        actor,
+        AuditAction.ROLE_GRANTED,
+        f"{report.refused_roles} roles in the CSV file are roles you may not grant.",
+        organization=organization,
+        target_label=f"{report.rows} users from a CSV file ({checked})",
+        detail={"refused": report.refused_roles, "first": report.refused_shown},
+        origin=origin,
+    )
 
 
 def import_users(
@@ -430,6 +469,7 @@ def import_users(
     with (
         audit.refusals_recorded(
             actor,
+            action=AuditAction.USER_CREATED,
             organization=organization,
             target_label=f"{total} users from a CSV file",
             origin=origin,
@@ -446,6 +486,7 @@ def import_users(
             report.add(chunk)
             if progress:
                 progress(chunk, total)
+        record_refused_roles(report, actor=actor, organization=organization, origin=origin)
     report.invitations_sent = _invite(added_ids, actor, base_url)
     return report
 
@@ -485,18 +526,6 @@ class _Writer:
             events.extend(
                 self._event(AuditAction.ROLE_GRANTED, target=user, after={"role": name})
                 for name in row.role_names
-            )
-        for row in chunk:
-            # As create_user records a role it refuses: the attempt, its role and the reason.
-            events.extend(
-                self._event(
-                    AuditAction.ROLE_GRANTED,
-                    target_label=row.email,
-                    after={"role": key},
-                    outcome=AuditOutcome.REFUSED,
-                    reason=reason,
-                )
-                for key, reason in row.refused
             )
         audit.record_batch(events)
         return [user.pk for user in users]

@@ -30,7 +30,9 @@ def purchase_maps(actor: User, *, origin: Origin = NOWHERE) -> MapsPurchase:
     """Buy MAPS for the actor's organization for the current membership year, once."""
     year = membership_year(timezone.localdate())
     with (
-        audit.refusals_recorded(actor, organization=actor.organization, origin=origin),
+        audit.refusals_recorded(
+            actor, action=AuditAction.MAPS_PURCHASED, organization=actor.organization, origin=origin
+        ),
         transaction.atomic(),
     ):
         organization = lock_organization(actor.organization_id, actor)

@@ -237,6 +237,11 @@ class AuditAction(models.TextChoices):
     MAPS_PURCHASED = "membership.maps_purchased", "MAPS purchased"
     ORGANIZATION_CREATED = "organization.created", "Organization created"
     ORGANIZATION_EDITED = "organization.edited", "Organization edited"
+    # Pages refused as a whole: only ever recorded as refused attempts.
+    DIRECTORY_OPENED = "user.directory_opened", "Open User management"
+    ROLES_CHANGED = "role.changed", "Roles changed"
+    AUDIT_LOG_OPENED = "audit.opened", "Open the audit log"
+    MEMBERSHIP_OPENED = "membership.opened", "Open the membership workspace"
 
 
 class AuditOutcome(models.TextChoices):
@@ -305,6 +310,14 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: object) -> int:
         raise TypeError("Audit events are never changed.")
 
+    def count_repeat(self, public_id: str) -> int:
+        """Count one more identical refusal on a refused event; 0 when there is no such event
+        (its transaction rolled back). The only write to an event after it is appended."""
+        events = self.filter(public_id=public_id, outcome=AuditOutcome.REFUSED)
+        return models.QuerySet.update(
+            events, repeats=models.F("repeats") + 1, last_repeated_at=timezone.now()
+        )
+
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
 
@@ -356,6 +369,13 @@ class AuditEvent(models.Model):
         max_length=64, blank=True, editable=False, help_text="Empty for the first event."
     )
     hash = models.CharField(max_length=64, db_index=True, editable=False)
+    # Identical refusals by one person within a minute are counted on the first one
+    # (accounts.audit.record_refused_attempt). Outside the hash: the count only ever grows, and
+    # the event it belongs to is chained like any other.
+    repeats = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Identical refused attempts within a minute after it."
+    )
+    last_repeated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 

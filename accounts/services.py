@@ -122,7 +122,11 @@ def create_user(
     role_keys = in_catalogue_order(role_keys)
     with (
         audit.refusals_recorded(
-            actor, organization=organization, target_label=email, origin=origin
+            actor,
+            action=AuditAction.USER_CREATED,
+            organization=organization,
+            target_label=email,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -210,7 +214,11 @@ def resend_invitation(
     """
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=AuditAction.INVITATION_SENT,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -276,7 +284,11 @@ def update_user_details(
     email = User.objects.normalize_email(email.strip())
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=AuditAction.USER_EDITED,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -322,7 +334,11 @@ def _set_active(
 ) -> User:
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=audit_action,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -361,7 +377,11 @@ def delete_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> None:
     """Delete the user and their role assignments; the audit trail keeps their name."""
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=AuditAction.USER_DELETED,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -388,7 +408,11 @@ def reset_password(actor: User, target: User, *, origin: Origin = NOWHERE) -> st
     """
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=AuditAction.PASSWORD_RESET,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):
@@ -428,7 +452,13 @@ def create_organization(
 ) -> PartnerOrganization:
     """Add a partner organization (it has no users yet: support adds its first Global admin)."""
     with (
-        audit.refusals_recorded(actor, organization=None, target_label=name, origin=origin),
+        audit.refusals_recorded(
+            actor,
+            action=AuditAction.ORGANIZATION_CREATED,
+            organization=None,
+            target_label=name,
+            origin=origin,
+        ),
         transaction.atomic(),
     ):
         audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_CREATED)
@@ -460,7 +490,11 @@ def update_organization(
     """Change an organization's name, partner ID or program type, recording before and after."""
     with (
         audit.refusals_recorded(
-            actor, organization=organization, target_label=str(organization), origin=origin
+            actor,
+            action=AuditAction.ORGANIZATION_EDITED,
+            organization=organization,
+            target_label=str(organization),
+            origin=origin,
         ),
         transaction.atomic(),
     ):

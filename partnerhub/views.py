@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from roles import rules
 from roles.catalogue import SPECS
-from roles.models import Role
+from roles.models import Role, RoleAssignment
 from roles.rules import Workspace
 
 logger = logging.getLogger(__name__)
@@ -109,14 +110,46 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
                 .filter(is_active=True, role_assignments__role__key__in=keys)
                 .exclude(pk=user.pk)
                 .distinct()
-                .order_by("last_name", "first_name")[:10]
+                .order_by("last_name", "first_name")
+                .prefetch_related(
+                    Prefetch(
+                        "role_assignments",
+                        queryset=RoleAssignment.objects.filter(role__key__in=keys).select_related(
+                            "role"
+                        ),
+                        to_attr="relevant_assignments",
+                    )
+                )[:10]
             )
+    # Whom to ask, by name and role; their email addresses only to those who may see the
+    # directory anyway (a Billing admin is not handed a list of admins' addresses).
+    show_emails = user is not None and bool(rules.can(user, rules.Action.SEE_DIRECTORY))
     return render(
         request,
         "403.html",
-        {"reason": reason, "role_names": role_names, "holders": holders},
+        {
+            "reason": reason,
+            "role_names": role_names,
+            "holders": [
+                Holder(
+                    holder.get_full_name(),
+                    holder.email if show_emails else "",
+                    [assignment.role.name for assignment in holder.relevant_assignments],
+                )
+                for holder in holders
+            ],
+        },
         status=403,
     )
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone the 403 page suggests asking: their name, roles and, maybe, their email."""
+
+    name: str
+    email: str
+    roles: list[str]
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -11,6 +11,8 @@ from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.audit import NOWHERE, FieldRefused, Origin, RefusalsRecordedForm
+from accounts.models import AuditAction
 from roles import rules
 from roles.catalogue import CATALOGUE, RoleGroup, RoleSpec
 from roles.rules import Decision
@@ -86,16 +88,26 @@ class RoleCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
-class EditRolesForm(forms.Form):
+class EditRolesForm(RefusalsRecordedForm, forms.Form):
     """The roles a user should hold. Only the boxes the actor may change can change.
 
     Browsers do not send disabled boxes, so a role the target holds and the actor may not
     change is kept whatever was posted; a role the actor may not grant that arrives ticked
-    (a crafted request) is an error with the rulebook's reason.
+    (a crafted request) is an error with the rulebook's reason, and a refused attempt.
     """
 
-    def __init__(self, data: QueryDict | None = None, *, boxes: list[RoleBox]) -> None:
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        boxes: list[RoleBox],
+        actor: User,
+        target: User,
+        origin: Origin = NOWHERE,
+    ) -> None:
         self.boxes = {box.key: box for box in boxes}
+        self.target = target
+        self.refusals_actor, self.refusals_origin = actor, origin
         if data is not None:
             data = data.copy()
             for box in boxes:
@@ -116,7 +128,13 @@ class EditRolesForm(forms.Form):
     def _clean_group(self, field_name: str) -> list[str]:
         keys = self.cleaned_data[field_name]
         refusals = [
-            self.boxes[key].decision.reason
+            FieldRefused(
+                self.boxes[key].decision.reason,
+                action=AuditAction.ROLE_GRANTED,
+                organization=self.target.organization,
+                target=self.target,
+                role=key,
+            )
             for key in keys
             if not self.boxes[key].held and not self.boxes[key].changeable
         ]

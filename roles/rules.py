@@ -157,9 +157,11 @@ def refused(reason: str) -> Decision:
 
 
 class RuleRefused(PermissionDenied):
-    """Something the rulebook refuses was asked for. Services record it in the audit trail before
-    it leaves them (`action` and `detail` say what was attempted); a view that refuses a page names
-    the rulebook's `permission`, so the 403 page can say who may."""
+    """Something the rulebook refuses was asked for, and every refusal is recorded in the audit
+    trail as an attempt at something: services record it before it leaves them (`action` and
+    `detail` say what was attempted); a view that refuses a page names the rulebook's
+    `permission` (and the `target` user, if any), so the 403 page can say who may, and
+    accounts.middleware.RefusalAuditMiddleware records it."""
 
     def __init__(
         self,
@@ -168,13 +170,15 @@ class RuleRefused(PermissionDenied):
         action: str = "",
         detail: dict | None = None,
         permission: Action | None = None,
+        target: User | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.action = action
         self.detail = detail or {}
         self.permission = permission  # the rulebook's action, for "who could do this?"
-        self.audit_context: dict = {}  # filled in by accounts.audit.refusals_recorded
+        self.target = target
+        self.audit_context: dict = {}  # filled in once recorded (accounts.audit)
 
 
 # Who the actor is
@@ -502,10 +506,11 @@ def workspaces_for(user: Actor) -> list[Workspace]:
     return workspaces_for_roles(held_roles(user), user.organization)
 
 
-def require(decision: Decision, permission: Action | None = None) -> None:
-    """Raise RuleRefused (a 403 for a view) unless the decision allows."""
+def require(decision: Decision, permission: Action, target: User | None = None) -> None:
+    """Raise RuleRefused (a 403 for a view, recorded as a refused attempt) unless the decision
+    allows."""
     if not decision:
-        raise RuleRefused(decision.reason, permission=permission)
+        raise RuleRefused(decision.reason, permission=permission, target=target)
 
 
 # What a set of roles gives: the access preview of the add-user flow

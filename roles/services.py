@@ -54,7 +54,11 @@ def _change_roles(
     callers_target = target
     with (
         audit.refusals_recorded(
-            actor, organization=target.organization, target=target, origin=origin
+            actor,
+            action=AuditAction.ROLES_CHANGED,
+            organization=target.organization,
+            target=target,
+            origin=origin,
         ),
         transaction.atomic(),
     ):

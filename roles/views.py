@@ -40,7 +40,7 @@ def _require_some_box_open(target: User, boxes: list[RoleBox]) -> None:
         if rules.holds_global_admin(target)
         else Action.MANAGE_MEMBERSHIP_ROLES
     )
-    raise RuleRefused(reason, permission=permission)
+    raise RuleRefused(reason, permission=permission, target=target)
 
 
 def _saved_message(target: User, change: RoleChange) -> str:
@@ -69,7 +69,13 @@ def edit_roles(request: HttpRequest, public_id: UUID) -> HttpResponse:
     boxes = role_boxes(request.user, target)
     _require_some_box_open(target, boxes)
     if request.method == "POST":
-        form = EditRolesForm(request.POST, boxes=boxes)
+        form = EditRolesForm(
+            request.POST,
+            boxes=boxes,
+            actor=request.user,
+            target=target,
+            origin=Origin.from_request(request),
+        )
         # Granting Global admin asks for the password again (accounts.reauth); nothing is saved.
         granting_ga = form.is_valid() and _grants_global_admin(form, boxes)
         if granting_ga and not password_recently_confirmed(request):
@@ -89,5 +95,5 @@ def edit_roles(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 messages.success(request, _saved_message(target, change))
                 return redirect("user_detail", target.public_id)
     else:
-        form = EditRolesForm(boxes=boxes)
+        form = EditRolesForm(boxes=boxes, actor=request.user, target=target)
     return render(request, "accounts/user/roles.html", {"shown_user": target, "form": form})

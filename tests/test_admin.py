@@ -623,7 +623,9 @@ def test_revoking_the_last_global_admin_assignment_is_refused(support_client, lo
     assert LAST_GLOBAL_ADMIN in messages_of(single)
     assert f"{assignment}: {LAST_GLOBAL_ADMIN}" in messages_of(bulk)
     assert role_keys(lone_admin) == {GA}
-    assert len(refused_events(AuditAction.ROLE_REVOKED)) == 2
+    # The same refusal twice within a minute: one event, counting the second.
+    [refusal] = refused_events(AuditAction.ROLE_REVOKED)
+    assert refusal.repeats == 1
 
 
 def test_role_assignments_are_not_edited(support_client, csp):

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import audit, imports
-from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+from accounts.models import AuditAction, AuditEvent, User
 from accounts.reauth import SESSION_KEY as PASSWORD_ENTERED
 from accounts.views.import_users import UPLOAD
 from roles.catalogue import RoleKey
@@ -168,16 +168,49 @@ def test_it_refuses_a_file_without_the_header(csp, text):
         imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
 
 
-def test_a_dry_run_writes_nothing(csp):
+def test_a_dry_run_adds_nothing(csp):
     users, events = User.objects.count(), AuditEvent.objects.count()
 
     imports.dry_run(
-        csv_text("A,One,a@import.example,Global admin", "B,Two,bad,"),
+        csv_text("A,One,a@import.example,", "B,Two,bad,"),
         actor=csp.user_admin,
         organization=csp.organization,
     )
 
     assert (User.objects.count(), AuditEvent.objects.count()) == (users, events)
+
+
+def test_a_dry_run_records_the_refused_roles_as_one_attempt(csp):
+    rows = [f"A{n},One,a{n}@import.example,Global admin;Billing admin" for n in range(30)]
+
+    report = imports.dry_run(csv_text(*rows), actor=csp.user_admin, organization=csp.organization)
+
+    assert report.valid == 0
+    refusal = AuditEvent.objects.refused().get()
+    assert refusal.action == AuditAction.ROLE_GRANTED
+    assert refusal.actor == csp.user_admin
+    assert refusal.target_label == "30 users from a CSV file (checked)"
+    assert refusal.reason == "30 roles in the CSV file are roles you may not grant."
+    assert refusal.after["refused"] == 30
+    assert len(refusal.after["first"]) == imports.REFUSALS_RECORDED
+    assert refusal.after["first"][0] == {
+        "line": 2,
+        "email": "a0@import.example",
+        "role": RoleKey.GLOBAL_ADMIN,
+        "reason": "Only a Global admin can grant or revoke Global admin.",
+    }
+    assert not User.objects.filter(email__endswith="@import.example").exists()
+
+
+def test_checking_the_same_file_again_and_again_is_one_event_with_a_count(csp):
+    text = csv_text("A,One,a@import.example,Global admin")
+
+    for _ in range(5):
+        imports.dry_run(text, actor=csp.user_admin, organization=csp.organization)
+
+    refusal = AuditEvent.objects.refused().get()
+    assert refusal.repeats == 4
+    assert refusal.last_repeated_at is not None
 
 
 # The import
@@ -230,9 +263,18 @@ def test_it_records_refused_roles_and_adds_the_other_rows(csp):
     refusal = AuditEvent.objects.refused().get()
     assert refusal.action == AuditAction.ROLE_GRANTED
     assert refusal.actor == csp.user_admin
-    assert refusal.target_label == "a@import.example"
-    assert refusal.after == {"role": RoleKey.GLOBAL_ADMIN}
-    assert refusal.reason == "Only a Global admin can grant or revoke Global admin."
+    assert refusal.target_label == "2 users from a CSV file (added)"
+    assert refusal.after == {
+        "refused": 1,
+        "first": [
+            {
+                "line": 2,
+                "email": "a@import.example",
+                "role": RoleKey.GLOBAL_ADMIN,
+                "reason": "Only a Global admin can grant or revoke Global admin.",
+            }
+        ],
+    }
     assert audit.verify_chains().intact
 
 
@@ -510,7 +552,11 @@ def test_a_user_management_admin_cannot_import_global_admins_through_the_page(cl
     assert b"Add 0 users" not in response.content  # nothing to confirm
     confirm(client)
     assert not User.objects.filter(email="ada@import.example").exists()
-    assert AuditEvent.objects.refused().filter(outcome=AuditOutcome.REFUSED).count() == 1
+    # Two attempts: the check, and Add.
+    assert sorted(AuditEvent.objects.refused().values_list("target_label", flat=True)) == [
+        "1 users from a CSV file (added)",
+        "1 users from a CSV file (checked)",
+    ]
 
 
 def test_the_upload_form_works_without_javascript(client, csp):
@@ -542,7 +588,8 @@ def test_a_mail_server_that_fails_does_not_hide_the_users_added(client, csp, mon
 
 
 def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
-    """A row refused a role is audited with its email as typed: cut to the column, no NUL."""
+    """A row refused a role is audited with its email as typed: cut short, no NUL (which
+    PostgreSQL refuses in text and JSON)."""
     email = "x\x00" + "y" * 600
     text = csv_text(f"Eve,Hostile,{email},Global admin", "Ada,Lovelace,ada@import.example,")
 
@@ -552,8 +599,8 @@ def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
 
     assert report.valid == 1
     refused = AuditEvent.objects.refused().get(action=AuditAction.ROLE_GRANTED)
-    assert "\x00" not in refused.target_label
-    assert len(refused.target_label) == 500
+    [row] = refused.after["first"]
+    assert row["email"] == ("x" + "y" * 600)[:320]
 
 
 @pytest.mark.parametrize("text", ["=cmd()", "  =cmd()", "+1", "@SUM(A1)", "\t=x"])

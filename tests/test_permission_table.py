@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import AuditAction, AuditEvent
 from roles.catalogue import RoleKey
 from tests.conftest import Cast
 from tests.factories import UserFactory
@@ -333,9 +334,17 @@ def test_permission_table(client, csp, outsider, row, kind, status):
     visitor(client, csp, outsider, row, kind)
     body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
 
+    refused_before = AuditEvent.objects.refused().count()
+
     response = getattr(client, row.method)(url, body)
 
     assert response.status_code == status, response.content[:500]
+    if status == FORBIDDEN:
+        # Every refused page is one refused attempt in the audit trail, naming what was
+        # attempted and by whom.
+        [event] = AuditEvent.objects.refused().order_by("pk")[refused_before:]
+        assert event.action in AuditAction.values
+        assert event.actor == response.wsgi_request.user
 
 
 @pytest.mark.parametrize("name", ["admin:index", "admin:accounts_user_changelist"])

@@ -48,7 +48,12 @@ def database_state() -> dict[str, list]:
             )
         ),
         "roles": list(RoleAssignment.objects.order_by("pk").values_list("user_id", "role_id")),
-        "audit": list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True)),
+        # Changes only: a refusal is recorded as a refused attempt (tests/test_refusals.py).
+        "audit": list(
+            AuditEvent.objects.exclude(outcome=AuditOutcome.REFUSED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
     }
 
 

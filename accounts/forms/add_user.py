@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.audit import NOWHERE, FieldRefused, Origin, RefusalsRecordedForm
 from accounts.duplicates import PossibleDuplicate, possible_duplicates
 from accounts.forms.text import OneLineEmailField, OneLineField
 from accounts.invitations import INVITATION_DAYS
-from accounts.models import PartnerOrganization, User
+from accounts.models import AuditAction, PartnerOrganization, User
 from accounts.services import EmailInUse
 from roles import rules
 from roles.catalogue import CATALOGUE, RoleGroup, in_catalogue_order
@@ -167,9 +168,9 @@ ROLE_GROUP_LEGENDS = {
 }
 
 
-class RolesForm(forms.Form):
+class RolesForm(RefusalsRecordedForm, forms.Form):
     """Step 2: the roles to grant. Those the admin may not grant are offered disabled, with
-    the reason, and refused at the field if they are sent anyway."""
+    the reason, and refused at the field if they are sent anyway (a refused attempt)."""
 
     roles = forms.MultipleChoiceField(
         label="Roles",
@@ -178,18 +179,38 @@ class RolesForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, actor: User, new_user: User, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        actor: User,
+        new_user: User,
+        origin: Origin = NOWHERE,
+        new_user_label: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = new_user.organization
+        self.refusals_actor, self.refusals_origin = actor, origin
+        self.new_user_label = new_user_label
         self.decisions: dict[str, Decision] = rules.grantable_roles(actor, new_user)
         self.helper = _no_form_tag()
         self.helper.layout = Layout(Field("roles", template="accounts/add_user/role_choices.html"))
 
     def clean_roles(self) -> list[str]:
         keys = in_catalogue_order(self.cleaned_data["roles"])
-        refused = [self.decisions[key].reason for key in keys if not self.decisions[key]]
+        refused = [
+            FieldRefused(
+                self.decisions[key].reason,
+                action=AuditAction.ROLE_GRANTED,
+                organization=self.organization,
+                target_label=self.new_user_label,
+                role=key,
+            )
+            for key in keys
+            if not self.decisions[key]
+        ]
         if refused:
-            raise ValidationError(refused, code="not_grantable")
+            raise ValidationError(refused)
         return keys
 
     def ticked(self) -> list[str]:

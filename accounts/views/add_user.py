@@ -95,7 +95,14 @@ class AddUserWizard(SessionWizardView):
         if step == DETAILS:
             return {"organization": self.request.user.organization}
         if step == ROLES:
-            return {"actor": self.request.user, "new_user": self.new_user}
+            details = self.storage.get_step_data(DETAILS) or {}
+            return {
+                "actor": self.request.user,
+                "new_user": self.new_user,
+                # Who a refused role was meant for, in the audit trail: the email as entered.
+                "new_user_label": details.get(f"{DETAILS}-email", ""),
+                "origin": Origin.from_request(self.request),
+            }
         return {}
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

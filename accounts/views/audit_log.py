@@ -54,6 +54,7 @@ CSV_HEADER = (
     "After",
     "IP address",
     "User agent",
+    "Repeated within a minute",
 )
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
@@ -211,6 +212,7 @@ def csv_row(event: AuditEvent) -> list[str]:
             _json(event.after),
             event.ip_address,
             event.user_agent,
+            event.repeats or "",
         )
     ]
 

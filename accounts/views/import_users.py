@@ -63,7 +63,12 @@ def import_users(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["file"]
-        report = imports.dry_run(text, actor=request.user, organization=request.user.organization)
+        report = imports.dry_run(
+            text,
+            actor=request.user,
+            organization=request.user.organization,
+            origin=Origin.from_request(request),
+        )
         request.session[UPLOAD] = {
             "id": uuid.uuid4().hex,
             "name": form.file_name,

@@ -47,7 +47,7 @@ HISTORY_LENGTH = 50
 
 
 def _require_may(request: HttpRequest, target: User, action: Action) -> None:
-    rules.require(rules.can_manage_user(request.user, target, action), action)
+    rules.require(rules.can_manage_user(request.user, target, action), action, target)
 
 
 def _back_to_user(request: HttpRequest, target: User) -> HttpResponseRedirect:

@@ -104,7 +104,11 @@ class Command(BaseCommand):
         try:
             if dry_run:
                 report = imports.dry_run(
-                    text, actor=acting, organization=organization, progress=progress
+                    text,
+                    actor=acting,
+                    organization=organization,
+                    origin=COMMAND_ORIGIN,
+                    progress=progress,
                 )
             else:
                 report = imports.import_users(
