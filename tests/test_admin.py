@@ -259,18 +259,21 @@ def test_a_bad_or_unknown_organization_filter_lists_nobody(support_client, csp, 
 # Adding a user
 
 
-def test_it_adds_a_user_with_roles_and_shows_the_password_once(support_client, csp, support):
-    response = support_client.post(
-        url("accounts_user_add"),
-        {
-            "organization": csp.organization.pk,
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "email": "ada@contoso.example",
-            "roles": [role_pk(RoleKey.BILLING_ADMIN), role_pk(RoleKey.ACCOUNT_ADMIN)],
-        },
-        follow=True,
-    )
+def test_it_adds_a_user_with_roles_and_emails_an_invitation(
+    support_client, csp, support, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = support_client.post(
+            url("accounts_user_add"),
+            {
+                "organization": csp.organization.pk,
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "email": "ada@contoso.example",
+                "roles": [role_pk(RoleKey.BILLING_ADMIN), role_pk(RoleKey.ACCOUNT_ADMIN)],
+            },
+            follow=True,
+        )
 
     user = User.objects.get(email="ada@contoso.example")
     assert user.organization == csp.organization
@@ -281,12 +284,20 @@ def test_it_adds_a_user_with_roles_and_shows_the_password_once(support_client, c
         AuditAction.ROLE_GRANTED,
         AuditAction.USER_CREATED,
     ]
-    [shown] = [m for m in messages_of(response) if m.startswith("Temporary password")]
-    password = re.search(r"ada@contoso.example: (\S+) \(it will not be shown again\)", shown)[1]
-    assert user.check_password(password)
-    assert user.must_change_password
-    again = support_client.get(url("accounts_user_changelist"))
-    assert password not in again.content.decode()
+    assert events.get(action=AuditAction.USER_CREATED).after["sign_in"] == "invitation"
+    # Nobody knows a password of this user: they choose one with the emailed link.
+    assert not user.has_usable_password()
+    assert not user.must_change_password
+    assert "An invitation to choose a password is on its way to ada@contoso.example." in (
+        messages_of(response)
+    )
+    assert "Temporary password" not in response.content.decode()
+    [email] = mailoutbox
+    assert email.to == ["ada@contoso.example"]
+    link = re.search(r"http://testserver(/invitation/\S+/)", email.body)[1]
+    accepted = Client().get(link, follow=True)
+    assert accepted.status_code == 200
+    assert "new_password1" in accepted.context["form"].fields
 
 
 def test_adding_a_user_with_a_taken_email_is_a_field_error(support_client, csp):
