@@ -300,6 +300,30 @@ def test_it_adds_a_user_with_roles_and_emails_an_invitation(
     assert "new_password1" in accepted.context["form"].fields
 
 
+def test_no_admin_page_shows_or_asks_for_a_partners_password(support_client, csp, support):
+    from roles.services import request_global_admin
+
+    grant_request = request_global_admin(support, csp.member)
+    pages = [
+        url("accounts_user_changelist"),
+        url("accounts_user_add"),
+        url("accounts_user_change", csp.global_admin.pk),
+        url("accounts_user_delete", csp.member.pk),
+        url("roles_roleassignment_add"),
+        url("roles_globaladmingrantrequest_changelist"),
+        url("roles_globaladmingrantrequest_change", grant_request.pk),
+        url("accounts_auditevent_changelist"),
+    ]
+
+    for page in pages:
+        content = support_client.get(page).content.decode()
+        assert 'type="password"' not in content, page
+        assert "md5$" not in content, page  # no password hash either (tests hash with MD5)
+    actions = support_client.get(url("accounts_user_changelist")).context["action_form"]
+    offered = {value for value, _ in actions.fields["action"].choices}
+    assert not {name for name in offered if "password" in name}
+
+
 def test_adding_a_user_with_a_taken_email_is_a_field_error(support_client, csp):
     users, events = User.objects.count(), AuditEvent.objects.count()
 

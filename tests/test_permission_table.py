@@ -338,7 +338,14 @@ def test_permission_table(client, csp, outsider, row, kind, status):
     assert response.status_code == status, response.content[:500]
 
 
-@pytest.mark.parametrize("name", ["admin:index", "admin:accounts_user_changelist"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:index",
+        "admin:accounts_user_changelist",
+        "admin:roles_globaladmingrantrequest_changelist",
+    ],
+)
 def test_the_admin_is_for_support_staff_only(client, csp, support, name):
     url = reverse(name)
     assert client.get(url).status_code == 302
