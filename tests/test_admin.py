@@ -763,3 +763,20 @@ def test_the_user_search_ignores_case_and_accents(client, support, csp):
     page = client.get(reverse("admin:accounts_user_changelist"), {"q": "ZOE muller"})
 
     assert list(page.context["cl"].result_list) == [zoe]
+
+
+def test_support_staff_resend_an_invitation_but_reset_no_password(
+    support_client, csp, mailoutbox, django_capture_on_commit_callbacks
+):
+    invited = UserFactory(organization=csp.organization, password="!invited")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(support_client, "resend_invitation_selected", [invited, csp.member])
+
+    assert [message.to for message in mailoutbox] == [[invited.email]]
+    assert "/invitation/" in mailoutbox[0].body
+    assert f"{csp.member}: This user has already set a password." in messages_of(response)
+    assert csp.member.check_password("correct-horse-battery-staple")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.INVITATION_SENT, target=invited, outcome=AuditOutcome.DONE
+    ).exists()
