@@ -2,6 +2,9 @@
 
 Every change to a user or a role goes through the service functions, which ask the rulebook and
 write the audit trail; the forms ask the rulebook first so that a refusal shows next to its field.
+Support staff never see or set a partner's password: users they add get an emailed invitation.
+Their Global admin grants are requests that a second staff member approves (DOMAIN.md rule 12),
+and the sensitive actions ask for their password again, as on the partner pages.
 """
 
 from __future__ import annotations
@@ -25,14 +28,30 @@ from accounts import audit, services
 from accounts.audit import Origin
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
+from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.search import fold
 from roles import rules
 from roles import services as role_services
-from roles.catalogue import CATALOGUE
+from roles.catalogue import CATALOGUE, RoleKey
 from roles.models import Role, RoleAssignment
 from roles.rules import Action, Decision, RuleRefused
 
+GA = RoleKey.GLOBAL_ADMIN
+
 # Shared with roles/admin.py
+
+
+class PasswordConfirmationNeeded(Exception):
+    """Raised by a form about to do something sensitive when the password was last entered too
+    long ago: ServiceAdmin sends the person to confirm it, and nothing is saved."""
+
+
+def password_needed(request: HttpRequest) -> HttpResponse | None:
+    """Ask for the password again (accounts.reauth) unless it was entered recently, then come
+    back to this page (the changelist keeps its filters); None when it was."""
+    if password_recently_confirmed(request):
+        return None
+    return ask_for_password(request, request.get_full_path())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -53,6 +72,7 @@ class RulebookForm(audit.RefusalsRecordedForm, forms.ModelForm):
     typed input stays, and a refused attempt in the audit trail."""
 
     request: HttpRequest  # set on the form class by the ModelAdmin's get_form
+    requests_global_admin = False  # set by clean(): support staff chose Global admin (rule 12)
 
     @property
     def refusals_actor(self) -> User:  # type: ignore[override]
@@ -89,6 +109,32 @@ class RulebookForm(audit.RefusalsRecordedForm, forms.ModelForm):
             ),
         )
 
+    def check_grant(self, user: User, role: Role, **where: Any) -> bool:
+        """Ask whether the actor may grant the role to the user, the error on "roles" if not;
+        True when it is support staff's Global admin, which is a request (rule 12)."""
+        actor = self.request.user
+        if rules.can_grant_without_approval(actor, role.key):
+            self.refuse_unless(
+                rules.can_grant_role(actor, user, role.key),
+                "roles" if "roles" in self.fields else "role",
+                AuditAction.ROLE_GRANTED,
+                **where,
+                role=role.key,
+            )
+            return False
+        self.refuse_unless(
+            rules.can_request_global_admin(actor, user),
+            "roles" if "roles" in self.fields else "role",
+            AuditAction.GLOBAL_ADMIN_REQUESTED,
+            **where,
+        )
+        return True
+
+    def confirm_password_before(self, sensitive: bool) -> None:
+        """Once the input is valid, a sensitive change needs a recently entered password."""
+        if sensitive and not self.errors and not password_recently_confirmed(self.request):
+            raise PasswordConfirmationNeeded
+
 
 class ServiceAdmin(admin.ModelAdmin):
     """A ModelAdmin whose changes go through service functions that may refuse them.
@@ -119,6 +165,9 @@ class ServiceAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except RuleRefused as refusal:
             return self._refused(request, refusal, request.get_full_path())
+        except PasswordConfirmationNeeded:
+            # Raised inside the admin's transaction, which rolled back: nothing was saved.
+            return ask_for_password(request, request.get_full_path())
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None
@@ -323,15 +372,11 @@ class UserAddForm(PartnerUserForm):
             target_label=email,
         )
         new_user = User(organization=organization)
+        self.requests_global_admin = False
         for role in cleaned.get("roles", []):
-            self.refuse_unless(
-                rules.can_grant_role(actor, new_user, role.key),
-                "roles",
-                AuditAction.ROLE_GRANTED,
-                organization=organization,
-                target_label=email,
-                role=role.key,
-            )
+            if self.check_grant(new_user, role, organization=organization, target_label=email):
+                self.requests_global_admin = True
+        self.confirm_password_before(self.requests_global_admin)
         return cleaned
 
 
@@ -366,17 +411,13 @@ class UserChangeForm(PartnerUserForm):
             self.refuse_unless(
                 rules.can_manage_user(actor, user, action), "is_active", audit_action, **where
             )
+        self.requests_global_admin = False
         if "roles" in self.changed_data and "roles" in cleaned:
             held = {a.role.key for a in user.role_assignments.all()}
             wanted = {role.key for role in cleaned["roles"]}
-            for key in wanted - held:
-                self.refuse_unless(
-                    rules.can_grant_role(actor, user, key),
-                    "roles",
-                    AuditAction.ROLE_GRANTED,
-                    **where,
-                    role=key,
-                )
+            for role in cleaned["roles"]:
+                if role.key not in held and self.check_grant(user, role, **where):
+                    self.requests_global_admin = True
             for key in held - wanted:
                 self.refuse_unless(
                     rules.can_revoke_role(actor, user, key),
@@ -385,6 +426,7 @@ class UserChangeForm(PartnerUserForm):
                     **where,
                     role=key,
                 )
+        self.confirm_password_before(self.requests_global_admin)
         return cleaned
 
 
@@ -408,7 +450,12 @@ class PartnerUserAdmin(ServiceAdmin):
     sortable_by = ()
     list_per_page = 25
     actions_selection_counter = False
-    actions = ("deactivate_selected", "reactivate_selected", "delete_selected")
+    actions = (
+        "deactivate_selected",
+        "reactivate_selected",
+        "resend_invitation_selected",
+        "delete_selected",
+    )
     add_fieldsets = ((None, {"fields": ("organization", *DETAIL_FIELDS, "roles")}),)
     fieldsets = (
         (None, {"fields": ("organization", *DETAIL_FIELDS, "is_active", "roles")}),
@@ -496,21 +543,27 @@ class PartnerUserAdmin(ServiceAdmin):
         self, request: HttpRequest, obj: User, form: PartnerUserForm, change: bool
     ) -> None:
         actor, origin, data = request.user, Origin.from_request(request), form.cleaned_data
-        role_keys = [role.key for role in data["roles"]]
+        # Support staff's Global admin is asked for, not granted (rule 12): the form said which.
+        requested = form.requests_global_admin
+        role_keys = [role.key for role in data["roles"] if not (requested and role.key == GA)]
         details = {field: data[field] for field in DETAIL_FIELDS}
         if not change:
+            # Never a temporary password here: the user chooses their own with an emailed link.
             new = services.create_user(
                 actor,
                 organization=data["organization"],
                 role_keys=role_keys,
                 origin=origin,
+                invite=True,
+                base_url=request.build_absolute_uri("/").rstrip("/"),
                 **details,
             )
             messages.success(
                 request,
-                f"Temporary password for {new.user.email}: {new.temporary_password} "
-                "(it will not be shown again).",
+                f"An invitation to choose a password is on its way to {new.user.email}.",
             )
+            if requested:
+                self._request_global_admin(request, new.user, origin)
             # The service saved its own instance: point the admin's at that row.
             obj.pk = new.user.pk
             obj.refresh_from_db()
@@ -526,12 +579,40 @@ class PartnerUserAdmin(ServiceAdmin):
                 set_active(actor, obj, origin=origin)
             if "roles" in form.changed_data:
                 role_services.change_roles(actor, obj, role_keys, origin=origin)
+            if requested:
+                self._request_global_admin(request, obj, origin)
+
+    def _request_global_admin(self, request: HttpRequest, user: User, origin: Origin) -> None:
+        grant_request = role_services.request_global_admin(request.user, user, origin=origin)
+        link = reverse("admin:roles_globaladmingrantrequest_change", args=[grant_request.pk])
+        messages.info(
+            request,
+            format_html(
+                '<a href="{}">Global admin for {}</a> waits for a second support staff '
+                "member's approval.",
+                link,
+                user,
+            ),
+        )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Nothing: save_model's services saved the roles."""
 
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # Asked before the page that says Delete, and again if it was left open too long.
+        if self.has_delete_permission(request) and (ask := password_needed(request)):
+            return ask
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.delete_user(request.user, obj, origin=Origin.from_request(request))
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Asks for the password before the confirmation page and again before deleting."""
+        return password_needed(request) or super().delete_selected(request, queryset)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         deleted = self.one_at_a_time(
@@ -545,13 +626,18 @@ class PartnerUserAdmin(ServiceAdmin):
             self.log_deletions(request, deleted)
 
     @admin.action(permissions=["change"], description="Deactivate selected users")
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def deactivate_selected(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        if ask := password_needed(request):
+            return ask
         self.one_at_a_time(
             request,
             queryset,
             lambda user, origin: services.deactivate_user(request.user, user, origin=origin),
             "Deactivated",
         )
+        return None
 
     @admin.action(permissions=["change"], description="Reactivate selected users")
     def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -560,6 +646,20 @@ class PartnerUserAdmin(ServiceAdmin):
             queryset,
             lambda user, origin: services.reactivate_user(request.user, user, origin=origin),
             "Reactivated",
+        )
+
+    @admin.action(permissions=["change"], description="Resend the invitation to selected users")
+    def resend_invitation_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """A new emailed link for users who have not chosen a password yet (the old ones stop
+        working); never a password reset, which rule 6 keeps from support staff."""
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        self.one_at_a_time(
+            request,
+            queryset,
+            lambda user, origin: services.resend_invitation(
+                request.user, user, origin=origin, base_url=base_url
+            ),
+            "Invitation resent to",
         )
 
 

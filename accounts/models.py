@@ -234,6 +234,11 @@ class AuditAction(models.TextChoices):
     PASSWORD_RESET_BY_EMAIL = "user.password_reset_by_email", "Password reset by email"
     ROLE_GRANTED = "role.granted", "Role granted"
     ROLE_REVOKED = "role.revoked", "Role revoked"
+    # Support staff's Global admin grants wait for a second staff member (DOMAIN.md rule 12).
+    GLOBAL_ADMIN_REQUESTED = "role.global_admin_requested", "Global admin requested"
+    GLOBAL_ADMIN_APPROVED = "role.global_admin_approved", "Global admin request approved"
+    GLOBAL_ADMIN_REJECTED = "role.global_admin_rejected", "Global admin request rejected"
+    GLOBAL_ADMIN_CANCELLED = "role.global_admin_cancelled", "Global admin request cancelled"
     MAPS_PURCHASED = "membership.maps_purchased", "MAPS purchased"
     ORGANIZATION_CREATED = "organization.created", "Organization created"
     ORGANIZATION_EDITED = "organization.edited", "Organization edited"

@@ -144,6 +144,10 @@ def create_user(
             audit.require(
                 rules.can_grant_role(actor, user, key), AuditAction.ROLE_GRANTED, role=key
             )
+            # Rule 12: support staff ask for Global admin (roles.services.request_global_admin).
+            audit.require(
+                rules.can_grant_without_approval(actor, key), AuditAction.ROLE_GRANTED, role=key
+            )
         existing = User.objects.with_email(email).first()
         if existing is not None:
             raise EmailInUse(existing)

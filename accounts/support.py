@@ -21,7 +21,14 @@ SUPPORT_PERMISSIONS = {
         "delete_user",
         "view_auditevent",
     ],
-    "roles": ["view_role", "view_roleassignment", "add_roleassignment", "delete_roleassignment"],
+    "roles": [
+        "view_role",
+        "view_roleassignment",
+        "add_roleassignment",
+        "delete_roleassignment",
+        # Approving or rejecting is not a model permission: the rulebook decides each request.
+        "view_globaladmingrantrequest",
+    ],
 }
 
 

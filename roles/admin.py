@@ -1,20 +1,31 @@
-"""The Django admin of the role catalogue (read-only) and of who holds which role."""
+"""The Django admin of the role catalogue (read-only), of who holds which role, and of the
+Global admin requests that a second support staff member decides (DOMAIN.md rule 12)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import ForeignKey, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdmin, RulebookForm, ServiceAdmin
+from accounts.admin import ReadOnlyAdmin, RulebookForm, ServiceAdmin, password_needed
 from accounts.audit import Origin
-from accounts.models import AuditAction, PartnerOrganization, User
+from accounts.models import PartnerOrganization, User
 from roles import rules
-from roles.models import Role, RoleAssignment
-from roles.services import grant_role, revoke_role
+from roles.models import GlobalAdminGrantRequest, Role, RoleAssignment
+from roles.services import (
+    approve_global_admin_request,
+    cancel_global_admin_request,
+    grant_role,
+    reject_global_admin_request,
+    request_global_admin,
+    revoke_role,
+)
 
 
 @admin.register(Role)
@@ -34,14 +45,10 @@ class RoleAssignmentForm(RulebookForm):
         cleaned = super().clean()
         user, role = cleaned.get("user"), cleaned.get("role")
         if user is not None and role is not None:
-            self.refuse_unless(
-                rules.can_grant_role(self.request.user, user, role.key),
-                "role",
-                AuditAction.ROLE_GRANTED,
-                organization=user.organization,
-                target=user,
-                role=role.key,
+            self.requests_global_admin = self.check_grant(
+                user, role, organization=user.organization, target=user
             )
+            self.confirm_password_before(self.requests_global_admin)
         return cleaned
 
 
@@ -75,10 +82,34 @@ class RoleAssignmentAdmin(ServiceAdmin):
     def save_model(
         self, request: HttpRequest, obj: RoleAssignment, form: Any, change: bool
     ) -> None:
-        grant_role(request.user, obj.user, obj.role.key, origin=Origin.from_request(request))
+        origin = Origin.from_request(request)
+        if form.requests_global_admin:
+            # Support staff's Global admin is a request (rule 12): no assignment yet.
+            obj.grant_request = request_global_admin(request.user, obj.user, origin=origin)
+            return
+        grant_role(request.user, obj.user, obj.role.key, origin=origin)
         # The service saved its own instance: point the admin's at that row.
         obj.pk = RoleAssignment.objects.get(user=obj.user, role=obj.role).pk
         obj.refresh_from_db()
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if obj.pk is None:
+            return None  # a Global admin request: its record is in the audit trail
+        return super().log_addition(request, obj, message)
+
+    def response_add(
+        self, request: HttpRequest, obj: RoleAssignment, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        grant_request = getattr(obj, "grant_request", None)
+        if grant_request is None:
+            return super().response_add(request, obj, post_url_continue)
+        messages.info(
+            request,
+            f"{grant_request} waits for a second support staff member's approval.",
+        )
+        return HttpResponseRedirect(
+            reverse("admin:roles_globaladmingrantrequest_change", args=[grant_request.pk])
+        )
 
     def delete_model(self, request: HttpRequest, obj: RoleAssignment) -> None:
         revoke_role(request.user, obj.user, obj.role.key, origin=Origin.from_request(request))
@@ -93,3 +124,134 @@ class RoleAssignmentAdmin(ServiceAdmin):
         # The service deleted its own copies of these rows, so these still carry their ids.
         if revoked:
             self.log_deletions(request, revoked)
+
+
+@admin.register(GlobalAdminGrantRequest)
+class GlobalAdminGrantRequestAdmin(ServiceAdmin):
+    """Support staff's requests to make someone a Global admin. They are made from a user's
+    page or a new role assignment, never here; here another support staff member approves or
+    rejects them, and the one who asked may cancel. Every decision goes through roles.services
+    and the rulebook (can_decide_global_admin_grant), and is audited."""
+
+    list_display = (
+        "__str__",
+        "organization",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("organization", "requested_by", "decided_by")
+    search_fields = ("user_label",)
+    search_help_text = "Search by the user's name or email."
+    fields = (
+        "user_link",
+        "organization",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "reason",
+    )
+    readonly_fields = fields
+    actions = ("approve_selected", "reject_selected", "cancel_selected")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        # Who may decide which request is the rulebook's, per request, in the services.
+        return rules.is_support_staff(request.user)
+
+    @admin.display(description="user")
+    def user_link(self, grant_request: GlobalAdminGrantRequest) -> str:
+        if grant_request.user_id is None:
+            return f"{grant_request.user_label} (deleted)"
+        url = reverse("admin:accounts_user_change", args=[grant_request.user_id])
+        return format_html('<a href="{}">{}</a>', url, grant_request.user_label)
+
+    @admin.action(permissions=["decide"], description="Approve: make them Global admins")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        # Granting Global admin asks for the password again, as on the partner pages.
+        if ask := password_needed(request):
+            return ask
+        return self._decide(
+            request,
+            queryset,
+            "approve_selected",
+            title="Approve",
+            explanation=(
+                "Each user below becomes a Global admin of their organization, if the rulebook "
+                "still allows it."
+            ),
+            decide=lambda r, note, origin: approve_global_admin_request(
+                request.user, r, origin=origin
+            ),
+            done="Approved",
+        )
+
+    @admin.action(permissions=["decide"], description="Reject: grant nothing")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._decide(
+            request,
+            queryset,
+            "reject_selected",
+            title="Reject",
+            explanation="Nobody below becomes a Global admin.",
+            decide=lambda r, note, origin: reject_global_admin_request(
+                request.user, r, note=note, origin=origin
+            ),
+            done="Rejected",
+        )
+
+    @admin.action(permissions=["decide"], description="Cancel my requests")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._decide(
+            request,
+            queryset,
+            "cancel_selected",
+            title="Cancel the requests",
+            explanation="You withdraw these requests: nobody below becomes a Global admin.",
+            decide=lambda r, note, origin: cancel_global_admin_request(
+                request.user, r, note=note, origin=origin
+            ),
+            done="Cancelled",
+        )
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        action: str,
+        *,
+        title: str,
+        explanation: str,
+        decide: Any,
+        done: str,
+    ) -> HttpResponse | None:
+        """A confirmation page with an optional note, then each request decided on its own."""
+        requests = list(queryset.select_related("organization", "requested_by"))
+        if not request.POST.get("post"):
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "explanation": explanation,
+                "requests": requests,
+                "action": action,
+            }
+            return TemplateResponse(
+                request, "admin/roles/globaladmingrantrequest/decide.html", context
+            )
+        note = request.POST.get("note", "")
+        self.one_at_a_time(request, requests, lambda r, origin: decide(r, note, origin), done)
+        return None

@@ -79,3 +79,63 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} for {self.user}"
+
+
+class GrantRequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class GlobalAdminGrantRequest(models.Model):
+    """Support staff asked to make a user a Global admin; a second staff member decides
+    (DOMAIN.md rule 12). Only an approval grants the role, through roles.services."""
+
+    organization = models.ForeignKey(
+        "accounts.PartnerOrganization", on_delete=models.PROTECT, related_name="+"
+    )
+    # Kept when the user is deleted meanwhile: the request then says whom it was for, and an
+    # approval is refused with the reason.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="global_admin_requests",
+    )
+    user_label = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=GrantRequestStatus.choices, default=GrantRequestStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="What the person who decided noted.")
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = "Global admin request"
+        constraints = [
+            # Two pending requests for one user would be approved twice.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="roles_one_pending_global_admin_request_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Global admin for {self.user_label}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == GrantRequestStatus.PENDING

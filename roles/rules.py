@@ -15,6 +15,10 @@ Decisions written down here (DOMAIN.md is silent on them):
   changed) unlocks nothing there (rule 5), and may still be revoked.
 - Resending an invitation (a new link to set a password) is for those who may add users and may
   edit the user, while the user has not set a password and is active.
+- Rule 12's second approval: support staff's grant of Global admin is a request, which another
+  active support staff member approves or rejects (never the one who asked, who may withdraw
+  it). An approval asks the grant's rules again, for the approver, and is refused when the user
+  was deleted or deactivated meanwhile, or when the one who asked can no longer act.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from accounts.models import PartnerOrganization, User
+    from roles.models import GlobalAdminGrantRequest
 
     Actor = User | AnonymousUser
 
@@ -477,8 +482,94 @@ def can_revoke_role(actor: Actor, target: User, role_key: str) -> Decision:
 
 
 def grantable_roles(actor: Actor, target: User) -> dict[str, Decision]:
-    """For each role of the catalogue, whether the actor may grant it to the target, and why not."""
-    return {spec.key.value: can_grant_role(actor, target, spec.key) for spec in CATALOGUE}
+    """For each role of the catalogue, whether the actor's grant to the target would take effect
+    now, and why not (support staff's Global admin waits for a second approval, rule 12)."""
+    return {
+        spec.key.value: can_grant_role(actor, target, spec.key)
+        and can_grant_without_approval(actor, spec.key)
+        for spec in CATALOGUE
+    }
+
+
+# Rule 12: support staff's Global admin grants take effect when a second staff member approves
+
+SECOND_APPROVAL_NEEDED = (
+    "A Global admin grant made by support staff takes effect only when a second support staff "
+    "member approves it."
+)
+
+
+def can_grant_without_approval(actor: Actor, role_key: str) -> Decision:
+    """Does the actor's grant of the role take effect at once? Not support staff's grant of
+    Global admin: that is a request (can_request_global_admin), approved by another."""
+    if role_key == GA and is_support_staff(actor):
+        return refused(SECOND_APPROVAL_NEEDED)
+    return ALLOWED
+
+
+def can_request_global_admin(actor: Actor, target: User) -> Decision:
+    """May the actor ask that the target be made a Global admin (an unsaved user for one being
+    added)? Support staff only, when they could grant it but for the second approval."""
+    if not is_support_staff(actor):
+        return refused("Only support staff request Global admin; a Global admin grants it.")
+    decision = can_grant_role(actor, target, GA)
+    if not decision:
+        return decision
+    if target.pk is None:
+        return ALLOWED  # a user being added: active, no roles, no request yet
+    if not target.is_active:
+        return refused("This user is deactivated: reactivate them before asking for Global admin.")
+    if holds_global_admin(target):
+        return refused("This user holds Global admin already.")
+    from roles.models import GrantRequestStatus
+
+    if target.global_admin_requests.filter(status=GrantRequestStatus.PENDING).exists():
+        return refused("A request to make this user a Global admin is waiting for approval.")
+    return ALLOWED
+
+
+def can_decide_global_admin_grant(actor: Actor, grant_request: GlobalAdminGrantRequest) -> Decision:
+    """May the actor approve or reject the request? Another active support staff member than
+    the one who asked, while it waits."""
+    if not is_support_staff(actor):
+        return refused("Only support staff decide Global admin requests.")
+    if grant_request.requested_by_id == actor.pk:
+        return refused("A second support staff member decides this request, not the one who asked.")
+    if not grant_request.is_pending:
+        return refused(f"This request is {grant_request.get_status_display().lower()} already.")
+    return ALLOWED
+
+
+def can_approve_global_admin_grant(
+    actor: Actor, grant_request: GlobalAdminGrantRequest
+) -> Decision:
+    """May the actor approve the request, making the user a Global admin now? As deciding,
+    and the grant's own rules allow it to the approver now (the user may have changed)."""
+    decision = can_decide_global_admin_grant(actor, grant_request)
+    if not decision:
+        return decision
+    if not is_support_staff(grant_request.requested_by):
+        return refused(
+            "The support staff member who asked can no longer act: reject this request, and "
+            "ask again if it is still needed."
+        )
+    user = grant_request.user
+    if user is None:
+        return refused("This user no longer exists: reject the request.")
+    if not user.is_active:
+        return refused("This user is deactivated: reject the request, or reactivate them first.")
+    if holds_global_admin(user):
+        return refused("This user holds Global admin already: reject the request.")
+    return can_grant_role(actor, user, GA)
+
+
+def can_cancel_global_admin_grant(actor: Actor, grant_request: GlobalAdminGrantRequest) -> Decision:
+    """May the actor withdraw the request? The support staff member who asked, while it waits."""
+    if not is_support_staff(actor) or grant_request.requested_by_id != actor.pk:
+        return refused("Only the support staff member who asked withdraws a request.")
+    if not grant_request.is_pending:
+        return refused(f"This request is {grant_request.get_status_display().lower()} already.")
+    return ALLOWED
 
 
 # Workspaces

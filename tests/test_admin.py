@@ -259,18 +259,21 @@ def test_a_bad_or_unknown_organization_filter_lists_nobody(support_client, csp, 
 # Adding a user
 
 
-def test_it_adds_a_user_with_roles_and_shows_the_password_once(support_client, csp, support):
-    response = support_client.post(
-        url("accounts_user_add"),
-        {
-            "organization": csp.organization.pk,
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "email": "ada@contoso.example",
-            "roles": [role_pk(RoleKey.BILLING_ADMIN), role_pk(RoleKey.ACCOUNT_ADMIN)],
-        },
-        follow=True,
-    )
+def test_it_adds_a_user_with_roles_and_emails_an_invitation(
+    support_client, csp, support, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = support_client.post(
+            url("accounts_user_add"),
+            {
+                "organization": csp.organization.pk,
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "email": "ada@contoso.example",
+                "roles": [role_pk(RoleKey.BILLING_ADMIN), role_pk(RoleKey.ACCOUNT_ADMIN)],
+            },
+            follow=True,
+        )
 
     user = User.objects.get(email="ada@contoso.example")
     assert user.organization == csp.organization
@@ -281,12 +284,44 @@ def test_it_adds_a_user_with_roles_and_shows_the_password_once(support_client, c
         AuditAction.ROLE_GRANTED,
         AuditAction.USER_CREATED,
     ]
-    [shown] = [m for m in messages_of(response) if m.startswith("Temporary password")]
-    password = re.search(r"ada@contoso.example: (\S+) \(it will not be shown again\)", shown)[1]
-    assert user.check_password(password)
-    assert user.must_change_password
-    again = support_client.get(url("accounts_user_changelist"))
-    assert password not in again.content.decode()
+    assert events.get(action=AuditAction.USER_CREATED).after["sign_in"] == "invitation"
+    # Nobody knows a password of this user: they choose one with the emailed link.
+    assert not user.has_usable_password()
+    assert not user.must_change_password
+    assert "An invitation to choose a password is on its way to ada@contoso.example." in (
+        messages_of(response)
+    )
+    assert "Temporary password" not in response.content.decode()
+    [email] = mailoutbox
+    assert email.to == ["ada@contoso.example"]
+    link = re.search(r"http://testserver(/invitation/\S+/)", email.body)[1]
+    accepted = Client().get(link, follow=True)
+    assert accepted.status_code == 200
+    assert "new_password1" in accepted.context["form"].fields
+
+
+def test_no_admin_page_shows_or_asks_for_a_partners_password(support_client, csp, support):
+    from roles.services import request_global_admin
+
+    grant_request = request_global_admin(support, csp.member)
+    pages = [
+        url("accounts_user_changelist"),
+        url("accounts_user_add"),
+        url("accounts_user_change", csp.global_admin.pk),
+        url("accounts_user_delete", csp.member.pk),
+        url("roles_roleassignment_add"),
+        url("roles_globaladmingrantrequest_changelist"),
+        url("roles_globaladmingrantrequest_change", grant_request.pk),
+        url("accounts_auditevent_changelist"),
+    ]
+
+    for page in pages:
+        content = support_client.get(page).content.decode()
+        assert 'type="password"' not in content, page
+        assert "md5$" not in content, page  # no password hash either (tests hash with MD5)
+    actions = support_client.get(url("accounts_user_changelist")).context["action_form"]
+    offered = {value for value, _ in actions.fields["action"].choices}
+    assert not {name for name in offered if "password" in name}
 
 
 def test_adding_a_user_with_a_taken_email_is_a_field_error(support_client, csp):
@@ -730,3 +765,20 @@ def test_the_user_search_ignores_case_and_accents(client, support, csp):
     page = client.get(reverse("admin:accounts_user_changelist"), {"q": "ZOE muller"})
 
     assert list(page.context["cl"].result_list) == [zoe]
+
+
+def test_support_staff_resend_an_invitation_but_reset_no_password(
+    support_client, csp, mailoutbox, django_capture_on_commit_callbacks
+):
+    invited = UserFactory(organization=csp.organization, password="!invited")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(support_client, "resend_invitation_selected", [invited, csp.member])
+
+    assert [message.to for message in mailoutbox] == [[invited.email]]
+    assert "/invitation/" in mailoutbox[0].body
+    assert f"{csp.member}: This user has already set a password." in messages_of(response)
+    assert csp.member.check_password("correct-horse-battery-staple")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.INVITATION_SENT, target=invited, outcome=AuditOutcome.DONE
+    ).exists()

@@ -12,7 +12,7 @@ from accounts.models import AuditAction, AuditEvent, User
 
 ROWS = (
     "First name,Last name,Email,Roles\n"
-    "Ada,Lovelace,ada@import.example,Global admin;Billing admin\n"
+    "Ada,Lovelace,ada@import.example,Account admin;Billing admin\n"
     "Bad,Row,not-an-email,\n"
 )
 
@@ -96,3 +96,20 @@ def test_csp_roles_are_refused_in_a_non_csp_organization(non_csp, support, csv_f
     assert refusal.actor == support
     assert refusal.after["refused"] == 1
     assert [row["role"] for row in refusal.after["first"]] == ["billing_admin"]
+
+
+def test_a_global_admin_row_waits_for_a_second_support_staff_member(csp, support, tmp_path):
+    # DOMAIN.md rule 12: support staff ask for Global admin in the admin, where another approves.
+    path = tmp_path / "admins.csv"
+    path.write_text(
+        "First name,Last name,Email,Roles\nAda,Lovelace,ada@import.example,Global admin\n",
+        encoding="utf-8",
+    )
+
+    out, _ = run(csp.organization.partner_id, str(path), "--actor", support.email)
+
+    assert "takes effect only when a second support staff member approves it" in out
+    assert "0 users added" in out
+    assert not User.objects.filter(email="ada@import.example").exists()
+    [refused_role] = AuditEvent.objects.refused().get().after["first"]
+    assert refused_role["role"] == "global_admin"

@@ -347,7 +347,14 @@ def test_permission_table(client, csp, outsider, row, kind, status):
         assert event.actor == response.wsgi_request.user
 
 
-@pytest.mark.parametrize("name", ["admin:index", "admin:accounts_user_changelist"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:index",
+        "admin:accounts_user_changelist",
+        "admin:roles_globaladmingrantrequest_changelist",
+    ],
+)
 def test_the_admin_is_for_support_staff_only(client, csp, support, name):
     url = reverse(name)
     assert client.get(url).status_code == 302

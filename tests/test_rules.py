@@ -14,10 +14,10 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.models import PartnerOrganization, ProgramType, User
 from roles import rules
 from roles.catalogue import CATALOGUE, RoleKey
-from roles.models import Role
+from roles.models import GlobalAdminGrantRequest, Role
 from roles.rules import Action, Decision, Workspace
 from tests.conftest import Cast
-from tests.factories import OrganizationFactory, UserFactory
+from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -801,6 +801,153 @@ def test_deactivated_support_staff_are_refused_everything(csp, support):
     User.objects.filter(pk=support.pk).update(is_active=False)
 
     assert_all_refused(every_question(User.objects.get(pk=support.pk), csp))
+
+
+# DOMAIN.md rule 12: a Global admin grant made by support staff takes effect only when a second
+# support staff member approves it. Decisions of roles/rules.py: never the one who asked decides
+# (they may withdraw it); only while the request waits; an approval asks the grant's rules again.
+
+# (who decides, the request's status, may they approve or reject?)
+DECIDE_CASES = [
+    ("another support staff member", "pending", Y),
+    ("the support staff member who asked", "pending", N),
+    ("a deactivated support staff member", "pending", N),
+    ("a superuser of the support team", "pending", Y),
+    ("the organization's Global admin", "pending", N),
+    ("the user it is for", "pending", N),
+    ("anonymous", "pending", N),
+    ("another support staff member", "approved", N),
+    ("another support staff member", "rejected", N),
+    ("another support staff member", "cancelled", N),
+]
+
+# (who withdraws, the request's status, may they?)
+CANCEL_CASES = [
+    ("the support staff member who asked", "pending", Y),
+    ("another support staff member", "pending", N),
+    ("the organization's Global admin", "pending", N),
+    ("anonymous", "pending", N),
+    ("the support staff member who asked", "approved", N),
+    ("the support staff member who asked", "rejected", N),
+]
+
+
+def grant_request_for(
+    cast: Cast, requester: User, status: str = "pending"
+) -> GlobalAdminGrantRequest:
+    return GlobalAdminGrantRequest.objects.create(
+        organization=cast.organization,
+        user=cast.member,
+        user_label=str(cast.member),
+        requested_by=requester,
+        status=status,
+    )
+
+
+def decider(cast: Cast, requester: User, name: str) -> User | AnonymousUser:
+    return {
+        "another support staff member": lambda: SupportStaffFactory(),
+        "the support staff member who asked": lambda: User.objects.get(pk=requester.pk),
+        "a deactivated support staff member": lambda: SupportStaffFactory(is_active=False),
+        "a superuser of the support team": lambda: SupportStaffFactory(is_superuser=True),
+        "the organization's Global admin": lambda: cast.global_admin,
+        "the user it is for": lambda: cast.member,
+        "anonymous": AnonymousUser,
+    }[name]()
+
+
+@pytest.mark.parametrize(("who", "status", "allowed"), DECIDE_CASES, ids=str)
+def test_a_second_support_staff_member_decides_a_global_admin_request(
+    cast, support, who, status, allowed
+):
+    grant_request = grant_request_for(cast, support, status)
+    actor = decider(cast, support, who)
+
+    assert_decision(rules.can_decide_global_admin_grant(actor, grant_request), allowed)
+    assert_decision(rules.can_approve_global_admin_grant(actor, grant_request), allowed)
+
+
+@pytest.mark.parametrize(("who", "status", "allowed"), CANCEL_CASES, ids=str)
+def test_only_the_one_who_asked_withdraws_a_global_admin_request(
+    cast, support, who, status, allowed
+):
+    grant_request = grant_request_for(cast, support, status)
+
+    decision = rules.can_cancel_global_admin_grant(decider(cast, support, who), grant_request)
+
+    assert_decision(decision, allowed)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "the user was deactivated",
+        "the user was deleted",
+        "the user holds Global admin already",
+        "the one who asked was deactivated",
+    ],
+)
+def test_an_approval_is_refused_when_things_changed_since_the_request(cast, support, change):
+    grant_request = grant_request_for(cast, support)
+    if change == "the user was deactivated":
+        User.objects.filter(pk=cast.member.pk).update(is_active=False)
+    elif change == "the user was deleted":
+        cast.member.delete()
+    elif change == "the user holds Global admin already":
+        Role.objects.get(key=GA).assignments.create(user=cast.member)
+    else:
+        User.objects.filter(pk=support.pk).update(is_active=False)
+    grant_request.refresh_from_db()
+    approver = decider(cast, support, "another support staff member")
+
+    assert_decision(rules.can_approve_global_admin_grant(approver, grant_request), N)
+    # Rejecting is still possible: the request must not wait forever.
+    assert_decision(rules.can_decide_global_admin_grant(approver, grant_request), Y)
+
+
+# Who grants Global admin at once, who asks for it, and who may ask
+GRANT_AT_ONCE_CASES = [
+    ("global_admin", GA, Y),
+    ("global_admin", REFERRALS, Y),
+    ("support", GA, N),
+    ("support", REFERRALS, Y),
+    ("support", UMA, Y),
+]
+
+
+@pytest.mark.parametrize(("actor", "role", "allowed"), GRANT_AT_ONCE_CASES, ids=str)
+def test_only_support_staffs_global_admin_grant_waits_for_approval(
+    cast, support, actor, role, allowed
+):
+    assert_decision(rules.can_grant_without_approval(person(cast, support, actor), role), allowed)
+
+
+REQUEST_CASES = [
+    ("support", "member", Y),
+    ("support", "a new user", Y),
+    ("support", "global_admin", N),  # holds it already
+    ("support", "a deactivated user", N),
+    ("support", "a user with a request waiting", N),
+    ("global_admin", "member", N),  # a Global admin grants it
+    ("user_admin", "member", N),
+    ("member", "account_admin", N),
+]
+
+
+@pytest.mark.parametrize(("actor", "target", "allowed"), REQUEST_CASES, ids=str)
+def test_who_may_ask_for_global_admin(csp, support, actor, target, allowed):
+    if target == "a new user":
+        user = User(organization=csp.organization)
+    elif target == "a deactivated user":
+        user = holder(csp.organization, REFERRALS, active=False)
+    elif target == "a user with a request waiting":
+        user = grant_request_for(csp, SupportStaffFactory()).user
+    else:
+        user = person(csp, support, target)
+
+    decision = rules.can_request_global_admin(person(csp, support, actor), user)
+
+    assert_decision(decision, allowed)
 
 
 # 6. Another organization
