@@ -3,15 +3,25 @@ locked-out sign-in gets.
 
 The page is the same whether or not the email belongs to an account, and it is made before any
 password is checked or any user is looked up, so neither its text nor its timing tells them apart.
+
+A signed-in person's password, asked again ("Confirm your password", the change-password form),
+is checked the same way (password_is_right): a wrong one counts toward the same lockout, and a
+locked-out email is refused whatever the password.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
+from django.contrib.auth import authenticate, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.forms.sign_in import SignInForm
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def lockout_message() -> str:
@@ -36,8 +46,17 @@ def locked_out(
     original_response: HttpResponse | None = None,
     credentials: dict | None = None,
 ) -> HttpResponse:
-    """The sign-in page again, with the lockout message and the email as typed."""
-    form = SignInForm(request, initial={"username": request.POST.get("username", "")})
+    """The sign-in page again, with the lockout message and the email as typed.
+
+    Reached from a signed-in page (a password asked again), it signs that session out first:
+    five wrong passwords there are likely someone else at an unattended browser.
+    """
+    email = request.POST.get("username", "")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        email = user.email
+        logout(request)
+    form = SignInForm(request, initial={"username": email})
     return render(
         request,
         "registration/locked_out.html",
@@ -52,3 +71,16 @@ def clear_lockout(email: str) -> None:
     from axes.utils import reset
 
     reset(username=email.strip().lower())
+
+
+def password_is_right(request: HttpRequest, user: User, password: str) -> bool:
+    """Whether the password is the signed-in user's, checked as sign-in checks it: through
+    django-axes, so a wrong one is a failure counted against the user's email (five lock it,
+    with those of the sign-in page) and a locked-out email is refused whatever the password.
+    A lockout sets request.axes_locked_out: AxesMiddleware then answers with locked_out()."""
+    authenticated = authenticate(request, username=user.email, password=password)
+    if authenticated is None or authenticated.pk != user.pk:
+        return False
+    if settings.AXES_RESET_ON_SUCCESS:
+        clear_lockout(user.email)  # as a successful sign-in clears the count
+    return True

@@ -16,6 +16,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.search import fold
 
@@ -167,6 +168,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     search_text = models.TextField(
         editable=False, default="", help_text="Name and email folded for search (accounts.search)."
     )
+    # Mixed into the session hash: a new value ends every session of the user, on every server
+    # (accounts.services.end_sessions). A database default too, for rows written by COPY.
+    session_generation = models.CharField(
+        max_length=32, blank=True, default="", db_default="", editable=False
+    )
 
     objects = UserManager()
 
@@ -214,6 +220,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's hash of the password, which every request's session must carry, with the
+        session generation mixed in: changing either ends the user's sessions at their next
+        request. Django's own hash while the generation is empty, so that sessions opened
+        before the field existed stay valid."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.models.User.get_session_auth_hash",
+            f"{self.password}\n{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     def get_short_name(self) -> str:
         return self.first_name
 
@@ -229,6 +249,8 @@ class AuditAction(models.TextChoices):
     USER_REACTIVATED = "user.reactivated", "User reactivated"
     USER_DELETED = "user.deleted", "User deleted"
     PASSWORD_RESET = "user.password_reset", "Password reset"
+    PASSWORD_CHANGED = "user.password_changed", "Password changed"
+    SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere", "Signed out everywhere"
     INVITATION_SENT = "user.invitation_sent", "Invitation sent"
     INVITATION_ACCEPTED = "user.invitation_accepted", "Invitation accepted"
     PASSWORD_RESET_BY_EMAIL = "user.password_reset_by_email", "Password reset by email"

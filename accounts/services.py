@@ -271,8 +271,57 @@ def set_password_from_link(
         user.set_password(password)
         user.must_change_password = False
         user.save(update_fields=["password", "must_change_password"])
+        end_sessions(user)
         audit.record(user, audit_action, organization=user.organization, target=user, origin=origin)
     return user
+
+
+def change_own_password(user: User, password: str, *, origin: Origin = NOWHERE) -> User:
+    """The signed-in user changes their own password (also the forced change of a temporary
+    one): every session of theirs ends; the caller keeps the current one with
+    update_session_auth_hash. Audited, without the password."""
+    user.set_password(password)  # hashed before the lock is taken: hashing is slow on purpose
+    with transaction.atomic():
+        lock_organization(user.organization_id, user)
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password"])
+        end_sessions(user)
+        audit.record(
+            user,
+            AuditAction.PASSWORD_CHANGED,
+            organization=user.organization,
+            target=user,
+            origin=origin,
+        )
+    return user
+
+
+def sign_out_everywhere(user: User, *, origin: Origin = NOWHERE) -> User:
+    """End every session of the user's own, on every server; the caller keeps the current one
+    with update_session_auth_hash. Audited."""
+    with transaction.atomic():
+        lock_organization(user.organization_id, user)
+        end_sessions(user)
+        audit.record(
+            user,
+            AuditAction.SIGNED_OUT_EVERYWHERE,
+            organization=user.organization,
+            target=user,
+            origin=origin,
+        )
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the user at its next request, on every server.
+
+    Sessions are not listed or deleted (they live in the database, cached in Redis): a new
+    session generation changes the hash that User.get_session_auth_hash gives, and Django
+    flushes a session whose stored hash differs, on every request. Call it inside the
+    transaction of the change that ends the user's access.
+    """
+    user.session_generation = secrets.token_hex(16)
+    user.save(update_fields=["session_generation"])
 
 
 def update_user_details(
@@ -351,6 +400,9 @@ def _set_active(
         audit.require(rules.can_manage_user(actor, target, action), audit_action)
         target.is_active = active
         target.save(update_fields=["is_active"])
+        if not active:
+            # Without this, a session that deactivation suspended would resume on reactivation.
+            end_sessions(target)
         audit.record(
             actor,
             audit_action,
@@ -364,7 +416,8 @@ def _set_active(
 
 
 def deactivate_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> User:
-    """Stop the user signing in; any session they hold stops at its next request."""
+    """Stop the user signing in and end every session they hold, for good: reactivation lets
+    them sign in again, but brings no session back."""
     return _set_active(
         actor, target, False, Action.DEACTIVATE_USER, AuditAction.USER_DEACTIVATED, origin
     )
@@ -378,7 +431,11 @@ def reactivate_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> U
 
 
 def delete_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> None:
-    """Delete the user and their role assignments; the audit trail keeps their name."""
+    """Delete the user and their role assignments; the audit trail keeps their name.
+
+    Their sessions end with the row: a session names its user by a primary key that is never
+    given out again.
+    """
     with (
         audit.refusals_recorded(
             actor,
@@ -406,10 +463,7 @@ def delete_user(actor: User, target: User, *, origin: Origin = NOWHERE) -> None:
 
 
 def reset_password(actor: User, target: User, *, origin: Origin = NOWHERE) -> str:
-    """Give the user a new temporary password, returned to be shown once.
-
-    Changing the password hash ends the user's sessions (Django checks it on every request).
-    """
+    """Give the user a new temporary password, returned to be shown once; end their sessions."""
     with (
         audit.refusals_recorded(
             actor,
@@ -430,6 +484,7 @@ def reset_password(actor: User, target: User, *, origin: Origin = NOWHERE) -> st
         target.set_password(password)
         target.must_change_password = True
         target.save(update_fields=["password", "must_change_password"])
+        end_sessions(target)
         audit.record(
             actor,
             AuditAction.PASSWORD_RESET,

@@ -91,6 +91,11 @@ urlpatterns = [
     # Settings > My profile
     path("profile/", profile.my_profile, name="profile"),
     path("profile/password/", profile.change_password, name="change_password"),
+    path(
+        "profile/sign-out-everywhere/",
+        profile.sign_out_everywhere,
+        name="sign_out_everywhere",
+    ),
     # Workspaces
     path("membership/", membership.membership, name="membership"),
     path("membership/maps/", membership.purchase_maps, name="purchase_maps"),

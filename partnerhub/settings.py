@@ -167,6 +167,8 @@ MIDDLEWARE = [
     # Records every page the rulebook refuses (a RuleRefused leaving a view) before the 403.
     "accounts.middleware.RefusalAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: a session that timed out is signed out with a message saying why.
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into our lockout page.
     "axes.middleware.AxesMiddleware",
@@ -235,6 +237,17 @@ AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 # axes.W006 asks to lock by address too. Locking by email is the decision above: rotating the
 # browser or cookies does not escape it, and an office behind one address is not locked out.
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
+
+# Sessions end after PARTNERHUB_SESSION_IDLE_MINUTES without a request and, however active,
+# PARTNERHUB_SESSION_MAX_HOURS after sign-in (accounts.middleware.SessionTimeoutMiddleware).
+# The cookie and the stored session expire that long after their last write too, so a session
+# the middleware never sees again (a browser closed for good) does not outlive it by much.
+PARTNERHUB_SESSION_IDLE_MINUTES = env_int("PARTNERHUB_SESSION_IDLE_MINUTES", 60)
+PARTNERHUB_SESSION_MAX_HOURS = env_int("PARTNERHUB_SESSION_MAX_HOURS", 12)
+for _name in ("PARTNERHUB_SESSION_IDLE_MINUTES", "PARTNERHUB_SESSION_MAX_HOURS"):
+    if not globals()[_name]:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more: a session cannot last no time.")
+SESSION_COOKIE_AGE = PARTNERHUB_SESSION_MAX_HOURS * 60 * 60
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

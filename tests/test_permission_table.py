@@ -164,6 +164,13 @@ TABLE = [
     ),
     Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # The admin's password change is the page above (tests/test_sessions.py).
+    Row("admin_password_change", "get", {ANON: 302, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    # Anyone signed in may sign their own other sessions out; it names nobody else.
+    Row(
+        "sign_out_everywhere", "post", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}
+    ),
+    Row("sign_out_everywhere", "get", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
     Row(
         "membership",
         "get",

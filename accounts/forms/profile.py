@@ -1,4 +1,5 @@
-"""My profile: changing one's own password, also the forced change of a temporary password."""
+"""My profile: changing one's own password, also the forced change of a temporary password;
+signing out everywhere else."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
+from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.urls import reverse
 
-from accounts.models import User
+from accounts.lockout import password_is_right
 
 
 class ChangePasswordForm(PasswordChangeForm):
     """Django's password change (current password, new one twice, the password validators).
 
     For a user holding a temporary password, the new password must be another one: the
-    temporary password was seen by the admin who set it, so it works only once.
+    temporary password was seen by the admin who set it, so it works only once. A wrong old
+    password counts toward the sign-in lockout. The view saves through
+    accounts.services.change_own_password.
     """
 
     error_messages = {
@@ -26,15 +32,24 @@ class ChangePasswordForm(PasswordChangeForm):
         "password_reused": "Choose a password other than your temporary password.",
     }
 
-    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
-        super().__init__(user, *args, **kwargs)
-        self.temporary = user.must_change_password
+    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request.user, *args, **kwargs)
+        self.request = request
+        self.temporary = self.user.must_change_password
         # Django's labels (Old password, New password, New password confirmation) stay.
         if self.temporary:
             self.fields["old_password"].help_text = "The temporary password you were given."
         self.fields["new_password2"].help_text = "Enter the new password again."
         self.helper = FormHelper()
         self.helper.add_input(Submit("change_password", "Change password"))
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        if not password_is_right(self.request, self.user, old_password):
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
 
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean()
@@ -47,10 +62,14 @@ class ChangePasswordForm(PasswordChangeForm):
             )
         return cleaned_data
 
-    def save(self, commit: bool = True) -> User:
-        """Set the new password; the user no longer has to change it."""
-        user = super().save(commit=False)
-        user.must_change_password = False
-        if commit:
-            user.save(update_fields=["password", "must_change_password"])
-        return user
+
+class SignOutEverywhereForm(forms.Form):
+    """No fields: a button that posts, with its CSRF token, to sign_out_everywhere."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = reverse("sign_out_everywhere")
+        button = Submit("sign_out_everywhere", "Sign out everywhere")
+        button.field_classes = "btn btn-outline-primary"  # not the page's main action
+        self.helper.add_input(button)

@@ -13,9 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms.profile import ChangePasswordForm
+from accounts import services
+from accounts.audit import Origin
+from accounts.forms.profile import ChangePasswordForm, SignOutEverywhereForm
 from accounts.reauth import mark_password_entered
 from roles import rules
 
@@ -45,7 +47,11 @@ def my_profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/profile/my_profile.html",
-        {"roles": roles, "workspaces": rules.workspaces_for(user)},
+        {
+            "roles": roles,
+            "workspaces": rules.workspaces_for(user),
+            "sign_out_form": SignOutEverywhereForm(),
+        },
     )
 
 
@@ -66,19 +72,35 @@ def _safe_next(request: HttpRequest) -> str | None:
 def change_password(request: HttpRequest) -> HttpResponse:
     """Changes the signed-in user's password; also the forced change of a temporary password.
 
-    This session stays signed in; the user's other sessions end, because Django ties each
-    session to the password it was opened with.
+    This session stays signed in; the user's other sessions end (the service ends them all,
+    and update_session_auth_hash keeps this one).
     """
     if request.method == "POST":
-        form = ChangePasswordForm(request.user, request.POST)
+        form = ChangePasswordForm(request, request.POST)
         if form.is_valid():
-            user = form.save()
+            user = services.change_own_password(
+                request.user,
+                form.cleaned_data["new_password1"],
+                origin=Origin.from_request(request),
+            )
             update_session_auth_hash(request, user)
             mark_password_entered(request)
             messages.success(request, "Your password is changed.")
             return redirect(_safe_next(request) or "home")
     else:
-        form = ChangePasswordForm(request.user)
+        form = ChangePasswordForm(request)
     # Posting back to this address keeps `next` (the page the user first asked for).
     form.helper.form_action = request.get_full_path()
     return render(request, "accounts/profile/change_password.html", {"form": form})
+
+
+@never_cache
+@require_POST
+@login_required
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Ends every other session of the signed-in user, on every browser and server; this one
+    stays signed in (the person asking is at this browser, and signs out here as usual)."""
+    user = services.sign_out_everywhere(request.user, origin=Origin.from_request(request))
+    update_session_auth_hash(request, user)
+    messages.success(request, "You are signed out everywhere else. This browser stays signed in.")
+    return redirect("profile")

@@ -21,12 +21,12 @@ from accounts.reauth import mark_password_entered, safe_next
 def confirm_password(request: HttpRequest) -> HttpResponse:
     """Asks for the signed-in user's password, then returns to `next` (on this site only)."""
     if request.method == "POST":
-        form = ConfirmPasswordForm(request.user, request.POST)
+        form = ConfirmPasswordForm(request, request.POST)
         if form.is_valid():
             mark_password_entered(request)
             return redirect(safe_next(request) or "home")
     else:
-        form = ConfirmPasswordForm(request.user)
+        form = ConfirmPasswordForm(request)
     # Posting back to this address keeps `next`.
     form.helper.form_action = request.get_full_path()
     return render(request, "registration/confirm_password.html", {"form": form})
