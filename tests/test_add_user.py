@@ -612,8 +612,9 @@ def test_the_review_offers_an_invitation_by_default(client, csp):
 
 
 def test_adding_with_an_invitation_emails_the_user_and_shows_no_password(
-    client, csp, django_capture_on_commit_callbacks
+    client, csp, django_capture_on_commit_callbacks, settings
 ):
+    settings.PARTNERHUB_BASE_URL = "https://partnerhub.example"
     go_to_review(client, csp.global_admin, MPN)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -629,7 +630,7 @@ def test_adding_with_an_invitation_emails_the_user_and_shows_no_password(
     assert created.after["sign_in"] == "invitation"
     [message] = mail.outbox
     assert message.to == [GRACE["email"]]
-    assert "http://testserver/invitation/" in message.body
+    assert "https://partnerhub.example/invitation/" in message.body
     page = client.get(response.url).content.decode()
     assert f"An invitation was sent to {GRACE['email']}" in page
     assert "expires on" in page

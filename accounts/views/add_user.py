@@ -29,7 +29,7 @@ from formtools.wizard.views import SessionWizardView
 
 from accounts.audit import Origin
 from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm, SignIn
-from accounts.invitations import invitation_status
+from accounts.invitations import base_url_for_email, invitation_status
 from accounts.models import AuditAction, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse, create_user
@@ -175,7 +175,7 @@ class AddUserWizard(SessionWizardView):
                 role_keys=form_dict[ROLES].cleaned_data["roles"],
                 origin=Origin.from_request(self.request),
                 invite=invite,
-                base_url=self.request.build_absolute_uri("/").rstrip("/"),
+                base_url=base_url_for_email(self.request),
             )
         except EmailInUse:
             # Someone added the same email since the details were checked.

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import imports
 from accounts.audit import Origin
 from accounts.forms.import_users import ConfirmForm, UploadForm
+from accounts.invitations import base_url_for_email
 from accounts.reauth import ask_for_password, password_recently_confirmed
 from roles import rules
 from roles.rules import Action
@@ -121,7 +122,7 @@ def import_users_confirm(request: HttpRequest) -> HttpResponse:
             upload["text"],
             actor=request.user,
             organization=request.user.organization,
-            base_url=request.build_absolute_uri("/").rstrip("/"),
+            base_url=base_url_for_email(request),
             origin=Origin.from_request(request),
         )
     except IntegrityError:

@@ -27,7 +27,7 @@ from accounts import services
 from accounts.audit import Origin
 from accounts.forms.user import UserDetailsForm
 from accounts.history import Change, describe_changes
-from accounts.invitations import invitation_status
+from accounts.invitations import base_url_for_email, invitation_status
 from accounts.lockout import clear_lockout
 from accounts.models import AuditEvent, AuditOutcome, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
@@ -251,7 +251,7 @@ def resend_invitation(request: HttpRequest, public_id: UUID) -> HttpResponse:
             request.user,
             target,
             origin=Origin.from_request(request),
-            base_url=request.build_absolute_uri("/").rstrip("/"),
+            base_url=base_url_for_email(request),
         )
     except RuleRefused as refusal:
         # Set a password, deactivated or out of the actor's reach since the page was shown.
