@@ -155,6 +155,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id is known to every later log line, and every request is logged.
     "partnerhub.middleware.RequestIdMiddleware",
+    # Next, before anything reads a body: too long (413) or of unknown length (411) is refused
+    # from the request's declared length (partnerhub.request_size).
+    "partnerhub.request_size.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files too carry the policy.
     "csp.middleware.CSPMiddleware",
@@ -259,6 +262,15 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+
+# Request bodies: at most PARTNERHUB_MAX_REQUEST_BYTES, refused from the declared length before
+# anything reads them (partnerhub.request_size); only the CSV import takes more (its 2 MB file).
+# Django's own limit on the form fields it parses is the same number; a file up to the import's
+# limit stays in memory (never written to a temporary file on disk), since nothing larger is
+# let in.
+PARTNERHUB_MAX_REQUEST_BYTES = env_int("PARTNERHUB_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNERHUB_MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 
 # Messages stay on the server: one of them may carry a temporary password, shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -26,6 +26,7 @@ from accounts.audit import Origin
 from accounts.forms.import_users import ConfirmForm, UploadForm
 from accounts.invitations import base_url_for_email
 from accounts.reauth import ask_for_password, password_recently_confirmed
+from partnerhub.request_size import MULTIPART_ENVELOPE_BYTES, accepts_body_up_to
 from roles import rules
 from roles.rules import Action
 
@@ -55,6 +56,9 @@ def _keep_result(request: HttpRequest, name: str, report: imports.ImportReport) 
     request.session[RESULT] = {"name": f"{stem}-{suffix}.csv", "csv": report.result_csv}
 
 
+# The file's limit, checked from the request's length before the body is read; the form then
+# checks the file's own size (the envelope's few bytes) and says so next to the field.
+@accepts_body_up_to(imports.MAX_BYTES + MULTIPART_ENVELOPE_BYTES)
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
