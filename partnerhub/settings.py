@@ -237,11 +237,17 @@ AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
 # browser or cookies does not escape it, and an office behind one address is not locked out.
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 
+# A new password: at least 12 characters and hard to guess by zxcvbn's estimate
+# (accounts.passwords), not like the person's name or email, not a common password. No
+# composition rules (Django's "entirely numeric" check is one): zxcvbn judges digits too.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.StrengthValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
