@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import (
 )
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
@@ -175,3 +176,8 @@ def test_temporary_passwords_pass_the_validators(csp):
 def test_the_demo_password_passes_the_validators(csp):
     for email in ("globaladmin@contoso.example", "support@partnerhub.example"):
         validate_password(DEMO_PASSWORD, UserFactory.build(email=email))
+
+
+def test_seed_demo_refuses_a_password_anyone_would_guess(db):
+    with pytest.raises(CommandError, match="Choose another demo password: This password is too"):
+        call_command("seed_demo", "--password", "password123")
