@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 
 from accounts import audit, services
 from accounts.audit import Origin
+from accounts.invitations import base_url_for_email
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
 from accounts.reauth import ask_for_password, password_recently_confirmed
@@ -555,7 +556,7 @@ class PartnerUserAdmin(ServiceAdmin):
                 role_keys=role_keys,
                 origin=origin,
                 invite=True,
-                base_url=request.build_absolute_uri("/").rstrip("/"),
+                base_url=base_url_for_email(request),
                 **details,
             )
             messages.success(
@@ -652,7 +653,7 @@ class PartnerUserAdmin(ServiceAdmin):
     def resend_invitation_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """A new emailed link for users who have not chosen a password yet (the old ones stop
         working); never a password reset, which rule 6 keeps from support staff."""
-        base_url = request.build_absolute_uri("/").rstrip("/")
+        base_url = base_url_for_email(request)
         self.one_at_a_time(
             request,
             queryset,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import models
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -62,6 +63,18 @@ invitation_token_generator = InvitationTokenGenerator()
 def base_url_for_commands() -> str:
     """The scheme and host of links sent outside a request (management commands)."""
     return getattr(settings, "PARTNERHUB_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+
+
+def base_url_for_email(request: HttpRequest | None = None) -> str:
+    """The scheme and host that every link in an email starts with: PARTNERHUB_BASE_URL.
+
+    Never the request's Host header or port when debug is off: whoever sends a request chooses
+    those, and a reset link that points at their host would hand them the token. With debug on
+    (a laptop, perhaps on another port than the setting's default) the request's own address.
+    """
+    if request is not None and settings.DEBUG:
+        return request.build_absolute_uri("/").rstrip("/")
+    return base_url_for_commands()
 
 
 def invitation_path(user: User) -> str:

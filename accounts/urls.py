@@ -5,7 +5,6 @@ from accounts.forms.sign_in import SignInForm
 from accounts.views import (
     add_user,
     audit_log,
-    common,
     directory,
     invitation,
     membership,
@@ -71,11 +70,6 @@ urlpatterns = [
     path("users/<uuid:public_id>/edit/", user.edit_user, name="edit_user"),
     path("users/<uuid:public_id>/roles/", role_views.edit_roles, name="edit_roles"),
     path("users/<uuid:public_id>/reset-password/", user.reset_password, name="reset_password"),
-    path(
-        "users/<uuid:public_id>/temporary-password/",
-        common.temporary_password,
-        name="temporary_password",
-    ),
     path("users/<uuid:public_id>/deactivate/", user.deactivate_user, name="deactivate_user"),
     path("users/<uuid:public_id>/reactivate/", user.reactivate_user, name="reactivate_user"),
     path("users/<uuid:public_id>/delete/", user.delete_user, name="delete_user"),

@@ -155,6 +155,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id is known to every later log line, and every request is logged.
     "partnerhub.middleware.RequestIdMiddleware",
+    # Next, before anything reads a body: too long (413) or of unknown length (411) is refused
+    # from the request's declared length (partnerhub.request_size).
+    "partnerhub.request_size.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files too carry the policy.
     "csp.middleware.CSPMiddleware",
@@ -249,11 +252,17 @@ for _name in ("PARTNERHUB_SESSION_IDLE_MINUTES", "PARTNERHUB_SESSION_MAX_HOURS")
         raise ImproperlyConfigured(f"{_name} must be 1 or more: a session cannot last no time.")
 SESSION_COOKIE_AGE = PARTNERHUB_SESSION_MAX_HOURS * 60 * 60
 
+# A new password: at least 12 characters and hard to guess by zxcvbn's estimate
+# (accounts.passwords), not like the person's name or email, not a common password. No
+# composition rules (Django's "entirely numeric" check is one): zxcvbn judges digits too.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.StrengthValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -274,6 +283,15 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+
+# Request bodies: at most PARTNERHUB_MAX_REQUEST_BYTES, refused from the declared length before
+# anything reads them (partnerhub.request_size); only the CSV import takes more (its 2 MB file).
+# Django's own limit on the form fields it parses is the same number; a file up to the import's
+# limit stays in memory (never written to a temporary file on disk), since nothing larger is
+# let in.
+PARTNERHUB_MAX_REQUEST_BYTES = env_int("PARTNERHUB_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNERHUB_MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 
 # Messages stay on the server: one of them may carry a temporary password, shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

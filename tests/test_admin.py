@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -294,7 +295,7 @@ def test_it_adds_a_user_with_roles_and_emails_an_invitation(
     assert "Temporary password" not in response.content.decode()
     [email] = mailoutbox
     assert email.to == ["ada@contoso.example"]
-    link = re.search(r"http://testserver(/invitation/\S+/)", email.body)[1]
+    link = re.search(rf"{settings.PARTNERHUB_BASE_URL}(/invitation/\S+/)", email.body)[1]
     accepted = Client().get(link, follow=True)
     assert accepted.status_code == 200
     assert "new_password1" in accepted.context["form"].fields

@@ -191,7 +191,7 @@ def test_the_page_asks_for_the_current_password_and_the_new_one_twice(client, cs
     assert re.search(r'type="submit"\s+name="change_password"\s+value="Change password"', page)
     assert "temporary password works only once" not in page
     # Django's validators explain themselves beside the new password.
-    assert "at least 8 characters" in page
+    assert "at least 12 characters" in page
 
 
 def test_it_needs_sign_in_to_change_a_password(client, db):
@@ -352,9 +352,13 @@ def test_two_different_new_passwords_are_refused(client, csp):
 @pytest.mark.parametrize(
     ("password", "says"),
     [
-        ("Sh0rt!", "This password is too short. It must contain at least 8 characters."),
+        ("Sh0rt!", "This password is too short. It must contain at least 12 characters."),
         ("password123", "This password is too common."),
-        ("83920174659", "This password is entirely numeric."),
+        (
+            "aaaaaaaaaaaa",
+            'This password would be easy to guess. Repeats like "aaa" are easy to guess. Add '
+            "another word or two. Uncommon words are better. Avoid repeated words and characters.",
+        ),
     ],
 )
 def test_a_weak_new_password_is_refused_by_djangos_validators(client, csp, password, says):

@@ -23,6 +23,7 @@ from accounts import services
 from accounts.audit import Origin
 from accounts.invitations import invitation_token_generator
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+from accounts.views.user import REPLACES, password_version
 from tests.conftest import Cast
 from tests.factories import PASSWORD, UserFactory
 
@@ -160,7 +161,10 @@ def delete_from_the_users_page(cast: Cast, support: User) -> None:
 def reset_from_the_users_page(cast: Cast, support: User) -> None:
     admin = Client()
     admin.force_login(cast.global_admin)
-    admin.post(reverse("reset_password", args=[cast.member.public_id]))
+    admin.post(
+        reverse("reset_password", args=[cast.member.public_id]),
+        {REPLACES: password_version(User.objects.get(pk=cast.member.pk))},
+    )
     assert User.objects.get(pk=cast.member.pk).must_change_password
 
 

@@ -38,6 +38,7 @@ SETTINGS_VARIABLES = {
     "PARTNERHUB_BASE_URL",
     "PARTNERHUB_SESSION_IDLE_MINUTES",
     "PARTNERHUB_SESSION_MAX_HOURS",
+    "PARTNERHUB_MAX_REQUEST_BYTES",
 }
 
 
@@ -390,6 +391,16 @@ def test_the_base_url_for_links_in_emails():
     }
     chosen = read_settings("PARTNERHUB_BASE_URL", PARTNERHUB_BASE_URL="https://hub.example/")
     assert chosen == {"PARTNERHUB_BASE_URL": "https://hub.example"}
+
+
+def test_the_request_body_limit_comes_from_the_environment():
+    names = ("PARTNERHUB_MAX_REQUEST_BYTES", "DATA_UPLOAD_MAX_MEMORY_SIZE")
+    assert read_settings(*names) == dict.fromkeys(names, 1024 * 1024)
+    chosen = read_settings(*names, PARTNERHUB_MAX_REQUEST_BYTES="65536")
+    assert chosen == dict.fromkeys(names, 65536)
+    result = manage("check", PARTNERHUB_MAX_REQUEST_BYTES="1MB")
+    assert result.returncode != 0
+    assert "PARTNERHUB_MAX_REQUEST_BYTES must be a whole number" in result.stderr
 
 
 @pytest.mark.parametrize("url", ["hub.example", "ftp://hub.example", "https://hub.example/app"])

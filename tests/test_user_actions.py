@@ -3,6 +3,7 @@ deactivate, reactivate and delete. Who may is the rulebook's; these tests hold t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+from accounts.views.user import REPLACES, password_version
 from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.conftest import Cast
@@ -33,6 +35,12 @@ def signed_in(client: Client, user: User) -> Client:
 
 def url(name: str, user: User) -> str:
     return reverse(name, args=[user.public_id])
+
+
+def reset_form(user: User) -> dict[str, str]:
+    """The Reset password form of the user's page: it names the password it replaces."""
+    # As the page shows it now (a user that no longer exists: as last seen).
+    return {REPLACES: password_version(User.objects.filter(pk=user.pk).first() or user)}
 
 
 def messages_of(response: HttpResponse) -> list[str]:
@@ -88,7 +96,7 @@ def a_deactivated_member(cast: Cast) -> User:
 PAGES = [
     Page("edit_user", "get", a_member, ("global_admin", "user_admin"), GA_OR_UMA, 200),
     Page("edit_user", "post", a_member, ("global_admin", "user_admin"), GA_OR_UMA, 302),
-    Page("reset_password", "post", a_member, ("global_admin",), GA_ONLY, 302),
+    Page("reset_password", "post", a_member, ("global_admin",), GA_ONLY, 200),
     Page("deactivate_user", "post", a_member, ("global_admin", "user_admin"), GA_OR_UMA, 302),
     Page(
         "reactivate_user",
@@ -117,6 +125,8 @@ def page_id(page: Page) -> str:
 
 def request(client: Client, page: Page, target: User) -> HttpResponse:
     data = {"first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.com"}
+    if page.name == "reset_password":
+        data = reset_form(target)
     if page.method == "get":
         return client.get(url(page.name, target))
     return client.post(url(page.name, target), data)
@@ -358,28 +368,59 @@ def test_a_refusal_meanwhile_is_shown_on_the_form(client, csp, monkeypatch):
 
 
 def test_reset_password_shows_the_new_password_once(client, csp):
-    response = signed_in(client, csp.global_admin).post(url("reset_password", csp.member))
+    signed_in(client, csp.global_admin)
 
-    assert response.status_code == 302
-    assert response["Location"] == url("temporary_password", csp.member)
-    shown = client.get(response["Location"])
-    password = shown.context["password"]
-    assert password
-    assert shown.context["new_user"] is False
+    response = client.post(url("reset_password", csp.member), reset_form(csp.member))
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    password = response.context["password"]
+    assert response.context["new_user"] is False
     member = User.objects.get(pk=csp.member.pk)
     assert member.check_password(password)
     assert not member.check_password(PASSWORD)
     assert member.must_change_password
-    assert client.get(response["Location"]).context["password"] is None
     assert AuditEvent.objects.get().action == AuditAction.PASSWORD_RESET
+    # Kept nowhere: not in the session store, a cookie or the address.
+    assert password not in str(dict(client.session.items()))
+    assert not any(password in morsel.value for morsel in client.cookies.values())
+
+
+def test_reloading_the_shown_password_resets_nothing_and_shows_nothing(client, csp):
+    # Reloading the page sends the same form again: the password it named is gone.
+    signed_in(client, csp.global_admin)
+    page = client.get(url("user_detail", csp.member)).content.decode()
+    form = dict(re.findall(r'<input type="hidden" name="(replaces)" value="([^"]+)">', page))
+    assert form == reset_form(csp.member)  # the page's form names the password it replaces
+    password = client.post(url("reset_password", csp.member), form).context["password"]
+
+    again = client.post(url("reset_password", csp.member), form)
+
+    assert again.status_code == 302
+    assert again["Location"] == url("user_detail", csp.member)
+    assert User.objects.get(pk=csp.member.pk).check_password(password)
+    assert AuditEvent.objects.filter(action=AuditAction.PASSWORD_RESET).count() == 1
+    page = client.get(again["Location"]).content.decode()
+    assert "Nothing was reset" in page
+    assert password not in page
+
+
+def test_a_reset_form_without_the_password_it_replaces_resets_nothing(client, csp):
+    signed_in(client, csp.global_admin)
+    before = database_state()
+
+    response = client.post(url("reset_password", csp.member))
+
+    assert response.status_code == 302
+    assert database_state() == before
 
 
 def test_a_global_admin_resets_another_global_admins_password(client, csp):
     response = signed_in(client, csp.global_admin).post(
-        url("reset_password", csp.second_global_admin)
+        url("reset_password", csp.second_global_admin), reset_form(csp.second_global_admin)
     )
 
-    assert response.status_code == 302
+    assert response.status_code == 200
 
 
 def test_nobody_resets_their_own_password_here(client, csp):

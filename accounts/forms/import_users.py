@@ -33,7 +33,14 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
-        self.helper.attrs = {"data-import-upload": "", "data-submit-once": ""}
+        # The page's script refuses a file over the limit before sending it (the server refuses
+        # its request unread, with a plain page, partnerhub.request_size): same words as here.
+        self.helper.attrs = {
+            "data-import-upload": "",
+            "data-submit-once": "",
+            "data-max-bytes": str(imports.MAX_BYTES),
+            "data-too-big": f"{imports.TOO_BIG} {CHOOSE_AGAIN}",
+        }
         self.helper.add_input(Submit("check", "Check the file"))
         self.rows = 0
 

@@ -29,11 +29,11 @@ from formtools.wizard.views import SessionWizardView
 
 from accounts.audit import Origin
 from accounts.forms.add_user import DetailsForm, ReviewForm, RolesForm, SignIn
-from accounts.invitations import invitation_status
+from accounts.invitations import base_url_for_email, invitation_status
 from accounts.models import AuditAction, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse, create_user
-from accounts.views.common import remember_temporary_password, user_in_directory
+from accounts.views.common import show_temporary_password, user_in_directory
 from roles import rules
 from roles.catalogue import SPECS, RoleKey
 from roles.rules import Action, RuleRefused
@@ -182,7 +182,7 @@ class AddUserWizard(SessionWizardView):
                 role_keys=form_dict[ROLES].cleaned_data["roles"],
                 origin=Origin.from_request(self.request),
                 invite=invite,
-                base_url=self.request.build_absolute_uri("/").rstrip("/"),
+                base_url=base_url_for_email(self.request),
             )
         except EmailInUse:
             # Someone added the same email since the details were checked.
@@ -195,8 +195,9 @@ class AddUserWizard(SessionWizardView):
             raise _NotAdded(self._back_to(REVIEW, None, refusal.reason)) from None
         if new.temporary_password is None:
             return redirect("user_added", new.user.public_id)
-        remember_temporary_password(self.request, new.user, new.temporary_password, new_user=True)
-        return redirect("temporary_password", new.user.public_id)
+        return show_temporary_password(
+            self.request, new.user, new.temporary_password, new_user=True
+        )
 
     def _back_to(self, step: str, field: str | None, message: str) -> HttpResponse:
         """The step's page again, with what it holds and the message at the field."""

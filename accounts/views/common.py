@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.utils.cache import add_never_cache_headers
 
 from accounts.invitations import LAST_INVITATION_SENT, last_invitation_sent_expression
 from accounts.models import User, UserQuerySet
 from roles import rules
 from roles.models import RoleAssignment
 from roles.rules import Action
-
-_SESSION_KEY = "temporary-passwords"
 
 
 def organization_users(request: HttpRequest) -> UserQuerySet:
@@ -61,30 +57,19 @@ def with_roles(user: User) -> User:
     return user
 
 
-def remember_temporary_password(
+def show_temporary_password(
     request: HttpRequest, user: User, password: str, *, new_user: bool
-) -> None:
-    """Keep a temporary password in the session until the next page shows it, once."""
-    passwords = request.session.get(_SESSION_KEY, {})
-    passwords[str(user.public_id)] = {"password": password, "new_user": new_user}
-    request.session[_SESSION_KEY] = passwords
+) -> HttpResponse:
+    """The page that shows a new temporary password, once: the response to the POST that made it.
 
-
-@never_cache
-@require_GET
-@login_required
-def temporary_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """Shows a user's temporary password once: the session forgets it as the page is made."""
-    user = user_in_directory(request, public_id)
-    passwords = request.session.get(_SESSION_KEY, {})
-    shown = passwords.pop(str(user.public_id), None)
-    request.session[_SESSION_KEY] = passwords
-    return render(
+    Nothing keeps the password: not the session, a cookie, a URL or a cache (no-store). Sending
+    the same form again, as reloading this page does, adds no user (the wizard has forgotten
+    its steps) and resets nothing (the reset form names the password it replaces).
+    """
+    response = render(
         request,
         "accounts/temporary_password.html",
-        {
-            "shown_user": user,
-            "password": shown["password"] if shown else None,
-            "new_user": shown["new_user"] if shown else False,
-        },
+        {"shown_user": user, "password": password, "new_user": new_user},
     )
+    add_never_cache_headers(response)
+    return response

@@ -24,7 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import imports
 from accounts.audit import Origin
 from accounts.forms.import_users import ConfirmForm, UploadForm
+from accounts.invitations import base_url_for_email
 from accounts.reauth import ask_for_password, password_recently_confirmed
+from partnerhub.request_size import MULTIPART_ENVELOPE_BYTES, accepts_body_up_to
 from roles import rules
 from roles.rules import Action
 
@@ -54,6 +56,9 @@ def _keep_result(request: HttpRequest, name: str, report: imports.ImportReport) 
     request.session[RESULT] = {"name": f"{stem}-{suffix}.csv", "csv": report.result_csv}
 
 
+# The file's limit, checked from the request's length before the body is read; the form then
+# checks the file's own size (the envelope's few bytes) and says so next to the field.
+@accepts_body_up_to(imports.MAX_BYTES + MULTIPART_ENVELOPE_BYTES)
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -126,7 +131,7 @@ def import_users_confirm(request: HttpRequest) -> HttpResponse:
             upload["text"],
             actor=request.user,
             organization=request.user.organization,
-            base_url=request.build_absolute_uri("/").rstrip("/"),
+            base_url=base_url_for_email(request),
             origin=Origin.from_request(request),
         )
     except IntegrityError:

@@ -24,6 +24,7 @@ from django.urls import reverse_lazy
 from accounts import services
 from accounts.audit import Origin
 from accounts.forms.password_reset import ChooseOwnPasswordForm, ForgotPasswordForm
+from accounts.invitations import base_url_for_email
 from accounts.lockout import clear_lockout
 from accounts.models import AuditAction, User
 from accounts.services import LinkNotValid
@@ -45,7 +46,9 @@ class ForgotPasswordView(auth_views.PasswordResetView):
 
     @property
     def extra_email_context(self) -> dict[str, Any]:
-        return {"timeout_days": _link_days()}
+        # The link starts with PARTNERHUB_BASE_URL, not the Host this request names (Django's
+        # default): a forged Host would otherwise receive the owner's token.
+        return {"timeout_days": _link_days(), "base_url": base_url_for_email(self.request)}
 
 
 class ForgotPasswordSentView(auth_views.PasswordResetDoneView):

@@ -21,20 +21,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.audit import Origin
 from accounts.forms.user import UserDetailsForm
 from accounts.history import Change, describe_changes
-from accounts.invitations import invitation_status
+from accounts.invitations import base_url_for_email, invitation_status
 from accounts.lockout import clear_lockout
 from accounts.models import AuditEvent, AuditOutcome, User
 from accounts.reauth import ask_for_password, password_recently_confirmed
 from accounts.services import EmailInUse
 from accounts.views.common import (
     organization_users,
-    remember_temporary_password,
+    show_temporary_password,
     user_in_directory,
     with_roles,
 )
@@ -44,6 +45,19 @@ from roles.rules import Action, Decision, RuleRefused
 
 # How much of a user's history the page shows; the rest stays in the audit log.
 HISTORY_LENGTH = 50
+
+# The reset form names the password it replaces, so that the same form sent twice resets once.
+REPLACES = "replaces"
+ALREADY_CHANGED = (
+    "Nothing was reset: {name}'s password changed since that page was shown. A temporary "
+    "password is shown once and cannot be shown again; reset it again if it was lost."
+)
+
+
+def password_version(user: User) -> str:
+    """A keyed digest of the user's current password hash: changes whenever the password does,
+    and tells the page nothing about the hash."""
+    return salted_hmac("accounts.views.user.password_version", user.password).hexdigest()[:32]
 
 
 def _require_may(request: HttpRequest, target: User, action: Action) -> None:
@@ -132,6 +146,7 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             or may_resend_invitation
             or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values()),
             "last_global_admin": rules.is_last_active_global_admin(target),
+            "password_version": password_version(target),
             "last_global_admin_reason": rules.LAST_GLOBAL_ADMIN,
             "can_see_history": can_see_history,
             "history": history,
@@ -195,6 +210,12 @@ def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
     _require_may(request, target, Action.RESET_PASSWORD)
     if not password_recently_confirmed(request):
         return ask_for_password(request, reverse("user_detail", args=[target.public_id]))
+    if not constant_time_compare(request.POST.get(REPLACES, ""), password_version(target)):
+        # The form was sent again (the page that showed the new password was reloaded), or the
+        # password changed since the user's page was shown: a second reset would replace the
+        # temporary password just handed out.
+        messages.warning(request, ALREADY_CHANGED.format(name=target.get_full_name()))
+        return _back_to_user(request, target)
     try:
         password = services.reset_password(
             request.user, target, origin=Origin.from_request(request)
@@ -203,8 +224,7 @@ def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
     clear_lockout(target.email)
-    remember_temporary_password(request, target, password, new_user=False)
-    return redirect("temporary_password", target.public_id)
+    return show_temporary_password(request, target, password, new_user=False)
 
 
 @login_required
@@ -251,7 +271,7 @@ def resend_invitation(request: HttpRequest, public_id: UUID) -> HttpResponse:
             request.user,
             target,
             origin=Origin.from_request(request),
-            base_url=request.build_absolute_uri("/").rstrip("/"),
+            base_url=base_url_for_email(request),
         )
     except RuleRefused as refusal:
         # Set a password, deactivated or out of the actor's reach since the page was shown.

@@ -35,6 +35,13 @@ function uploadWithProgress(form) {
     showStatus(main, `Checking ${what}…`, null);
   });
   request.addEventListener("load", () => {
+    if (request.status === 413) {
+      // Refused unread: the server's plain page says what to do.
+      showStatus(main, request.responseText.trim(), 0);
+      delete form.dataset.submitting;
+      delete form.dataset.importSending;
+      return;
+    }
     const sentTo = new URL(form.action || window.location.href, window.location.href);
     const landed = new URL(request.responseURL || sentTo.href);
     if (landed.pathname !== sentTo.pathname) {
@@ -58,9 +65,28 @@ function uploadWithProgress(form) {
   request.send(new FormData(form));
 }
 
+function tooBig(form) {
+  // The server refuses a request over its limit without reading it (a plain 413 page): say it
+  // here, at the field, before sending anything.
+  const input = form.querySelector("input[type=file]");
+  const file = input && input.files[0];
+  const limit = Number(form.dataset.maxBytes || 0);
+  if (!file || !limit || file.size <= limit) return false;
+  input.setCustomValidity(form.dataset.tooBig || "The file is too large.");
+  input.reportValidity();
+  input.addEventListener("change", () => input.setCustomValidity(""), { once: true });
+  return true;
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.matches("form[data-import-upload]")) {
+    if (tooBig(form)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      delete form.dataset.submitting; // not sent: choosing another file sends it
+      return;
+    }
     if (!window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
     event.preventDefault();
     if (form.dataset.importSending) return; // a double click sends the file once

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -346,6 +348,12 @@ class Command(BaseCommand):
             password = DEMO_PASSWORD
         if not password:
             raise CommandError("The demo password cannot be empty.")
+        try:
+            # The rules a person's own password meets (accounts.passwords): a demo server's
+            # accounts are no easier to guess than anyone's.
+            validate_password(password)
+        except ValidationError as weak:
+            raise CommandError(f"Choose another demo password: {' '.join(weak.messages)}") from None
         for definition in ORGANIZATIONS:
             _check_roles_exist_in(definition)
 
