@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from accounts import audit, services
 from accounts.audit import Origin
+from accounts.forms.text import EmailAddressField
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
 from accounts.search import fold
@@ -279,6 +280,8 @@ def role_choice_label(role: Role) -> str:
 
 
 class PartnerUserForm(RulebookForm):
+    # The one email field of every form: canonical form, the same refusals (accounts.identity).
+    email = EmailAddressField(label="Email")
     roles = forms.ModelMultipleChoiceField(
         queryset=Role.objects.all(),
         widget=forms.CheckboxSelectMultiple,
