@@ -31,7 +31,7 @@ from functools import cache
 import idna
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Manager, Model
+from django.db.models import Manager, Model, QuerySet
 
 from accounts.search import fold
 
@@ -264,7 +264,11 @@ def _store(users: Manager, emails: dict[int, tuple[str, bool | None]], size: int
             user.search_text = fold(f"{user.first_name} {user.last_name} {user.email}")
             if active is not None:
                 user.is_active = active
-        users.bulk_update(batch, ["email", "email_skeleton", "search_text", "is_active"])
+        # Django's own bulk_update: UserQuerySet's (the manager is used in migrations) would
+        # call methods a historical model does not have; the fields are filled above.
+        QuerySet.bulk_update(
+            users.all(), batch, ["email", "email_skeleton", "search_text", "is_active"]
+        )
 
 
 def _quarantine(public_id: object, email: str, reason: str) -> Quarantined:
