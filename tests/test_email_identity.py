@@ -607,3 +607,22 @@ def test_a_user_added_with_any_spelling_is_found_with_any_other(csp):
 
     assert new.user.email == "kate@contoso.example"
     assert User.objects.with_email(full_width("kate@contoso.example")).get() == new.user
+
+
+@pytest.mark.parametrize(
+    ("text", "prototype"),
+    [
+        (LONG_S, "f"),  # TR39: the long s looks like an f
+        ("0", "O"),
+        ("1", "l"),
+        ("I", "l"),
+        ("|", "l"),
+        ("m", "rn"),
+        (CYRILLIC_O, "o"),
+        ("\u0430", "a"),  # Cyrillic a
+        ("o", "o"),  # a prototype is its own skeleton
+    ],
+)
+def test_the_skeleton_follows_unicode_tr39(text, prototype):
+    assert identity.skeleton(text) == prototype
+    assert identity.skeleton(prototype) == prototype
