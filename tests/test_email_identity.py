@@ -547,7 +547,7 @@ def _migration_names() -> tuple[tuple[str, str], tuple[str, str]]:
     return before, ours
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_migration_canonicalizes_existing_rows_and_quarantines_collisions(capsys):
     before, _ = _migration_names()
     executor = MigrationExecutor(connection)
