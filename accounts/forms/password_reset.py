@@ -32,8 +32,9 @@ def email_set_by_someone_else(user: User) -> bool:
 
 class ForgotPasswordForm(PasswordResetForm):
     """Django's "send me a reset link": the same answer whether or not the email has an
-    account; only an active user with a password gets an email (PasswordResetForm.get_users),
-    and not when someone else set that email since the user last signed in."""
+    account; only an active user with a password gets an email, sent to the address stored
+    for the canonical form of the one typed, and not when someone else set that email since
+    the user last signed in."""
 
     email = EmailAddressField(
         label="Email",
