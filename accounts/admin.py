@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 
 from accounts import audit, services
 from accounts.audit import Origin
+from accounts.forms.text import EmailAddressField
 from accounts.invitations import base_url_for_email
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
@@ -336,6 +337,8 @@ def role_choice_label(role: Role) -> str:
 
 
 class PartnerUserForm(RulebookForm):
+    # The one email field of every form: canonical form, the same refusals (accounts.identity).
+    email = EmailAddressField(label="Email")
     roles = forms.ModelMultipleChoiceField(
         queryset=Role.objects.all(),
         widget=forms.CheckboxSelectMultiple,

@@ -6,8 +6,9 @@ from accounts.models import User
 
 
 class EmailBackend(ModelBackend):
-    """Django's ModelBackend (email as the user name, case-insensitive; inactive users refused,
-    including on every request of a session they already hold: DOMAIN.md rule 7)."""
+    """Django's ModelBackend (email as the user name, in its canonical form: accounts.identity;
+    inactive users refused, including on every request of a session they already hold:
+    DOMAIN.md rule 7)."""
 
     def get_user(self, user_id: int) -> User | None:
         user = User.objects.select_related("organization").filter(pk=user_id).first()

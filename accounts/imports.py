@@ -32,11 +32,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 
 from accounts import audit
 from accounts.audit import NOWHERE, Origin
-from accounts.forms.text import OneLineEmailField, OneLineField
+from accounts.duplicates import lookalike_emails
+from accounts.forms.text import EmailAddressField, OneLineField
+from accounts.identity import email_skeleton, is_canonical
 from accounts.invitations import send_invitations
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.services import EmailInUse, lock_organization, snapshot
@@ -104,6 +105,7 @@ class ImportRow:
     role_keys: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (role key, the reason)
+    warnings: list[str] = field(default_factory=list)  # possible duplicates: guidance only
     added: bool = False
 
     @property
@@ -199,7 +201,7 @@ class RowForm(forms.Form):
     last_name = OneLineField(
         label="Last name", max_length=150, error_messages={"required": "this cell is empty."}
     )
-    email = OneLineEmailField(
+    email = EmailAddressField(
         label="Email", max_length=254, error_messages={"required": "this cell is empty."}
     )
     roles = OneLineField(label="Roles", max_length=1000, required=False)
@@ -224,6 +226,7 @@ class _Checker:
     """Checks rows as the add-user flow checks one user, remembering the file's emails."""
 
     def __init__(self, actor: User, organization: PartnerOrganization) -> None:
+        self.organization = organization
         # An unsaved user of the organization: "may they grant this role to a new user here?"
         # The answer is the same for every row, so it is asked once.
         self.decisions: dict[str, Decision] = rules.grantable_roles(
@@ -235,6 +238,7 @@ class _Checker:
         for row in chunk:
             self._check_cells(row)
         self.mark_emails_in_use([row for row in chunk if row.email])
+        self.mark_lookalikes([row for row in chunk if row.valid])
 
     def _check_cells(self, row: ImportRow) -> None:
         invalid = set()
@@ -249,8 +253,8 @@ class _Checker:
         if "email" in invalid:
             row.email = row.email.strip()
         else:
-            row.email = User.objects.normalize_email(row.email)
-            first = self.first_line_of.setdefault(row.email.lower(), row.line)
+            # Cleaned by the field: canonical, so look-alikes that fold together meet here.
+            first = self.first_line_of.setdefault(row.email, row.line)
             if first != row.line:
                 row.errors.append(f"Email: line {first} of this file has the same email.")
         if "roles" in invalid:
@@ -264,22 +268,28 @@ class _Checker:
 
     @staticmethod
     def mark_emails_in_use(rows: list[ImportRow]) -> None:
-        """One query for the chunk: emails are unique across the product, ignoring case."""
-        # An email no user could have (too long for the column, a NUL byte, which PostgreSQL
-        # refuses in a query) is not looked up: its row has its error already.
-        wanted = {
-            row.email.lower() for row in rows if len(row.email) <= 254 and "\x00" not in row.email
-        }
+        """One query for the chunk: emails are unique across the product, by canonical form."""
+        # Only canonical emails are looked up: the others (a NUL byte, which PostgreSQL refuses
+        # in a query, or anything the field refused) have their error already.
+        wanted = {row.email for row in rows if is_canonical(row.email)}
         # Every organization's users, on purpose: rule 8 is product-wide. Nothing about the
         # other organization is shown, only the add-user flow's message.
-        in_use = set(
-            User.objects.annotate(email_lower=Lower("email"))
-            .filter(email_lower__in=wanted)
-            .values_list("email_lower", flat=True)
-        )
+        in_use = set(User.objects.filter(email__in=wanted).values_list("email", flat=True))
         for row in rows:
-            if row.email.lower() in in_use and EMAIL_IN_USE not in row.errors:
+            if row.email in in_use and EMAIL_IN_USE not in row.errors:
                 row.errors.append(EMAIL_IN_USE)
+
+    def mark_lookalikes(self, rows: list[ImportRow]) -> None:
+        """One query for the chunk: the organization's users whose email looks like a row's
+        (accounts.duplicates, as the add-user flow lists them). A warning, not an error."""
+        skeletons = {row.line: email_skeleton(row.email) for row in rows}
+        users = lookalike_emails(self.organization, set(skeletons.values()))
+        for row in rows:
+            row.warnings = [
+                f"Possible duplicate: the email looks like {user.get_full_name()}'s, {user.email}."
+                for user in users.get(skeletons[row.line], [])
+                if user.email != row.email
+            ]
 
 
 EMAIL_IN_USE = f"Email: {EmailInUse.message}"
@@ -291,7 +301,7 @@ EMAIL_IN_USE = f"Email: {EmailInUse.message}"
 SHOWN_ROWS = 200  # rows with errors, on the page (the result file has every row)
 REFUSALS_RECORDED = 20  # refused roles named in the audit event of a file (all are counted)
 SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
-RESULT_HEADER = [*HEADER, "Outcome", "Errors"]
+RESULT_HEADER = [*HEADER, "Outcome", "Errors", "Warnings"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -314,6 +324,8 @@ class ImportReport:
     problems: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_ROWS
     refused_roles: int = 0  # (row, role) pairs the rulebook refused
     refused_shown: list[dict[str, Any]] = field(default_factory=list)  # REFUSALS_RECORDED
+    warned: int = 0  # rows with a possible duplicate
+    lookalikes: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_ROWS
     ready: list[dict[str, Any]] = field(default_factory=list)  # the first SHOWN_READY
     _result: io.StringIO = field(default_factory=io.StringIO, repr=False)
 
@@ -346,11 +358,16 @@ class ImportReport:
                 "roles": row.role_names if row.valid else [],
                 "roles_cell": row.roles,
                 "errors": row.errors,
+                "warnings": row.warnings,
             }
             if ok and len(self.ready) < SHOWN_READY:
                 self.ready.append(shown)
             elif not ok and len(self.problems) < SHOWN_ROWS:
                 self.problems.append(shown)
+            if row.warnings:
+                self.warned += 1
+                if len(self.lookalikes) < SHOWN_ROWS:
+                    self.lookalikes.append(shown)
             self._writer.writerow(
                 [
                     row.line,
@@ -360,6 +377,7 @@ class ImportReport:
                     ),
                     self.outcome(row),
                     _cell(" | ".join(row.errors)),
+                    _cell(" | ".join(row.warnings)),
                 ]
             )
 
@@ -384,6 +402,8 @@ class ImportReport:
             "invitations_sent": self.invitations_sent,
             "invitations_not_sent": 0 if self.dry_run else self.valid - self.invitations_sent,
             "problems": self.problems,
+            "lookalikes": self.lookalikes,
+            "more_lookalikes": max(0, self.warned - len(self.lookalikes)),
             "ready": self.ready,
             "more_problems": max(0, self.invalid - len(self.problems)),
             "more_ready": max(0, self.valid - len(self.ready)),

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.forms.sign_in import SignInForm
+from accounts.identity import sign_in_key
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -34,11 +35,13 @@ def lockout_message() -> str:
 
 
 def sign_in_name(request: HttpRequest, credentials: dict | None) -> str | None:
-    """The email that failures are counted against, in lower case: emails are unique ignoring
-    case, so USER@ and user@ must not get five tries each."""
+    """The email that failures are counted against, in its canonical form: USER@, user@ and
+    their look-alikes that fold into it (a long s, a Kelvin sign, full-width letters) must not
+    get five tries each. Text that cannot be an email gets a fixed-length key shared by its
+    look-alikes (accounts.identity.sign_in_key)."""
     field = settings.AXES_USERNAME_FORM_FIELD
     name = (credentials or {}).get(field) or request.POST.get(field)
-    return name.strip().lower() if isinstance(name, str) and name.strip() else None
+    return sign_in_key(name) if isinstance(name, str) and name.strip() else None
 
 
 def locked_out(
@@ -70,7 +73,7 @@ def clear_lockout(email: str) -> None:
     password reset, and the new temporary password must then work at once."""
     from axes.utils import reset
 
-    reset(username=email.strip().lower())
+    reset(username=sign_in_key(email))
 
 
 def password_is_right(request: HttpRequest, user: User, password: str) -> bool:

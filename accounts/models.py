@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Q
@@ -18,10 +19,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.identity import canonical_email, email_skeleton
 from accounts.search import fold
 
 # The fields folded into User.search_text.
 SEARCHED_FIELDS = {"first_name", "last_name", "email"}
+# What the database can see of a canonical email (accounts.identity): printable ASCII, no
+# spaces, one "@" with something on each side. Lower case is checked beside it.
+CANONICAL_EMAIL_SHAPE = r"^[!-?A-~]+@[!-?A-~]+\Z"
 
 
 class ProgramType(models.TextChoices):
@@ -78,6 +83,7 @@ class UserQuerySet(models.QuerySet["User"]):
         objs = list(objs)
         for user in objs:
             user.refresh_search_text()
+            user.refresh_email_skeleton()
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(
@@ -88,6 +94,10 @@ class UserQuerySet(models.QuerySet["User"]):
             for user in objs:
                 user.refresh_search_text()
             fields.append("search_text")
+        if "email" in fields:
+            for user in objs:
+                user.refresh_email_skeleton()
+            fields.append("email_skeleton")
         return super().bulk_update(objs, fields, *args, **kwargs)
 
     def search(self, query: str) -> UserQuerySet:
@@ -104,16 +114,25 @@ class UserQuerySet(models.QuerySet["User"]):
         return self.filter(organization=organization)
 
     def with_email(self, email: str) -> UserQuerySet:
-        """Emails are unique across the product regardless of case (DOMAIN.md rule 8)."""
-        return self.filter(email__iexact=email)
+        """The user with this email in its canonical form (DOMAIN.md rule 8); none for text
+        that cannot be an email."""
+        try:
+            return self.filter(email=canonical_email(email))
+        except ValidationError:
+            return self.none()
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> User:
-        # Sign-in by email, whatever case the person types it in.
-        return self.get(email__iexact=username)
+        # Sign-in by email, in its canonical form: whatever case or width it is typed in, one
+        # account at most. Text that cannot be an email is an unknown user, never an error.
+        try:
+            email = canonical_email(username or "")
+        except ValidationError:
+            raise self.model.DoesNotExist from None
+        return self.get(email=email)
 
     def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
         """A partner user: needs an organization. Use accounts.services.create_user in app code."""
@@ -127,7 +146,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return self._create(email, password, **fields)
 
     def _create(self, email: str, password: str | None, **fields: object) -> User:
-        user = self.model(email=self.normalize_email(email), **fields)
+        user = self.model(email=canonical_email(email), **fields)
         user.set_password(password)
         user.full_clean(exclude=["password"])
         user.save(using=self._db)
@@ -138,6 +157,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in: a partner user (with an organization) or support staff (without)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Always accounts.identity.canonical_email's form; the constraints below hold the database
+    # to what SQL can see of it.
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=150)
     last_name = models.CharField(max_length=150)
@@ -173,6 +194,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     session_generation = models.CharField(
         max_length=32, blank=True, default="", db_default="", editable=False
     )
+    email_skeleton = models.TextField(
+        editable=False,
+        default="",
+        help_text="The email as look-alikes share it (accounts.identity.email_skeleton).",
+    )
 
     objects = UserManager()
 
@@ -184,9 +210,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["last_name", "first_name", "email"]
         constraints = [
             models.UniqueConstraint(
-                Lower("email"),
-                name="accounts_user_email_unique_ignoring_case",
+                fields=["email"],
+                name="accounts_user_email_unique",
                 violation_error_message="A user with this email already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")) & Q(email__regex=CANONICAL_EMAIL_SHAPE),
+                name="accounts_user_email_canonical",
+                violation_error_message="Store the email in its canonical form.",
             ),
             models.CheckConstraint(
                 condition=Q(is_staff=True, organization__isnull=True)
@@ -201,7 +232,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["organization", "last_name", "first_name"],
                 name="accounts_user_org_name_idx",
-            )
+            ),
+            # Look-alike emails in an organization (accounts.duplicates): one equality lookup.
+            models.Index(
+                fields=["organization", "email_skeleton"], name="accounts_user_org_skeleton_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,13 +244,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.refresh_search_text()
+        self.refresh_email_skeleton()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and SEARCHED_FIELDS & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, "search_text"}
+            kwargs["update_fields"] = {*update_fields, "search_text", "email_skeleton"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Django's clean() would only normalize the email's Unicode; store the canonical form.
+        super().clean()
+        if not self.email:
+            return  # the field's own check says it is required
+        try:
+            self.email = canonical_email(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.messages}) from None
 
     def refresh_search_text(self) -> None:
         self.search_text = fold(f"{self.first_name} {self.last_name} {self.email}")
+
+    def refresh_email_skeleton(self) -> None:
+        self.email_skeleton = email_skeleton(self.email)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

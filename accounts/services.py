@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from accounts import audit
 from accounts.audit import NOWHERE, Origin
+from accounts.identity import canonical_email
 from accounts.models import AuditAction, PartnerOrganization, User
 from roles import rules
 from roles.catalogue import in_catalogue_order
@@ -118,7 +119,7 @@ def create_user(
     """Add a user with roles and a temporary password, which the caller shows once; or, with
     invite, with no password and an emailed invitation to set one (sent once the user is
     committed; base_url starts its link)."""
-    email = User.objects.normalize_email(email.strip())
+    email = canonical_email(email)  # a form's cleaned email is canonical already
     role_keys = in_catalogue_order(role_keys)
     with (
         audit.refusals_recorded(
@@ -334,7 +335,7 @@ def update_user_details(
     origin: Origin = NOWHERE,
 ) -> User:
     """Change a user's name or email."""
-    email = User.objects.normalize_email(email.strip())
+    email = canonical_email(email)  # a form's cleaned email is canonical already
     with (
         audit.refusals_recorded(
             actor,
@@ -351,7 +352,7 @@ def update_user_details(
             rules.can_manage_user(actor, target, Action.EDIT_USER), AuditAction.USER_EDITED
         )
         before = snapshot(target)
-        if email.lower() != target.email.lower():
+        if email != target.email:
             existing = User.objects.with_email(email).exclude(pk=target.pk).first()
             if existing is not None:
                 raise EmailInUse(existing)

@@ -24,6 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
+from accounts.identity import email_skeleton
 from accounts.models import PartnerOrganization, ProgramType, User
 from accounts.search import fold
 from accounts.support import SUPPORT_GROUP, ensure_support_group
@@ -190,6 +191,7 @@ USER_COLUMNS = (
     "created_by_id",
     "organization_id",
     "search_text",
+    "email_skeleton",
 )
 ASSIGNMENT_COLUMNS = ("id", "granted_at", "granted_by_id", "role_id", "user_id")
 
@@ -332,6 +334,8 @@ def _users(
                 # What User.refresh_search_text stores: fold(f"{first} {last} {email}"); the
                 # email is already folded (ASCII, lower case, no spaces).
                 f"{_folded_name(first, last)} {email}",
+                # What User.refresh_email_skeleton stores.
+                email_skeleton(email),
             )
             assignments = []
             for key in gen.user_roles(csp, admin):

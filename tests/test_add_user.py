@@ -275,9 +275,9 @@ def test_the_details_step_asks_for_first_name_last_name_and_email(client, csp):
         ("email", "", "This field is required."),
         ("first_name", "G" * 151, "Ensure this value has at most 150 characters (it has 151)."),
         ("last_name", "H" * 151, "Ensure this value has at most 150 characters (it has 151)."),
-        ("email", "g" * 250 + "@x.example", "Ensure this value has at most 254 characters"),
-        ("email", "grace.hopper", "Enter a valid email address."),
-        ("email", "grace@", "Enter a valid email address."),
+        ("email", "g" * 64 + "@" + "x" * 60 + ".example" * 18, "at most 254 characters"),
+        ("email", "grace.hopper", "Enter an email address, such as name@example.com."),
+        ("email", "grace@", "Enter an email address, such as name@example.com."),
         ("first_name", "Gr\x00ace", "control characters"),
         ("last_name", "Hop\tper", "control characters"),
         ("last_name", "Hopper\u202e", "control characters"),
@@ -751,7 +751,7 @@ def test_a_jump_to_the_review_without_details_goes_back_to_the_details(client, c
 
 def test_an_email_taken_meanwhile_returns_to_the_details(client, csp):
     go_to_review(client, csp.global_admin, MPN)
-    someone = UserFactory(organization=csp.organization, email=GRACE["email"].upper())
+    someone = UserFactory(organization=csp.organization, email=GRACE["email"].lower())
 
     response = send_add(client)
 
@@ -759,7 +759,7 @@ def test_an_email_taken_meanwhile_returns_to_the_details(client, csp):
     assert step_of(response) == "details"
     assert form_of(response).errors["email"] == ["A user with this email already exists."]
     assert reverse("user_detail", args=[someone.public_id]) in response.content.decode()
-    assert User.objects.filter(email__iexact=GRACE["email"]).count() == 1
+    assert User.objects.with_email(GRACE["email"]).count() == 1
 
 
 def test_an_email_taken_in_the_last_instant_returns_to_the_details(client, csp, monkeypatch):

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Q
 
+from accounts.identity import email_skeleton
 from accounts.models import PartnerOrganization, ProgramType, User
 from accounts.search import fold
 from bench import dataset, measure, report, serve
@@ -70,6 +71,7 @@ def test_it_keeps_the_rules_of_the_product(loaded: dataset.LoadResult) -> None:
 def test_it_stores_search_text_as_the_model_does(loaded: dataset.LoadResult) -> None:
     for user in User.objects.partner_users():
         assert user.search_text == fold(f"{user.first_name} {user.last_name} {user.email}")
+        assert user.email_skeleton == email_skeleton(user.email)
         domain = user.email.split("@")[1]
         assert domain.endswith(f"-{user.organization.partner_id}.example")
     # Surnames repeat, as real ones do.

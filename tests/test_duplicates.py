@@ -91,7 +91,7 @@ def test_it_finds_the_same_or_a_similar_name(organization, existing, typed, reas
     [
         ("john.smith@contoso.example", "john.smith+partner@contoso.example"),
         ("john.smith+partner@contoso.example", "john.smith@contoso.example"),
-        ("John.Smith+old@Contoso.example", "john.smith+new@contoso.EXAMPLE"),
+        ("john.smith+old@contoso.example", "John.Smith+new@Contoso.EXAMPLE"),
     ],
 )
 def test_it_finds_the_same_email_apart_from_a_tag(organization, existing, typed):

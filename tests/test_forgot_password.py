@@ -137,7 +137,7 @@ def test_a_bad_email_is_explained_at_the_field(client, db):
     response = client.post(FORGOT, {"email": "not an email"})
 
     assert response.status_code == 200
-    assert "Enter a valid email address." in response.content.decode()
+    assert "Enter an email address, such as name@example.com." in response.content.decode()
     assert 'value="not an email"' in response.content.decode()
 
 

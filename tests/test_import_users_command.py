@@ -34,7 +34,7 @@ def test_it_adds_users_in_the_support_staff_members_name(csp, support, csv_file)
     out, _ = run(csp.organization.partner_id, str(csv_file), "--actor", support.email)
 
     assert "1 users added" in out
-    assert "line 3 (not-an-email): Email: Enter a valid email address." in out
+    assert "line 3 (not-an-email): Email: Enter an email address, such as name@example.com." in out
     ada = User.objects.get(email="ada@import.example")
     assert ada.organization == csp.organization
     assert not ada.has_usable_password()

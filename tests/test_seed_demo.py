@@ -241,8 +241,8 @@ def test_it_puts_edited_demo_people_back():
     assert User.objects.filter(email="extra@elsewhere.example", organization=elsewhere).exists()
 
 
-def test_it_finds_an_existing_account_whatever_the_case_of_its_email():
-    UserFactory(email="GlobalAdmin@Contoso.Example", roles=[RoleKey.REFERRALS_ADMIN])
+def test_it_finds_an_existing_account_by_its_email():
+    UserFactory(email="globaladmin@contoso.example", roles=[RoleKey.REFERRALS_ADMIN])
 
     seed()
 

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from accounts.audit import NOWHERE, FieldRefused, Origin, RefusalsRecordedForm
 from accounts.duplicates import PossibleDuplicate, possible_duplicates
-from accounts.forms.text import OneLineEmailField, OneLineField
+from accounts.forms.text import EmailAddressField, OneLineField
 from accounts.invitations import INVITATION_DAYS
 from accounts.models import AuditAction, PartnerOrganization, User
 from accounts.services import EmailInUse
@@ -68,7 +68,7 @@ class DetailsForm(forms.Form):
     last_name = OneLineField(
         label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    email = OneLineEmailField(
+    email = EmailAddressField(
         label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
     different_person = forms.BooleanField(

@@ -10,7 +10,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 
-from accounts.forms.text import OneLineEmailField
+from accounts.forms.text import EmailAddressField
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
 
 
@@ -32,10 +32,11 @@ def email_set_by_someone_else(user: User) -> bool:
 
 class ForgotPasswordForm(PasswordResetForm):
     """Django's "send me a reset link": the same answer whether or not the email has an
-    account; only an active user with a password gets an email (PasswordResetForm.get_users),
-    and not when someone else set that email since the user last signed in."""
+    account; only an active user with a password gets an email, sent to the address stored
+    for the canonical form of the one typed, and not when someone else set that email since
+    the user last signed in."""
 
-    email = OneLineEmailField(
+    email = EmailAddressField(
         label="Email",
         max_length=254,
         help_text="The email you sign in with.",
@@ -48,8 +49,9 @@ class ForgotPasswordForm(PasswordResetForm):
         self.helper.add_input(Submit("send_link", "Send the link", css_class="w-100"))
 
     def get_users(self, email: str) -> Iterator[User]:
-        for user in super().get_users(email):
-            if not email_set_by_someone_else(user):
+        # Django's compares ignoring case; PartnerHub compares canonical forms (DOMAIN.md rule 8).
+        for user in User.objects.with_email(email).filter(is_active=True):
+            if user.has_usable_password() and not email_set_by_someone_else(user):
                 yield user
 
 

@@ -4,10 +4,19 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 
+class SignInNameField(forms.CharField):
+    """The email typed at sign-in, unchecked: the backend's lookup (User.objects.
+    get_by_natural_key) decides, through accounts.identity, whether it is anyone's."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.validators = []  # not even the NUL check: a NUL byte is a failed sign-in too
+
+
 class SignInForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True})
-    )
+    # Any text: what cannot be an email is a failed sign-in like any other (and counted by the
+    # lockout, accounts.lockout.sign_in_name), never a field error that would skip both.
+    username = SignInNameField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
     password = forms.CharField(
         label="Password",
         strip=False,

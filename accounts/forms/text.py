@@ -1,4 +1,4 @@
-"""Fields for one line of text typed by a person: a name, an email.
+"""Fields for one line of text typed by a person: a name, an email (in its canonical form).
 
 Refused, with one clear message before the field's other checks: control characters (NUL, which
 PostgreSQL cannot store; tabs; line breaks; the Unicode line and paragraph separators) and the
@@ -15,6 +15,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+
+from accounts.identity import MAX_LENGTH, NOT_AN_EMAIL, canonical_email
 
 CONTROL_CHARACTERS = (
     "Remove the invisible control characters (such as a NUL byte, a tab, a line break or a "
@@ -57,5 +59,20 @@ class OneLineField(_OneLine, forms.CharField):
     """One line of text: a name."""
 
 
-class OneLineEmailField(_OneLine, forms.EmailField):
-    """One line of text that is an email address."""
+class EmailAddressField(_OneLine, forms.CharField):
+    """An email address, cleaned to its canonical form (accounts.identity): every form that
+    takes an email uses this field, so each refuses and folds exactly alike. The page keeps
+    what was typed; cleaned_data holds the form that is stored and compared."""
+
+    widget = forms.EmailInput
+    default_error_messages = {"invalid": NOT_AN_EMAIL}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        return canonical_email(value)

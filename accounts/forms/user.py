@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.forms.text import OneLineEmailField, OneLineField
+from accounts.forms.text import EmailAddressField, OneLineField
 from accounts.models import User
 
 
@@ -26,7 +26,7 @@ class UserDetailsForm(forms.Form):
         max_length=_max_length("last_name"),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    email = OneLineEmailField(
+    email = EmailAddressField(
         label="Email",
         max_length=_max_length("email"),
         help_text="The user signs in with this address.",

@@ -164,23 +164,26 @@ IMPORT_FILE = (
     "First name,Last name,Email,Roles\n"
     "Ada,Lovelace,ada.lovelace@contoso.example,Referrals admin\n"
     "Eve,,not-an-email,Chief of everything\n"
+    # A Cyrillic o in the domain: listed as a possible duplicate of the demo Global admin.
+    "Gloria,Admin,globaladmin@c\u043entoso.example,\n"
 )
 
 
 def import_checked(page: object, base_url: str) -> None:
-    """Add users from CSV: a file with a good row and a bad one, checked."""
+    """Add users from CSV: a file with good rows, a bad one and a look-alike email, checked."""
     page.goto(base_url + reverse("import_users"))
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": IMPORT_FILE.encode()}]
     )
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_role("heading", name="Check of people.csv")).to_be_visible()
+    expect(page.get_by_test_id("lookalike-rows")).to_contain_text("globaladmin@contoso.example")
 
 
 def import_done(page: object, base_url: str) -> None:
     """Add users from CSV: the checked file added, the outcome shown."""
     import_checked(page, base_url)
-    page.get_by_role("button", name=re.compile(r"^Add 1 ")).click()
+    page.get_by_role("button", name=re.compile(r"^Add 2 ")).click()
     expect(page.get_by_role("heading", name="Users added from people.csv")).to_be_visible()
 
 

@@ -21,9 +21,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.identity import canonical_email
 from accounts.models import (
     Benefit,
     Competency,
@@ -214,10 +214,9 @@ SUPPORT_STAFF = DemoPerson("support@partnerhub.example", "Sam", "Rivera")
 
 
 def _existing_users(emails: Iterable[str]) -> dict[str, User]:
-    """The users with these emails, by email in lower case (emails are unique ignoring case)."""
-    lowered = [email.lower() for email in emails]
-    users = User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=lowered)
-    return {user.email.lower(): user for user in users}
+    """The users with these emails, by canonical email (accounts.identity)."""
+    users = User.objects.filter(email__in=[canonical_email(email) for email in emails])
+    return {user.email: user for user in users}
 
 
 DEFINED_FIELDS = [
@@ -244,8 +243,8 @@ def _put_users(
     """Create the people, or bring those who exist back to their definition; in people's order."""
     users = []
     for person in people:
-        user = existing.get(person.email.lower()) or User()
-        user.email = person.email
+        user = existing.get(canonical_email(person.email)) or User()
+        user.email = canonical_email(person.email)
         user.first_name = person.first_name
         user.last_name = person.last_name
         user.organization = organization
