@@ -357,15 +357,26 @@ class PartnerUserForm(RulebookForm):
         return email
 
 
+MISSING_ORGANIZATION = (
+    "Choose the partner organization this user belongs to. Support staff are not added here: "
+    "an operator adds them with manage.py add_support_staff."
+)
+
+
 class UserAddForm(PartnerUserForm):
     class Meta:
         model = User
         fields = ("organization", "first_name", "last_name", "email")
+        help_texts = {"organization": "The partner organization the new user belongs to."}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         organization = cleaned.get("organization")
         if organization is None:
+            if "organization" not in self.errors:
+                # Support staff are added by an operator (manage.py add_support_staff), never
+                # here: one support account could approve another's Global admin requests.
+                self.add_error("organization", MISSING_ORGANIZATION)
             return cleaned
         actor, email = self.request.user, cleaned.get("email", "")
         self.refuse_unless(

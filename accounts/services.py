@@ -580,3 +580,35 @@ def update_organization(
             origin=origin,
         )
     return organization
+
+
+def add_support_staff(
+    *, email: str, first_name: str, last_name: str, password: str, origin: Origin = NOWHERE
+) -> User:
+    """Add a member of the partner network's support staff: staff, in no organization, in the
+    Support group, with the password their operator set. Operators only (manage.py
+    add_support_staff): support staff never add support staff, or one could approve their own
+    Global admin requests through a second account (rule 12). Audited, the operator named by
+    the origin. Raises ValidationError for a bad email, EmailInUse for one in use."""
+    from accounts.support import ensure_support_group
+
+    email = canonical_email(email)
+    with transaction.atomic():
+        existing = User.objects.with_email(email).first()
+        if existing is not None:
+            raise EmailInUse(existing)
+        user = User(email=email, first_name=first_name, last_name=last_name, is_staff=True)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save()
+        user.groups.add(ensure_support_group())
+        audit.record(
+            None,
+            AuditAction.USER_CREATED,
+            organization=None,
+            target=user,
+            actor_label=origin.user_agent or "an operator",
+            after={**snapshot(user), "support_staff": True},
+            origin=origin,
+        )
+    return user
