@@ -232,7 +232,9 @@ def record_refused_attempt(
     """Record a refused attempt: every refusal, from a service, a page, a form or the CSV
     check, is written here. The first of identical attempts within REPEAT_WINDOW is an event;
     the others count on it (AuditEvent.repeats), shared by every app server through the cache.
-    Returns the new event, or None when the attempt was counted on an earlier one."""
+    Past REFUSALS_PER_WINDOW events by one person within the window, the rest count on one
+    event that says so. Returns the new event, or None when the attempt was counted on an
+    earlier one."""
     if not action:
         raise ValueError("A refused attempt names the action that was attempted.")
     detail = detail or {}
@@ -241,10 +243,15 @@ def record_refused_attempt(
         _fit(target_label or _label(target)),
     )
     key = _repeat_key(actor_label, action, organization, target_label, reason, detail)
-    earlier = cache.get(key)
-    # The earlier event may have been rolled back with its transaction: then this is the first.
-    if earlier is not None and AuditEvent.objects.count_repeat(earlier):
+    if _counted_on_earlier(key):
         return None
+    if not _within_budget(actor_label):
+        # A script walking the directory, one refusal per user: one event for the rest.
+        detail = {"first": {"action": action, "target": target_label, "reason": reason}}
+        target, target_label, reason = None, "", TOO_MANY_REFUSALS
+        key = _repeat_key(actor_label, "", organization, "", reason, {})
+        if _counted_on_earlier(key):
+            return None
     event = record(
         actor,
         action,
@@ -259,6 +266,30 @@ def record_refused_attempt(
     )
     cache.set(key, str(event.public_id), timeout=int(REPEAT_WINDOW.total_seconds()))
     return event
+
+
+# How many refused attempts of one person are events of their own within REPEAT_WINDOW.
+REFUSALS_PER_WINDOW = 60
+TOO_MANY_REFUSALS = (
+    "More refused attempts within a minute than are recorded one by one: the others of this "
+    "minute are counted on this event."
+)
+
+
+def _counted_on_earlier(key: str) -> bool:
+    earlier = cache.get(key)
+    # The earlier event may have been rolled back with its transaction: then this is the first.
+    return earlier is not None and AuditEvent.objects.count_repeat(earlier) > 0
+
+
+def _within_budget(actor_label: str) -> bool:
+    key = "audit-refusal-budget:" + hashlib.sha256(actor_label.encode("utf-8")).hexdigest()
+    cache.add(key, 0, timeout=int(REPEAT_WINDOW.total_seconds()))
+    try:
+        used = cache.incr(key)  # atomic in Redis: every app server draws on one budget
+    except ValueError:  # the window ended between add and incr
+        used = 1
+    return used <= REFUSALS_PER_WINDOW
 
 
 # What a page refused by the rulebook's permission was an attempt at, in the audit trail's words.

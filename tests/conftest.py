@@ -9,6 +9,7 @@ import factory.random
 import hypothesis
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from accounts.models import PartnerOrganization, User
@@ -53,6 +54,13 @@ def _same_fake_data_every_run() -> None:
     # Faker's names differ run to run; a test that happens to meet a colliding name would be
     # flaky. Seeded, each test sees the same people every time.
     factory.random.reseed_random("partnerhub")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # What one test left in the cache (lockout counts, the audit trail's refusal counts) must
+    # not decide another's outcome.
+    cache.clear()
 
 
 @pytest.fixture

@@ -202,3 +202,28 @@ def test_the_audit_log_says_how_often_a_refusal_was_repeated(client, csp):
 
     assert "and 2 more times within a minute" in page
     assert export.splitlines()[1].endswith(",2")
+
+
+def test_a_script_walking_every_user_adds_a_bounded_number_of_events(csp):
+    for n in range(audit.REFUSALS_PER_WINDOW + 10):
+        audit.record_refused_attempt(
+            csp.account_admin,
+            AuditAction.USER_EDITED,
+            "No.",
+            organization=csp.organization,
+            target_label=f"user{n}@contoso.example",
+        )
+
+    events = refused()
+    assert len(events) == audit.REFUSALS_PER_WINDOW + 1
+    overflow = events[-1]
+    assert overflow.reason == audit.TOO_MANY_REFUSALS
+    assert overflow.actor == csp.account_admin
+    assert overflow.after["first"]["target"] == f"user{audit.REFUSALS_PER_WINDOW}@contoso.example"
+    assert overflow.repeats == 9
+    # Someone else's refusals have their own budget.
+    audit.record_refused_attempt(
+        csp.user_admin, AuditAction.USER_EDITED, "No.", organization=csp.organization
+    )
+    assert refused()[-1].actor == csp.user_admin
+    assert refused()[-1].reason == "No."
