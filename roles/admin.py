@@ -127,7 +127,7 @@ class RoleAssignmentAdmin(ServiceAdmin):
 
 
 @admin.register(GlobalAdminGrantRequest)
-class GlobalAdminGrantRequestAdmin(ServiceAdmin):
+class GlobalAdminGrantRequestAdmin(ReadOnlyAdmin, ServiceAdmin):
     """Support staff's requests to make someone a Global admin. They are made from a user's
     page or a new role assignment, never here; here another support staff member approves or
     rejects them, and the one who asked may cancel. Every decision goes through roles.services
@@ -158,15 +158,6 @@ class GlobalAdminGrantRequestAdmin(ServiceAdmin):
     )
     readonly_fields = fields
     actions = ("approve_selected", "reject_selected", "cancel_selected")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         # Who may decide which request is the rulebook's, per request, in the services.
