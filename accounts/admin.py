@@ -189,6 +189,16 @@ class ServiceAdmin(admin.ModelAdmin):
         messages.error(request, refusal.reason)
         return HttpResponseRedirect(url)
 
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        # The changelist only sends ids; anything else (a crafted request) selects nothing,
+        # rather than failing the query.
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        ids = [value for value in selected if value.isascii() and value.isdecimal()]
+        if ids != selected:
+            request.POST = request.POST.copy()
+            request.POST.setlist(ACTION_CHECKBOX_NAME, ids)
+        return super().response_action(request, queryset)
+
     def one_at_a_time(
         self,
         request: HttpRequest,
@@ -411,12 +421,10 @@ class UserChangeForm(PartnerUserForm):
         where = {"organization": user.organization, "target": user}
         edited = [field for field in DETAIL_FIELDS if field in self.changed_data]
         if edited:
-            self.refuse_unless(
-                rules.can_manage_user(actor, user, Action.EDIT_USER),
-                edited[0],
-                AuditAction.USER_EDITED,
-                **where,
-            )
+            decision = rules.can_manage_user(actor, user, Action.EDIT_USER)
+            if decision and "email" in edited:
+                decision, edited = rules.can_change_email(actor, user), ["email"]
+            self.refuse_unless(decision, edited[0], AuditAction.USER_EDITED, **where)
         if "is_active" in self.changed_data:
             action, audit_action = (
                 (Action.REACTIVATE_USER, AuditAction.USER_REACTIVATED)
@@ -447,7 +455,7 @@ class UserChangeForm(PartnerUserForm):
 
 @admin.register(User)
 class PartnerUserAdmin(ServiceAdmin):
-    """Partner users only: support staff accounts are made with createsuperuser, not here."""
+    """Partner users only: support staff accounts are added by an operator (add_support_staff)."""
 
     list_display = ("email", "first_name", "last_name", "organization", "roles", "is_active")
     list_filter = (OrganizationFilter, RoleFilter, "is_active")

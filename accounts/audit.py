@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from roles.rules import Action, Decision, RuleRefused
@@ -249,7 +249,7 @@ def record_refused_attempt(
         # A script walking the directory, one refusal per user: one event for the rest.
         detail = {"first": {"action": action, "target": target_label, "reason": reason}}
         target, target_label, reason = None, "", TOO_MANY_REFUSALS
-        key = _repeat_key(actor_label, "", organization, "", reason, {})
+        key = _repeat_key(actor_label, "", None, "", reason, {})
         if _counted_on_earlier(key):
             return None
     event = record(
@@ -330,9 +330,29 @@ def record_page_refusal(request: HttpRequest, refusal: RuleRefused) -> AuditEven
         refusal.reason,
         organization=actor.organization,
         target=refusal.target,
-        detail={**refusal.detail, "page": f"{request.method} {request.path}"[:300]},
+        detail={**refusal.detail, "page": _page(request)},
         origin=Origin.from_request(request),
     )
+
+
+ADMIN_REFUSED = "The support admin does not allow this."
+
+
+def record_admin_refusal(request: HttpRequest, refusal: PermissionDenied) -> AuditEvent | None:
+    """Record what the Django admin itself refused a signed-in person (a model permission it
+    lacks: deleting an audit event, an organization): an attempt in the support admin."""
+    return record_refused_attempt(
+        request.user,
+        AuditAction.SUPPORT_ADMIN_USED,
+        str(refusal) or ADMIN_REFUSED,
+        organization=request.user.organization,
+        detail={"page": _page(request)},
+        origin=Origin.from_request(request),
+    )
+
+
+def _page(request: HttpRequest) -> str:
+    return f"{request.method} {request.path}"[:300]
 
 
 def record_form_refusals(form: forms.BaseForm, actor: User | None, origin: Origin) -> None:

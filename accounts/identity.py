@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import secrets
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -219,10 +220,10 @@ def canonicalize_stored_emails(
 ) -> list[Quarantined]:
     """Store every user's email in its canonical form, and fill email_skeleton.
 
-    Where several users' emails have one canonical form, the one already stored in that form
-    keeps it (else the oldest); the others, and the users whose email cannot be canonicalized
-    at all, are deactivated and moved to `<public_id>@quarantined.invalid`, to be sorted out by
-    support staff. Returns those moved, for the migration to print.
+    Where several users' emails have one canonical form, the oldest user keeps it; the others,
+    and the users whose email cannot be canonicalized at all, are deactivated, their sessions
+    ended, and moved to `<public_id>@quarantined.invalid`, to be sorted out by support staff.
+    Returns those moved, for the migration to print.
     """
     keepers: dict[str, tuple[int, str, str]] = {}  # canonical form → (pk, public_id, email)
     moved: dict[int, Quarantined] = {}
@@ -235,15 +236,10 @@ def canonicalize_stored_emails(
             moved[pk] = _quarantine(public_id, email, "; ".join(error.messages))
             continue
         kept = keepers.setdefault(canonical, (pk, str(public_id), email))
-        if kept[0] == pk:
-            continue
-        # The row already in canonical form wins; between the others, the oldest (seen first).
-        loser = kept
-        if email == canonical and kept[2] != canonical:
-            keepers[canonical] = (pk, str(public_id), email)
-        else:
-            loser = (pk, str(public_id), email)
-        moved[loser[0]] = _quarantine(loser[1], loser[2], f"{canonical} is another user's")
+        if kept[0] != pk:
+            # The oldest keeps the address (rows come oldest first): a look-alike added later,
+            # even one typed in the canonical form, is the newcomer, whoever added it.
+            moved[pk] = _quarantine(str(public_id), email, f"{canonical} is another user's")
     # Out of the way first, so that no canonical form meets a row that still holds it.
     _store(
         users, {pk: (quarantined.moved_to, False) for pk, quarantined in moved.items()}, batch_size
@@ -264,10 +260,15 @@ def _store(users: Manager, emails: dict[int, tuple[str, bool | None]], size: int
             user.search_text = fold(f"{user.first_name} {user.last_name} {user.email}")
             if active is not None:
                 user.is_active = active
+            if active is False:
+                # Deactivation ends every session, for good (accounts.services.end_sessions).
+                user.session_generation = secrets.token_hex(16)
         # Django's own bulk_update: UserQuerySet's (the manager is used in migrations) would
         # call methods a historical model does not have; the fields are filled above.
         QuerySet.bulk_update(
-            users.all(), batch, ["email", "email_skeleton", "search_text", "is_active"]
+            users.all(),
+            batch,
+            ["email", "email_skeleton", "search_text", "is_active", "session_generation"],
         )
 
 

@@ -233,6 +233,8 @@ class _Checker:
             actor, User(organization=organization)
         )
         self.first_line_of: dict[str, int] = {}
+        # Each look-alike skeleton's first valid row: (line, email).
+        self.first_line_of_skeleton: dict[str, tuple[int, str]] = {}
 
     def check(self, chunk: list[ImportRow]) -> None:
         for row in chunk:
@@ -290,6 +292,15 @@ class _Checker:
                 for user in users.get(skeletons[row.line], [])
                 if user.email != row.email
             ]
+            # And like an earlier row's of the same file (the same email is an error already).
+            earlier = self.first_line_of_skeleton.get(skeletons[row.line])
+            if earlier is None:
+                self.first_line_of_skeleton[skeletons[row.line]] = (row.line, row.email)
+            elif earlier[1] != row.email:
+                line, email = earlier
+                row.warnings.append(
+                    f"Possible duplicate: the email looks like line {line}'s, {email}."
+                )
 
 
 EMAIL_IN_USE = f"Email: {EmailInUse.message}"

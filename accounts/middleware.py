@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -116,11 +117,12 @@ def _count(number: int, unit: str) -> str:
 
 
 class RefusalAuditMiddleware:
-    """Records every rulebook refusal that leaves a view as a refused attempt (DOMAIN.md, Audit).
+    """Records every refusal that leaves a view as a refused attempt (DOMAIN.md, Audit).
 
     The one place for page refusals: a view refuses by raising RuleRefused (roles.rules.require),
-    and whatever view raised it, it is recorded here before the 403 page is made. Refusals that
-    a service raised were recorded there already (their audit_context is filled in).
+    and whatever view raised it, it is recorded here before the 403 page is made; so is the
+    Django admin's own PermissionDenied. Refusals that a service raised were recorded there
+    already (their audit_context is filled in).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -130,5 +132,14 @@ class RefusalAuditMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        if isinstance(exception, RuleRefused) and not exception.audit_context:
-            audit.record_page_refusal(request, exception)
+        if isinstance(exception, RuleRefused):
+            if not exception.audit_context:
+                audit.record_page_refusal(request, exception)
+        elif (
+            isinstance(exception, PermissionDenied)
+            and request.user.is_authenticated
+            and request.resolver_match is not None
+            and request.resolver_match.namespace == "admin"
+        ):
+            # The admin's own refusals (a model permission the person lacks) are attempts too.
+            audit.record_admin_refusal(request, exception)

@@ -141,9 +141,28 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return self._create(email, password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields: object) -> User:
-        """Support staff with every model permission; partner organizations never have one."""
+        """An operator's account, with every model permission (createsuperuser); partner
+        organizations never have one. Its password is judged like any new one, also when
+        createsuperuser runs without input (which skips that check), and the addition is in the
+        audit trail, as add_support_staff's are."""
+        from django.contrib.auth.password_validation import validate_password
+
+        from accounts import audit
+
         fields.update(is_staff=True, is_superuser=True, organization=None)
-        return self._create(email, password, **fields)
+        if password is not None:
+            validate_password(password, self.model(email=email, **fields))
+        with transaction.atomic(using=self._db):
+            user = self._create(email, password, **fields)
+            audit.record(
+                None,
+                AuditAction.USER_CREATED,
+                organization=None,
+                target=user,
+                actor_label="manage.py createsuperuser",
+                after={"email": user.email, "superuser": True},
+            )
+        return user
 
     def _create(self, email: str, password: str | None, **fields: object) -> User:
         user = self.model(email=canonical_email(email), **fields)
@@ -318,6 +337,7 @@ class AuditAction(models.TextChoices):
     ROLES_CHANGED = "role.changed", "Roles changed"
     AUDIT_LOG_OPENED = "audit.opened", "Open the audit log"
     MEMBERSHIP_OPENED = "membership.opened", "Open the membership workspace"
+    SUPPORT_ADMIN_USED = "admin.refused", "Use the support admin"
 
 
 class AuditOutcome(models.TextChoices):

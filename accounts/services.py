@@ -353,6 +353,7 @@ def update_user_details(
         )
         before = snapshot(target)
         if email != target.email:
+            audit.require(rules.can_change_email(actor, target), AuditAction.USER_EDITED)
             existing = User.objects.with_email(email).exclude(pk=target.pk).first()
             if existing is not None:
                 raise EmailInUse(existing)

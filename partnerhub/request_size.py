@@ -79,7 +79,8 @@ class RequestSizeLimitMiddleware:
                 411, "Length required: PartnerHub accepts request bodies with a Content-Length."
             )
         declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit():
+        # ASCII digits only: "²" is a digit to isdigit(), and no number to int().
+        if not (declared.isascii() and declared.isdigit()):
             return _refusal(400, "Bad request: the Content-Length is not a number.")
         limit = body_limit(request)
         if int(declared) > limit:

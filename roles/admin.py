@@ -17,6 +17,7 @@ from accounts.admin import ReadOnlyAdmin, RulebookForm, ServiceAdmin, password_n
 from accounts.audit import Origin
 from accounts.models import PartnerOrganization, User
 from roles import rules
+from roles.catalogue import RoleKey
 from roles.models import GlobalAdminGrantRequest, Role, RoleAssignment
 from roles.services import (
     approve_global_admin_request,
@@ -40,6 +41,15 @@ class RoleAssignmentForm(RulebookForm):
     class Meta:
         model = RoleAssignment
         fields = ("user", "role")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The autocomplete only ever sends a user's id; anything else (a crafted request) is no
+        # user, rather than a value its widget cannot even show again.
+        user = self.data.get("user", "")
+        if self.is_bound and not (user.isascii() and user.isdecimal()):
+            self.data = self.data.copy()
+            self.data["user"] = ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -110,6 +120,27 @@ class RoleAssignmentAdmin(ServiceAdmin):
         return HttpResponseRedirect(
             reverse("admin:roles_globaladmingrantrequest_change", args=[grant_request.pk])
         )
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        # Revoking Global admin asks for the password again, as deleting a user does.
+        revokes_global_admin = RoleAssignment.objects.filter(
+            pk=object_id if str(object_id).isdecimal() else None, role__key=RoleKey.GLOBAL_ADMIN
+        ).exists()
+        if (
+            revokes_global_admin
+            and self.has_delete_permission(request)
+            and (ask := password_needed(request))
+        ):
+            return ask
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """A bulk action that revokes: asks for the password before the confirmation page and
+        again before revoking, as the users' bulk delete does."""
+        return password_needed(request) or super().delete_selected(request, queryset)
 
     def delete_model(self, request: HttpRequest, obj: RoleAssignment) -> None:
         revoke_role(request.user, obj.user, obj.role.key, origin=Origin.from_request(request))

@@ -104,6 +104,9 @@ class GlobalAdminGrantRequest(models.Model):
         related_name="global_admin_requests",
     )
     user_label = models.CharField(max_length=500)
+    # The email the user had when asked for: an approval for a user whose email changed since is
+    # refused (whoever controls a Global admin's email can choose their password).
+    user_email = models.CharField(max_length=254, blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

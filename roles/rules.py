@@ -560,7 +560,43 @@ def can_approve_global_admin_grant(
         return refused("This user is deactivated: reject the request, or reactivate them first.")
     if holds_global_admin(user):
         return refused("This user holds Global admin already: reject the request.")
+    if user.email != grant_request.user_email:
+        return refused(
+            f"This user's email changed since the request (it was {grant_request.user_email}): "
+            "reject the request, and ask again if it is still needed."
+        )
     return can_grant_role(actor, user, GA)
+
+
+def has_pending_global_admin_request(user: User) -> bool:
+    """Is a request to make the user a Global admin waiting for a second approval?"""
+    if user.pk is None:
+        return False
+    from roles.models import GrantRequestStatus
+
+    return user.global_admin_requests.filter(status=GrantRequestStatus.PENDING).exists()
+
+
+def can_change_email(actor: Actor, target: User) -> Decision:
+    """May the actor give the target another email? Whoever controls a user's email can choose
+    their password (an invitation, Forgot password?), so a Global admin's email, or that of
+    someone waiting to become one, is changed only by a Global admin of the organization: not by
+    support staff, whose Global admin grants need a second approval (rule 12), nor by anyone
+    below Global admin. Asked on top of can_manage_user(EDIT_USER)."""
+    decision = can_manage_user(actor, target, Action.EDIT_USER)
+    if not decision:
+        return decision
+    if is_support_staff(actor) and holds_global_admin(target):
+        return refused(
+            "Support staff do not change a Global admin's email: a Global admin of the "
+            "organization can."
+        )
+    if GA not in held_roles(actor) and has_pending_global_admin_request(target):
+        return refused(
+            "This user is waiting for approval as a Global admin: only a Global admin of the "
+            "organization can change their email now."
+        )
+    return ALLOWED
 
 
 def can_cancel_global_admin_grant(actor: Actor, grant_request: GlobalAdminGrantRequest) -> Decision:

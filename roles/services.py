@@ -142,7 +142,11 @@ def request_global_admin(
             rules.can_request_global_admin(actor, target), AuditAction.GLOBAL_ADMIN_REQUESTED
         )
         grant_request = GlobalAdminGrantRequest.objects.create(
-            organization=organization, user=target, user_label=str(target), requested_by=actor
+            organization=organization,
+            user=target,
+            user_label=str(target),
+            user_email=target.email,
+            requested_by=actor,
         )
         audit.record(
             actor,

@@ -711,8 +711,12 @@ def test_audit_events_are_read_only(staff_client, csp, support):
     assert deleted.status_code == 403
     changed = staff_client.post(url("accounts_auditevent_change", event.pk), {"reason": "x"})
     assert changed.status_code == 403
-    assert AuditEvent.objects.get() == event
-    assert AuditEvent.objects.get().reason == ""
+    assert AuditEvent.objects.exclude(outcome=AuditOutcome.REFUSED).get() == event
+    assert AuditEvent.objects.get(pk=event.pk).reason == ""
+    # Each refusal is a refused attempt in the support admin.
+    refused = AuditEvent.objects.refused().order_by("pk")
+    assert [e.action for e in refused] == [AuditAction.SUPPORT_ADMIN_USED] * 3
+    assert [e.after["page"].split()[0] for e in refused] == ["GET", "POST", "POST"]
 
 
 def test_it_filters_audit_events(support_client, csp, lone_admin, support):

@@ -97,6 +97,19 @@ def approve(client: Client, cast: Cast) -> tuple[HttpResponse, str]:
     return client.post(REQUESTS, data), REQUESTS
 
 
+def revoke_global_admin(client: Client, cast: Cast) -> tuple[HttpResponse, str]:
+    assignment = cast.second_global_admin.role_assignments.get(role__key=GA)
+    page = url("roles_roleassignment_delete", assignment.pk)
+    return client.post(page, {"post": "yes"}), page
+
+
+def revoke_in_bulk(client: Client, cast: Cast) -> tuple[HttpResponse, str]:
+    assignment = cast.second_global_admin.role_assignments.get(role__key=GA)
+    page = url("roles_roleassignment_changelist")
+    data = {"action": "delete_selected", "_selected_action": [assignment.pk], "post": "yes"}
+    return client.post(page, data), page
+
+
 SENSITIVE: list[Callable[[Client, Cast], tuple[HttpResponse, str]]] = [
     delete_one,
     open_delete_page,
@@ -107,6 +120,8 @@ SENSITIVE: list[Callable[[Client, Cast], tuple[HttpResponse, str]]] = [
     add_a_global_admin,
     assign_global_admin,
     approve,
+    revoke_global_admin,
+    revoke_in_bulk,
 ]
 
 
@@ -150,8 +165,15 @@ def test_after_the_password_the_person_comes_back_and_it_works(support_client, c
         ).exists(),
         assign_global_admin: lambda: GlobalAdminGrantRequest.objects.filter(user=member).exists(),
         approve: lambda: member.role_assignments.filter(role__key=GA).exists(),
+        revoke_global_admin: lambda: not cast_revoked(csp),
+        revoke_in_bulk: lambda: not cast_revoked(csp),
     }
     assert done.get(action, lambda: True)()
+
+
+def cast_revoked(cast: Cast) -> bool:
+    """Does the second Global admin still hold Global admin?"""
+    return cast.second_global_admin.role_assignments.filter(role__key=GA).exists()
 
 
 def test_the_confirm_page_answers_support_staff(support_client):

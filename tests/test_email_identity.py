@@ -508,6 +508,23 @@ def test_the_csv_dry_run_flags_look_alike_emails(csp):
     assert "looks like" in report.result_csv.splitlines()[1]
 
 
+def test_the_csv_dry_run_flags_look_alike_rows_of_the_same_file(csp):
+    text = (
+        "First name,Last name,Email,Roles\n"
+        "Gl,Admin,boss@contoso.example,\n"
+        f"Gl,Admin,boss@c{CYRILLIC_O}ntoso.example,\n"
+        "Ada,Lovelace,ada@import.example,\n"
+    )
+
+    report = imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+
+    assert report.valid == 3
+    assert [row["line"] for row in report.lookalikes] == [3]
+    assert report.lookalikes[0]["warnings"] == [
+        "Possible duplicate: the email looks like line 2's, boss@contoso.example."
+    ]
+
+
 def test_the_csv_check_page_lists_the_look_alikes(client, csp):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -565,11 +582,15 @@ def test_the_migration_canonicalizes_existing_rows_and_quarantines_collisions(ca
         ).pk
 
     mixed_case = old_user("Jane.Doe@Contoso.EXAMPLE")
-    older_lookalike = old_user(f"u{LONG_S}eradmin@contoso.example")  # oldest, not canonical
-    canonical_twin = old_user("useradmin@contoso.example")  # canonical: keeps the address
+    # The oldest keeps the address: the accounts attacked were there first, and a look-alike
+    # added later loses it, even one typed in the canonical form.
+    victim = old_user("useradmin@contoso.example")
+    later_lookalike = old_user(f"u{LONG_S}eradmin@contoso.example")
     kelvin = old_user(f"{KELVIN}ate@contoso.example")
     idn = old_user("ana@Bücher.example")
+    later_canonical_idn = old_user("ana@xn--bcher-kva.example")
     dotless = old_user(f"{DOTLESS_I}ser@contoso.example")
+    sessions = dict(OldUser.objects.values_list("pk", "session_generation"))
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -577,17 +598,22 @@ def test_the_migration_canonicalizes_existing_rows_and_quarantines_collisions(ca
 
     users = {user.pk: user for user in User.objects.all()}
     assert users[mixed_case].email == "jane.doe@contoso.example"
-    assert users[canonical_twin].email == "useradmin@contoso.example"
-    assert users[canonical_twin].is_active
+    assert users[victim].email == "useradmin@contoso.example"
+    assert users[victim].is_active
     assert users[kelvin].email == "kate@contoso.example"
     assert users[idn].email == "ana@xn--bcher-kva.example"
-    for pk in (older_lookalike, dotless):
+    assert users[idn].is_active
+    for pk in (later_lookalike, later_canonical_idn, dotless):
         assert users[pk].email == f"{users[pk].public_id}@quarantined.invalid"
         assert not users[pk].is_active
+        # Their sessions end for good: reactivating them later brings none back.
+        assert users[pk].session_generation != sessions[pk]
+    assert users[victim].session_generation == sessions[victim]
     assert all(user.email_skeleton == email_skeleton(user.email) for user in users.values())
     assert "jane.doe" in users[mixed_case].search_text
     printed = capsys.readouterr().out
     assert f"u{LONG_S}eradmin@contoso.example" in printed
+    assert "ana@xn--bcher-kva.example" in printed
     assert f"{DOTLESS_I}ser@contoso.example" in printed
     assert "Jane.Doe" not in printed  # only those moved aside are listed
 

@@ -247,3 +247,26 @@ def test_a_user_with_a_hostile_name_is_found_and_shown_escaped(admin_client, csp
     html = page_of(admin_client, reverse("directory"), q="script")
 
     assert_shown_safely(html, MARKUP, ATTRIBUTE_BREAKOUT)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("admin:roles_roleassignment_add", {"user": "abc", "role": "1"}),
+        (
+            "admin:accounts_user_changelist",
+            {"action": "deactivate_selected", "_selected_action": ["abc"], "index": 0},
+        ),
+        (
+            "admin:roles_globaladmingrantrequest_changelist",
+            {"action": "approve_selected", "_selected_action": ["x"], "post": "yes"},
+        ),
+    ],
+)
+def test_junk_in_the_support_admin_is_never_a_500(client, support, name, data):
+    client.force_login(support)
+    client.raise_request_exception = False
+
+    response = client.post(reverse(name), data)
+
+    assert response.status_code in {200, 302}

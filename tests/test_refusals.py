@@ -15,6 +15,7 @@ from accounts.models import AuditAction, AuditEvent, User
 from roles import rules
 from roles.catalogue import RoleKey
 from roles.rules import Action, RuleRefused
+from tests.factories import OrganizationFactory
 from tests.test_add_user import URL as ADD_USER
 from tests.test_add_user import send_details, sent, start
 
@@ -227,3 +228,15 @@ def test_a_script_walking_every_user_adds_a_bounded_number_of_events(csp):
     )
     assert refused()[-1].actor == csp.user_admin
     assert refused()[-1].reason == "No."
+
+
+def test_the_bound_holds_across_organizations_too(support):
+    # Support staff act in every organization: the budget is the person's, not per organization.
+    organizations = [OrganizationFactory() for _ in range(audit.REFUSALS_PER_WINDOW + 5)]
+    for organization in organizations:
+        audit.record_refused_attempt(
+            support, AuditAction.USER_DEACTIVATED, "No.", organization=organization
+        )
+
+    assert len(refused()) == audit.REFUSALS_PER_WINDOW + 1
+    assert refused()[-1].repeats == 4

@@ -839,6 +839,7 @@ def grant_request_for(
         organization=cast.organization,
         user=cast.member,
         user_label=str(cast.member),
+        user_email=cast.member.email,
         requested_by=requester,
         status=status,
     )
@@ -1089,3 +1090,31 @@ def test_the_access_preview_of_the_add_user_flow_agrees_with_the_tables(organiza
     assert access.actions == [
         action for action in rules.PREVIEWED_ACTIONS if table_says(role, action, csp=in_csp)
     ]
+
+
+# Who may change an email: whoever controls it can choose the password (rules 2, 6 and 12).
+# (actor, target, whether the target waits for approval as a Global admin, allowed)
+EMAIL_CHANGES = [
+    ("global_admin", "member", False, True),
+    ("global_admin", "second_global_admin", False, True),
+    ("global_admin", "member", True, True),
+    ("user_admin", "member", False, True),
+    ("user_admin", "member", True, False),
+    ("user_admin", "global_admin", False, False),
+    ("account_admin", "member", False, False),
+    ("support", "member", False, True),
+    ("support", "member", True, False),
+    ("support", "global_admin", False, False),
+]
+
+
+@pytest.mark.parametrize(("actor", "target", "pending", "allowed"), EMAIL_CHANGES)
+def test_who_may_change_an_email(cast, actor, target, pending, allowed):
+    acting = SupportStaffFactory() if actor == "support" else getattr(cast, actor)
+    shown = getattr(cast, target)
+    if pending:
+        grant_request_for(cast, SupportStaffFactory())
+    # User management admin is a CSP role: in a non-CSP organization it allows nothing (rule 5).
+    expected = allowed and not (actor == "user_admin" and not cast.organization.is_csp)
+
+    assert bool(rules.can_change_email(acting, shown)) is expected

@@ -82,3 +82,36 @@ def test_the_admin_asks_for_the_organization_instead_of_failing(client, support)
     assert form.errors["organization"] == [MISSING_ORGANIZATION]
     assert form["email"].value() == "ada@contoso.example"
     assert User.objects.count() == users
+
+
+def test_createsuperuser_judges_the_password_even_without_input(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "password")
+
+    with pytest.raises(CommandError, match="at least 12 characters"):
+        call_command(
+            "createsuperuser",
+            interactive=False,
+            email="ops@partnerhub.example",
+            first_name="Op",
+            last_name="Erator",
+            verbosity=0,
+        )
+
+    assert not User.objects.filter(email="ops@partnerhub.example").exists()
+
+
+def test_createsuperuser_is_audited(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", STRONG)
+
+    call_command(
+        "createsuperuser",
+        interactive=False,
+        email="Ops@PartnerHub.example",
+        first_name="Op",
+        last_name="Erator",
+        verbosity=0,
+    )
+
+    operator = User.objects.get(email="ops@partnerhub.example")
+    event = AuditEvent.objects.get(action=AuditAction.USER_CREATED, target=operator)
+    assert event.actor_label == "manage.py createsuperuser"
