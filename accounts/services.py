@@ -520,6 +520,7 @@ def create_organization(
         ),
         transaction.atomic(),
     ):
+        lock_organization(None, actor)  # no organization yet; the actor is read again
         audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_CREATED)
         organization = PartnerOrganization(
             name=name.strip(), partner_id=partner_id.strip(), program_type=program_type
@@ -557,8 +558,8 @@ def update_organization(
         ),
         transaction.atomic(),
     ):
-        audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_EDITED)
         organization = lock_organization(organization.pk, actor)
+        audit.require(rules.can_manage_organizations(actor), AuditAction.ORGANIZATION_EDITED)
         before = _organization_snapshot(organization)
         organization.name = name.strip()
         organization.partner_id = partner_id.strip()
