@@ -150,3 +150,29 @@ def test_resending_an_invitation_needs_add_user_even_where_editing_is_allowed(
     assert not decision
     assert decision.reason == "Only a Global admin or User management admin can add users."
     assert rules.can_resend_invitation(csp.user_admin, invited)
+
+
+# Asking the wrong question is a programming error, not a silent answer
+
+
+def test_an_action_on_a_user_is_not_asked_of_the_organization_and_the_other_way_round(csp: Cast):
+    with pytest.raises(ValueError, match="concerns a user"):
+        rules.can(csp.global_admin, Action.EDIT_USER)
+    with pytest.raises(ValueError, match="is not an action on a user"):
+        rules.can_manage_user(csp.global_admin, csp.member, Action.ADD_USER)
+
+
+def test_an_unknown_role_is_refused_not_a_crash(csp: Cast):
+    for decide in (rules.can_grant_role, rules.can_revoke_role):
+        decision = decide(csp.global_admin, csp.member, "no_such_role")
+        assert decision.reason == "There is no such role."
+
+
+def test_rule_4_is_asked_of_the_database_once_per_instance(
+    csp: Cast, django_assert_num_queries: object
+):
+    admin = User.objects.get(pk=csp.global_admin.pk)
+    rules.held_roles(admin)
+    with django_assert_num_queries(1):  # a user's page asks it for several buttons
+        for _ in range(3):
+            assert not rules.is_last_active_global_admin(admin)

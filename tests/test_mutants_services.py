@@ -184,3 +184,49 @@ def test_an_approved_request_leaves_a_user_instance_that_knows_its_new_role(
 
     assert rules.holds_global_admin(decided.user)
     assert decided.decided_by is not None
+
+
+# Sessions, organizations, links of users deleted meanwhile
+
+
+def test_each_ending_of_sessions_ends_those_opened_since_the_last_one(csp: Cast):
+    user = csp.member
+    services.end_sessions(user)
+    hash_after_first = user.get_session_auth_hash()  # a session opened now carries this
+
+    services.end_sessions(user)
+
+    assert User.objects.get(pk=user.pk).get_session_auth_hash() != hash_after_first
+
+
+@pytest.mark.parametrize(("field", "value"), [("partner_id", "12"), ("name", "")])
+def test_organizations_are_checked_by_the_service_whoever_calls_it(
+    csp: Cast, support: User, field: str, value: str
+):
+    details = {"name": "Northwind", "partner_id": "7654000", "program_type": "non_csp"}
+    details[field] = value
+    before = audit_events()
+
+    with pytest.raises(ValidationError):
+        services.create_organization(support, **details)
+    with pytest.raises(ValidationError):
+        services.update_organization(support, csp.organization, **details)
+
+    assert audit_events() == before
+    csp.organization.refresh_from_db()
+    assert csp.organization.name == "Contoso Ltd"
+
+
+def test_the_link_of_a_user_deleted_meanwhile_does_not_work(csp: Cast):
+    user = invited(csp.organization)
+    token = invitation_token_generator.make_token(user)
+    User.objects.filter(pk=user.pk).delete()
+
+    with pytest.raises(LinkNotValid):
+        services.set_password_from_link(
+            user,
+            token,
+            NEW_PASSWORD,
+            token_generator=invitation_token_generator,
+            audit_action=AuditAction.INVITATION_ACCEPTED,
+        )
