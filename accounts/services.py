@@ -148,6 +148,9 @@ def create_user(
             audit.require(
                 rules.can_grant_without_approval(actor, key), AuditAction.ROLE_GRANTED, role=key
             )
+        # Kept on purpose beside the unique index (docs/architecture.md): an email taken
+        # before this request is found by a read, so nothing is inserted, no password hashed
+        # and no database error translated; the index answers only two requests at once.
         existing = User.objects.with_email(email).first()
         if existing is not None:
             raise EmailInUse(existing)
