@@ -10,6 +10,7 @@ survivors, each with why it is equivalent (or UNEXPECTED when the list gives no 
     python -m mutate -k lock_        # those whose name contains "lock_"
     python -m mutate --list          # the mutations, without running anything
     python -m mutate --report FILE   # also write the outcome as a Markdown table
+    python -m mutate --shard 1/2     # every second mutation, from the first (two at once)
 
 Mutations marked `postgresql` run with the DATABASE_URL of the environment (the tests create
 their own test_ database there); the others run on SQLite, in memory.
@@ -21,6 +22,7 @@ import argparse
 import datetime
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -206,9 +208,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("-k", dest="keyword", default="", help="only names containing this")
     parser.add_argument("--list", action="store_true", help="list the mutations and stop")
     parser.add_argument("--report", type=Path, help="also write the outcome as Markdown here")
+    parser.add_argument("--shard", default="1/1", help="i/n: run every n-th mutation from the i-th")
     options = parser.parse_args(argv)
 
-    chosen = [m for m in MUTATIONS if options.keyword in m.name]
+    shard, shards = (int(part) for part in options.shard.split("/"))
+    chosen = [m for m in MUTATIONS[shard - 1 :: shards] if options.keyword in m.name]
     names = [m.name for m in MUTATIONS]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
@@ -220,6 +224,8 @@ def main(argv: list[str]) -> int:
             print(f"{mutation.name:60} {mutation.file:22} {mutation.why}")
         return 0
 
+    # Stopped by a signal, the temporary copy is still removed (as on Ctrl-C).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     has_postgresql = os.environ.get("DATABASE_URL", "").startswith("postgres")
     skipped = [m for m in chosen if m.postgresql and not has_postgresql]
     to_run = [m for m in chosen if m not in skipped]
