@@ -8,10 +8,12 @@ that only a state the services never reach would show.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
 from roles import rules
 from roles.catalogue import RoleKey
+from roles.models import RoleAssignment
 from roles.rules import Action
 from tests.conftest import Cast
 from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
@@ -66,6 +68,10 @@ def test_a_user_of_no_organization_who_is_not_staff_is_not_support_staff(db: Non
     assert not rules.can_manage_organizations(user)
 
 
+def test_an_anonymous_visitor_holds_no_role(db: None):
+    assert rules.held_roles(AnonymousUser()) == frozenset()
+
+
 # What forget_held_roles forgets
 
 
@@ -84,7 +90,7 @@ def test_forgetting_held_roles_forgets_the_prefetched_assignments(csp: Cast):
     user = User.objects.prefetch_related("role_assignments__role").get(pk=csp.member.pk)
     assert rules.held_roles(user) == {RoleKey.REFERRALS_ADMIN}
 
-    user.role_assignments.all().delete()
+    RoleAssignment.objects.filter(user=user).delete()  # the prefetched list is not told
     rules.forget_held_roles(user)
 
     assert rules.held_roles(user) == frozenset()
