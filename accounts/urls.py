@@ -50,8 +50,13 @@ urlpatterns = [
     path("invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
-    path("users/add/", add_user.AddUserWizard.as_view(), name="add_user"),
+    path("users/add/", add_user.add_user, name="add_user"),
     path("users/add/preview/", add_user.access_preview, name="access_preview"),
+    path(
+        "users/add/<uuid:run>/<slug:step>/",
+        add_user.AddUserWizard.as_view(),
+        name="add_user_step",
+    ),
     path("users/import/", csv_import.import_users, name="import_users"),
     path("users/import/review/", csv_import.import_users_review, name="import_users_review"),
     path("users/import/confirm/", csv_import.import_users_confirm, name="import_users_confirm"),
