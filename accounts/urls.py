@@ -74,6 +74,11 @@ urlpatterns = [
     path("users/<uuid:public_id>/", user.user_detail, name="user_detail"),
     path("users/<uuid:public_id>/edit/", user.edit_user, name="edit_user"),
     path("users/<uuid:public_id>/roles/", role_views.edit_roles, name="edit_roles"),
+    path(
+        "users/<uuid:public_id>/roles/preview/",
+        role_views.edit_roles_preview,
+        name="edit_roles_preview",
+    ),
     path("users/<uuid:public_id>/reset-password/", user.reset_password, name="reset_password"),
     path("users/<uuid:public_id>/deactivate/", user.deactivate_user, name="deactivate_user"),
     path("users/<uuid:public_id>/reactivate/", user.reactivate_user, name="reactivate_user"),

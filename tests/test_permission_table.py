@@ -102,6 +102,14 @@ TABLE = [
         target="billing_admin",
     ),
     Row(
+        "edit_roles_preview",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
         "edit_roles",
         "post",
         {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
@@ -119,7 +127,17 @@ TABLE = [
     Row(
         "reset_password",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        # The page that asks to confirm, saying what a reset ends.
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="user_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "deactivate_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
         target="billing_admin",
     ),
     Row(

@@ -89,7 +89,7 @@ def add_with_ga(client: Client, cast: Cast) -> HttpResponse:
 ACTIONS: dict[str, tuple[Callable, Callable[[Client, Cast], str], Callable[[Cast], bool]]] = {
     "reset password": (
         reset,
-        lambda client, cast: reverse("user_detail", args=[cast.billing_admin.public_id]),
+        lambda client, cast: reverse("reset_password", args=[cast.billing_admin.public_id]),
         lambda cast: User.objects.get(pk=cast.billing_admin.pk).must_change_password,
     ),
     "delete user": (

@@ -241,7 +241,7 @@ class AddUserWizard(SessionWizardView):
         context["step_url"] = step_url(self.run, self.steps.current)
         if self.steps.current == ROLES:
             context["access"] = form.access()
-            context["live_preview"] = True
+            context["preview_url"] = reverse("access_preview")
         elif self.steps.current == REVIEW:
             details = self.get_cleaned_data_for_step(DETAILS)
             role_keys = self.get_cleaned_data_for_step(ROLES)["roles"]
