@@ -117,9 +117,15 @@ def _history(request: HttpRequest, target: User) -> tuple[list[HistoryEntry], bo
 
 def _why_no_action(actor: User, target: User, actions: dict[str, PageAction]) -> list[str]:
     """Why the actor may do nothing to the target: the rulebook's reasons, each said once."""
-    boxes = role_boxes(actor, target)
+    box_reasons = {box.decision.reason for box in role_boxes(actor, target)}
+    # One line for the roles: the reason when every box has the same, else what it comes to.
+    roles_reason = (
+        box_reasons.pop()
+        if len(box_reasons) == 1
+        else f"You cannot grant or revoke any role of {target.get_full_name() or target.email}."
+    )
     status = Action.DEACTIVATE_USER if target.is_active else Action.REACTIVATE_USER
-    reasons = [box.decision.reason for box in boxes] + [
+    reasons = [roles_reason] + [
         actions[action.value].reason
         for action in (Action.EDIT_USER, Action.RESET_PASSWORD, status, Action.DELETE_USER)
     ]
