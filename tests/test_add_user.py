@@ -843,6 +843,11 @@ def test_the_page_after_an_invitation_is_for_the_directorys_readers(client, csp)
     client.force_login(csp.member)
 
     assert client.get(added_url).status_code == 403
+    # A reader who may not add users is not offered to add another.
+    client.force_login(csp.mpn_admin)
+    page = client.get(added_url).content.decode()
+    assert "User added" in page
+    assert "Add another user" not in page
 
 
 def test_a_replayed_add_creates_one_user(client, csp):

@@ -331,5 +331,9 @@ def user_added(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(
         request,
         "accounts/add_user/added.html",
-        {"shown_user": user, "invitation": invitation_status(user)},
+        {
+            "shown_user": user,
+            "invitation": invitation_status(user),
+            "may_add_users": bool(rules.can(request.user, Action.ADD_USER)),
+        },
     )
