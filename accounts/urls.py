@@ -50,8 +50,13 @@ urlpatterns = [
     path("invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
-    path("users/add/", add_user.AddUserWizard.as_view(), name="add_user"),
+    path("users/add/", add_user.add_user, name="add_user"),
     path("users/add/preview/", add_user.access_preview, name="access_preview"),
+    path(
+        "users/add/<uuid:run>/<slug:step>/",
+        add_user.AddUserWizard.as_view(),
+        name="add_user_step",
+    ),
     path("users/import/", csv_import.import_users, name="import_users"),
     path("users/import/review/", csv_import.import_users_review, name="import_users_review"),
     path("users/import/confirm/", csv_import.import_users_confirm, name="import_users_confirm"),
@@ -69,6 +74,11 @@ urlpatterns = [
     path("users/<uuid:public_id>/", user.user_detail, name="user_detail"),
     path("users/<uuid:public_id>/edit/", user.edit_user, name="edit_user"),
     path("users/<uuid:public_id>/roles/", role_views.edit_roles, name="edit_roles"),
+    path(
+        "users/<uuid:public_id>/roles/preview/",
+        role_views.edit_roles_preview,
+        name="edit_roles_preview",
+    ),
     path("users/<uuid:public_id>/reset-password/", user.reset_password, name="reset_password"),
     path("users/<uuid:public_id>/deactivate/", user.deactivate_user, name="deactivate_user"),
     path("users/<uuid:public_id>/reactivate/", user.reactivate_user, name="reactivate_user"),

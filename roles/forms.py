@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,13 @@ def role_boxes(actor: Actor, target: User) -> list[RoleBox]:
     return boxes
 
 
+def preview_roles(boxes: Iterable[RoleBox], sent: Iterable[str]) -> set[str]:
+    """The roles the target would hold: those sent among the boxes the actor may change, and
+    those held among the boxes they may not (a browser does not send a disabled box)."""
+    sent = set(sent)
+    return {box.key for box in boxes if (box.key in sent if box.changeable else box.held)}
+
+
 def _box_label(box: RoleBox) -> SafeString:
     # The reason a box is closed sits in its label, so it is read out with the box.
     note = box.decision.reason if not box.changeable else box.spec.unlocks
@@ -83,6 +91,8 @@ class RoleCheckboxes(forms.CheckboxSelectMultiple):
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(name, value, *args, **kwargs)
+        # The access preview's script reads the ticked boxes (static/js/access-preview.js).
+        option["attrs"]["data-access-preview-role"] = True
         if value in self.closed:
             option["attrs"]["disabled"] = True
         return option
@@ -147,6 +157,16 @@ class EditRolesForm(RefusalsRecordedForm, forms.Form):
 
     def clean_membership_roles(self) -> list[str]:
         return self._clean_group("membership_roles")
+
+    def previewed_roles(self) -> set[str]:
+        """The roles the access preview shows: those sent (the closed boxes held included), or
+        those held before anything was sent."""
+        if not self.is_bound:
+            return {key for key, box in self.boxes.items() if box.held}
+        sent = {
+            key for field_name, _ in GROUP_FIELDS.values() for key in self.data.getlist(field_name)
+        }
+        return preview_roles(self.boxes.values(), sent)
 
     def wanted_roles(self) -> set[str]:
         """The keys of the roles the target should hold once saved."""

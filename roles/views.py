@@ -9,7 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.audit import Origin
 from accounts.models import User
@@ -18,7 +19,7 @@ from accounts.views.common import user_in_directory, with_roles
 from roles import rules
 from roles import services as role_services
 from roles.catalogue import SPECS, RoleKey
-from roles.forms import EditRolesForm, RoleBox, role_boxes
+from roles.forms import EditRolesForm, RoleBox, preview_roles, role_boxes
 from roles.rules import Action, RuleRefused
 from roles.services import RoleChange
 
@@ -96,4 +97,29 @@ def edit_roles(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 return redirect("user_detail", target.public_id)
     else:
         form = EditRolesForm(boxes=boxes, actor=request.user, target=target)
-    return render(request, "accounts/user/roles.html", {"shown_user": target, "form": form})
+    # The same access preview as Add user's, of the roles the user would hold once saved.
+    access = rules.access_for_roles(form.previewed_roles(), target.organization)
+    return render(
+        request,
+        "accounts/user/roles.html",
+        {
+            "shown_user": target,
+            "form": form,
+            "access": access,
+            "preview_url": reverse("edit_roles_preview", args=[target.public_id]),
+        },
+    )
+
+
+@never_cache
+@require_GET
+@login_required
+def edit_roles_preview(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The access preview of Edit roles for ?roles=key&roles=key, as an HTML fragment: what the
+    user would see and do with the boxes ticked (the closed boxes as they are)."""
+    target = with_roles(user_in_directory(request, public_id))
+    boxes = role_boxes(request.user, target)
+    _require_some_box_open(target, boxes)
+    keys = preview_roles(boxes, request.GET.getlist("roles"))
+    access = rules.access_for_roles(keys, target.organization)
+    return render(request, "accounts/add_user/access_preview.html", {"access": access})

@@ -1,13 +1,15 @@
 """Settings > User management > Add user: details, roles, review, Add; and its access preview.
 
-The wizard is driven as a browser drives it: each POST names its step in the management form
-("add_user_wizard-current_step") and sends the step's fields as "<step>-<field>".
+The wizard is driven as a browser drives it: Add user begins a run at its own address; each POST
+to it names its step in the management form ("add_user_wizard-current_step"), sends the step's
+fields as "<step>-<field>", and is answered with a redirect to the step to show, which is followed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from uuid import UUID
 
 import pytest
 from django.core import mail
@@ -18,11 +20,14 @@ from django.urls import reverse
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from accounts.reauth import SESSION_KEY
 from accounts.views import add_user as add_user_views
+from accounts.views.add_user import RUNS, step_url
 from roles.catalogue import CATALOGUE, SPECS, RoleKey
 from roles.rules import RuleRefused
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
 
 URL = reverse("add_user")
+# A run's address for those refused before any run is looked at.
+SOME_RUN = step_url(UUID("3f1c2a9e-5b7d-4e8f-9a10-1b2c3d4e5f60"), "details")
 PREVIEW = reverse("access_preview")
 MANAGEMENT = "add_user_wizard-current_step"
 
@@ -45,16 +50,27 @@ def sent(step: str, back_to: str | None = None, **fields: object) -> dict[str, o
     return data
 
 
+def run_url(client, step: str = "details") -> str:
+    """The address of a step of the run begun last in the client's session."""
+    return step_url(UUID(client.session[RUNS][-1]), step)
+
+
+def post(client, data: dict[str, object], *, url: str | None = None, follow: bool = True):
+    """Sends a step of the current run, and follows the redirect to the step shown next."""
+    return client.post(url or run_url(client), data, follow=follow)
+
+
 def send_details(client, **fields: object):
-    return client.post(URL, sent("details", **{**GRACE, **fields}))
+    return post(client, sent("details", **{**GRACE, **fields}))
 
 
 def send_roles(client, *keys: str):
-    return client.post(URL, sent("roles", roles=list(keys)))
+    return post(client, sent("roles", roles=list(keys)))
 
 
-def send_add(client, sign_in: str = "temporary_password"):
-    return client.post(URL, sent("review", sign_in=sign_in))
+def send_add(client, sign_in: str = "temporary_password", *, follow: bool = False):
+    """Add: the answer itself (the temporary password page, or a redirect), unless follow."""
+    return post(client, sent("review", sign_in=sign_in), follow=follow)
 
 
 def shown_password(response) -> str | None:
@@ -73,7 +89,7 @@ def form_of(response):
 
 def start(client, admin: User):
     client.force_login(admin)
-    return client.get(URL)
+    return client.get(URL, follow=True)
 
 
 def go_to_review(client, admin: User, *role_keys: str, **details: object):
@@ -151,12 +167,40 @@ def test_the_answer_to_add_shows_the_temporary_password_once_and_keeps_it_nowher
     assert not any(password in morsel.value for morsel in client.cookies.values())
     assert password not in response.wsgi_request.get_full_path()
     assert "no-store" in response["Cache-Control"]
-    # Reloading sends Add again: nothing is added, and the password is not shown again.
+    # Reloading sends Add again: nothing is added, and the password is not shown again; the
+    # page keeps its heading and says why the password is not there.
     again = send_add(client)
     assert again.status_code == 302
-    assert again.url == URL
-    assert password not in client.get(again.url).content.decode()
+    assert again.url == reverse("user_added", args=[added.public_id])
+    page = client.get(again.url).content.decode()
+    assert password not in page
+    assert re.search(r"<h1[^>]*>User added</h1>", page)
+    assert "was already added with this Add user form" in page
+    assert "The temporary password was shown once" in page
     assert User.objects.filter(email=GRACE["email"]).count() == 1
+
+
+def test_the_page_after_add_lists_the_roles_given_and_offers_another(client, csp):
+    go_to_review(client, csp.global_admin, MPN, REFERRALS)
+
+    for page in (
+        send_add(client).content.decode(),  # the temporary password
+        client.get(send_add(client).url).content.decode(),  # sent again: "User added"
+    ):
+        roles = re.search(r'data-testid="added-roles">(.*?)</dd>', page, re.S).group(1)
+        given = re.findall(r'badge[^"]*">([^<]+)<', roles)
+        assert given == ["MPN Partner Admin", "Referrals admin"]
+        assert f'href="{URL}" data-testid="add-another">Add another user</a>' in page
+
+
+def test_the_page_after_an_invitation_lists_the_roles_given_and_offers_another(client, csp):
+    go_to_review(client, csp.global_admin, MPN)
+
+    page = send_add(client, sign_in="invitation", follow=True).content.decode()
+
+    assert "An invitation was sent" in page
+    assert "MPN Partner Admin" in re.search(r'data-testid="added-roles">(.*?)</dd>', page, re.S)[1]
+    assert "Add another user</a>" in page
 
 
 def test_a_user_may_be_added_with_no_role(client, csp):
@@ -196,8 +240,8 @@ def test_only_global_and_user_management_admins_add_users(client, db, request, c
     people = request.getfixturevalue(cast)
     client.force_login(getattr(people, who))
 
-    assert client.get(URL).status_code == status
-    assert send_details(client).status_code == (status if status == 403 else 200)
+    assert client.get(URL, follow=True).status_code == status
+    assert post(client, sent("details", **GRACE), url=SOME_RUN).status_code == status
     assert client.get(PREVIEW).status_code == status
 
 
@@ -207,8 +251,9 @@ def test_every_step_is_refused_to_those_who_may_not(client, csp, who):
     client.force_login(getattr(csp, who))
 
     for body in (sent("details", **GRACE), sent("roles", roles=[MPN]), sent("review")):
-        assert client.post(URL, body).status_code == 403
-    assert client.post(URL, sent("roles", back_to="details")).status_code == 403
+        assert client.post(SOME_RUN, body).status_code == 403
+    assert client.post(SOME_RUN, sent("roles", back_to="details")).status_code == 403
+    assert client.get(SOME_RUN).status_code == 403
     assert User.objects.count() == users_before
 
 
@@ -226,12 +271,12 @@ def test_support_staff_use_the_support_admin(client, support):
     client.force_login(support)
 
     assert client.get(URL).status_code == 403
-    assert client.post(URL, sent("details", **GRACE)).status_code == 403
+    assert client.post(SOME_RUN, sent("details", **GRACE)).status_code == 403
     assert client.get(PREVIEW).status_code == 403
 
 
 def test_it_needs_sign_in(client, db):
-    for response in (client.get(URL), client.post(URL, sent("details", **GRACE))):
+    for response in (client.get(URL), client.post(SOME_RUN, sent("details", **GRACE))):
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
     assert client.get(PREVIEW).url.startswith(reverse("login"))
@@ -478,7 +523,7 @@ def test_a_crafted_post_with_a_role_the_admin_may_not_grant_is_refused_at_the_fi
     ]
     assert "Only a Global admin can grant or revoke Global admin." in response.content.decode()
     # Sent anyway, Add still refuses: every step is validated again.
-    assert send_add(client).status_code == 200
+    assert step_of(send_add(client, follow=True)) == "roles"
     assert nothing_written(csp.organization, users_before)
 
 
@@ -527,7 +572,7 @@ def test_without_javascript_the_preview_is_of_the_roles_last_sent(client, csp):
     assert "None: they will see only My profile." in first_visit.content.decode()
 
     review = send_roles(client, MPN)
-    back = client.post(URL, sent("review", back_to="roles"))
+    back = post(client, sent("review", back_to="roles"))
 
     assert step_of(back) == "roles"
     assert " checked" in checkbox(back.content.decode(), MPN)
@@ -560,6 +605,100 @@ def test_no_step_has_an_inline_script_or_style(client, csp):
     assert f'data-access-preview-url="{PREVIEW}"' in roles_page
 
 
+# Two runs, and the browser's Back and Forward
+
+
+def test_two_runs_in_two_tabs_keep_their_own_details_and_roles(client, csp):
+    start(client, csp.global_admin)
+    tab_a = run_url(client)
+    post(client, sent("details", **GRACE), url=tab_a)
+    post(client, sent("roles", roles=[MPN]), url=tab_a)
+    client.get(URL, follow=True)
+    tab_b = run_url(client)
+    ada = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@contoso.example"}
+    post(client, sent("details", **ada), url=tab_b)
+    post(client, sent("roles", roles=[REFERRALS]), url=tab_b)
+
+    review_a = client.get(step_url(UUID(tab_a.split("/")[3]), "review"))
+    assert GRACE["email"] in review_a.content.decode()
+    assert "ada@contoso.example" not in review_a.content.decode()
+    post(client, sent("review", sign_in="invitation"), url=tab_a)
+    post(client, sent("review", sign_in="invitation"), url=tab_b)
+
+    grace = User.objects.get(email=GRACE["email"])
+    ada_added = User.objects.get(email="ada@contoso.example")
+    assert (grace.first_name, [a.role.key for a in grace.role_assignments.all()]) == (
+        "Grace",
+        [MPN],
+    )
+    assert (ada_added.first_name, [a.role.key for a in ada_added.role_assignments.all()]) == (
+        "Ada",
+        [REFERRALS],
+    )
+
+
+def test_every_post_between_steps_answers_with_a_redirect_to_a_step(client, csp):
+    start(client, csp.global_admin)
+    details, roles, review = (run_url(client, step) for step in ("details", "roles", "review"))
+
+    refused = post(client, sent("details", **{**GRACE, "email": "nope"}), follow=False)
+    assert (refused.status_code, refused.url) == (302, details)
+    # The refused page, shown by its address, keeps what was typed and says why.
+    again = client.get(details)
+    assert form_of(again).errors["email"]
+    assert 'value="nope"' in again.content.decode()
+    forward = post(client, sent("details", **GRACE), follow=False)
+    assert (forward.status_code, forward.url) == (302, roles)
+    assert post(client, sent("roles", roles=[MPN]), follow=False).url == review
+    back = post(client, sent("review", back_to="roles"), follow=False)
+    assert (back.status_code, back.url) == (302, roles)
+
+
+def test_the_browsers_back_and_forward_show_each_step_with_what_it_holds(client, csp):
+    go_to_review(client, csp.global_admin, MPN)
+
+    # Back (a GET of an earlier step's address): the step, as it was sent.
+    details = client.get(run_url(client, "details"))
+    assert step_of(details) == "details"
+    assert form_of(details)["email"].value() == GRACE["email"]
+    roles = client.get(run_url(client, "roles"))
+    assert form_of(roles)["roles"].value() == [MPN]
+    # Forward again: the review.
+    assert step_of(client.get(run_url(client, "review"))) == "review"
+
+
+def test_a_later_step_before_the_earlier_ones_sends_to_the_first_not_done(client, csp):
+    start(client, csp.global_admin)
+
+    response = client.get(run_url(client, "review"))
+
+    assert response.url == run_url(client, "details")
+
+
+def test_a_run_this_session_did_not_begin_starts_over(client, csp):
+    client.force_login(csp.global_admin)
+
+    response = client.get(SOME_RUN, follow=True)
+
+    assert "Nothing was added" in response.content.decode()
+    assert step_of(response) == "details"
+    assert client.get(step_url(UUID(int=0), "nothing")).status_code == 404
+
+
+def test_old_runs_are_dropped_from_the_session(client, csp):
+    start(client, csp.global_admin)
+    first = client.session[RUNS][-1]
+    send_details(client)
+    assert f"wizard_add_user_wizard_{first}" in client.session
+
+    for _ in range(add_user_views.RUNS_KEPT):
+        client.get(URL)
+
+    assert first not in client.session[RUNS]
+    assert f"wizard_add_user_wizard_{first}" not in client.session
+    assert len(client.session[RUNS]) == add_user_views.RUNS_KEPT
+
+
 # Back
 
 
@@ -568,7 +707,7 @@ def test_back_keeps_what_was_entered(client, csp):
     send_details(client, first_name="Grace", last_name="Hopper")
 
     # Roles ticked, then Back: the details are as typed...
-    back = client.post(URL, sent("roles", back_to="details", roles=[MPN, REFERRALS]))
+    back = post(client, sent("roles", back_to="details", roles=[MPN, REFERRALS]))
 
     assert step_of(back) == "details"
     assert form_of(back)["first_name"].value() == "Grace"
@@ -579,7 +718,7 @@ def test_back_keeps_what_was_entered(client, csp):
     assert form_of(forward)["roles"].value() == [MPN, REFERRALS]
 
     review = send_roles(client, MPN, REFERRALS)
-    back_to_roles = client.post(URL, sent("review", back_to="roles"))
+    back_to_roles = post(client, sent("review", back_to="roles"))
     assert step_of(back_to_roles) == "roles"
     assert form_of(back_to_roles)["roles"].value() == [MPN, REFERRALS]
     assert step_of(review) == "review"
@@ -587,8 +726,8 @@ def test_back_keeps_what_was_entered(client, csp):
 
 def test_changing_the_details_after_back_is_what_gets_added(client, csp):
     go_to_review(client, csp.global_admin, MPN)
-    client.post(URL, sent("review", back_to="roles"))
-    client.post(URL, sent("roles", back_to="details", roles=[MPN]))
+    post(client, sent("review", back_to="roles"))
+    post(client, sent("roles", back_to="details", roles=[MPN]))
     send_details(client, first_name="Amazing Grace")
     send_roles(client, MPN)
 
@@ -672,7 +811,7 @@ def test_adding_with_a_temporary_password_sends_no_email(
 def test_a_missing_or_unknown_sign_in_choice_is_explained(client, csp, choice, message):
     go_to_review(client, csp.global_admin, MPN)
 
-    response = send_add(client, sign_in=choice)
+    response = send_add(client, sign_in=choice, follow=True)
 
     assert response.status_code == 200
     assert step_of(response) == "review"
@@ -693,7 +832,7 @@ def test_the_sign_in_choice_survives_the_password_question(client, csp):
 
     assert step_of(review) == "review"
     assert checked_sign_in(review.content.decode()) == ["temporary_password"]
-    added = client.post(URL, sent("review", sign_in="temporary_password"))
+    added = send_add(client, sign_in="temporary_password")
     assert User.objects.get(email=GRACE["email"]).check_password(shown_password(added))
 
 
@@ -704,6 +843,11 @@ def test_the_page_after_an_invitation_is_for_the_directorys_readers(client, csp)
     client.force_login(csp.member)
 
     assert client.get(added_url).status_code == 403
+    # A reader who may not add users is not offered to add another.
+    client.force_login(csp.mpn_admin)
+    page = client.get(added_url).content.decode()
+    assert "User added" in page
+    assert "Add another user" not in page
 
 
 def test_a_replayed_add_creates_one_user(client, csp):
@@ -712,19 +856,21 @@ def test_a_replayed_add_creates_one_user(client, csp):
 
     replayed = send_add(client)
 
+    added = User.objects.get(email=GRACE["email"])
     assert replayed.status_code == 302
-    assert replayed.url == URL
-    assert User.objects.filter(email=GRACE["email"]).count() == 1
-    restarted = client.get(replayed.url)
-    assert "Nothing was added" in restarted.content.decode()
-    assert step_of(restarted) == "details"
+    assert replayed.url == reverse("user_added", args=[added.public_id])
+    assert "was already added" in client.get(replayed.url).content.decode()
+    # So does Back to the review after Add, and Add there again.
+    review = client.get(run_url(client, "review"))
+    assert review.url == reverse("user_added", args=[added.public_id])
 
 
 def test_a_lone_later_step_without_a_flow_in_progress_starts_over(client, csp):
     client.force_login(csp.global_admin)
+    client.get(URL)  # a run begun, whose page was never shown
 
     for body in (sent("roles", roles=[MPN]), sent("review"), sent("review", back_to="roles")):
-        response = client.post(URL, body)
+        response = post(client, body, follow=False)
         assert response.status_code == 302
         assert response.url == URL
     assert not User.objects.filter(email=GRACE["email"]).exists()
@@ -738,13 +884,13 @@ def test_a_lone_later_step_without_a_flow_in_progress_starts_over(client, csp):
 def test_a_tampered_step_is_a_bad_request_not_a_server_error(client, csp, body):
     start(client, csp.global_admin)
 
-    assert client.post(URL, body).status_code == 400
+    assert post(client, body).status_code == 400
 
 
 def test_a_jump_to_the_review_without_details_goes_back_to_the_details(client, csp):
     start(client, csp.global_admin)
 
-    response = client.post(URL, sent("details", back_to="review"))
+    response = post(client, sent("details", back_to="review"))
 
     assert step_of(response) == "details"
 
@@ -753,7 +899,7 @@ def test_an_email_taken_meanwhile_returns_to_the_details(client, csp):
     go_to_review(client, csp.global_admin, MPN)
     someone = UserFactory(organization=csp.organization, email=GRACE["email"].lower())
 
-    response = send_add(client)
+    response = send_add(client, follow=True)
 
     assert response.status_code == 200
     assert step_of(response) == "details"
@@ -773,7 +919,7 @@ def test_an_email_taken_in_the_last_instant_returns_to_the_details(client, csp, 
 
     monkeypatch.setattr(add_user_views, "create_user", someone_else_first)
 
-    response = send_add(client)
+    response = send_add(client, follow=True)
 
     assert step_of(response) == "details"
     assert form_of(response).errors["email"] == ["A user with this email already exists."]
@@ -786,7 +932,7 @@ def test_a_role_no_longer_grantable_at_add_returns_to_the_roles(client, csp):
     csp.organization.program_type = "non_csp"
     csp.organization.save()
 
-    response = send_add(client)
+    response = send_add(client, follow=True)
 
     assert step_of(response) == "roles"
     assert form_of(response).errors["roles"] == [
@@ -803,13 +949,10 @@ def test_a_refusal_by_the_service_shows_on_the_review(client, csp, monkeypatch):
 
     monkeypatch.setattr(add_user_views, "create_user", refuse)
 
-    response = send_add(client)
+    response = send_add(client, follow=True)
 
     assert response.status_code == 200
     assert step_of(response) == "review"
-    assert form_of(response).non_field_errors() == [
-        "Only a Global admin or User management admin can add users."
-    ]
     assert "Only a Global admin or User management admin can add users." in (
         response.content.decode()
     )
@@ -827,10 +970,10 @@ def test_a_role_refused_by_the_service_shows_at_the_roles(client, csp, monkeypat
 
     monkeypatch.setattr(add_user_views, "create_user", refuse)
 
-    response = send_add(client)
+    response = send_add(client, follow=True)
 
     assert step_of(response) == "roles"
-    assert form_of(response).errors["roles"] == ["Nobody changes their own roles."]
+    assert "Nobody changes their own roles." in response.content.decode()
 
 
 def test_an_admin_who_lost_the_role_meanwhile_is_refused_and_the_attempt_recorded(client, csp):
@@ -942,10 +1085,10 @@ def organization_of(size: int, partner_id: str) -> User:
 def queries_per_step(client, admin: User, email: str) -> dict[str, int]:
     client.force_login(admin)
     steps = {
-        "GET details": lambda: client.get(URL),
+        "GET details": lambda: client.get(URL, follow=True),
         "POST details": lambda: send_details(client, email=email),
         "POST roles": lambda: send_roles(client, MPN, BILLING),
-        "POST back": lambda: client.post(URL, sent("review", back_to="roles")),
+        "POST back": lambda: post(client, sent("review", back_to="roles")),
         "POST roles again": lambda: send_roles(client, MPN, BILLING),
         "POST add": lambda: send_add(client),
         "GET preview": lambda: preview(client, MPN, BILLING, REFERRALS),

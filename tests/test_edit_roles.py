@@ -3,6 +3,7 @@ lets this actor grant or revoke it, and a save that changes exactly what the box
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -464,3 +465,60 @@ def test_the_number_of_queries_does_not_grow_with_roles(client, csp):
     signed_in(client, csp.global_admin)
 
     assert page_queries(client, few) == page_queries(client, many)
+
+
+# The access preview, as in Add user
+
+
+def preview_items(html: str, testid: str) -> list[str]:
+    block = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</(ul|p)>', html, re.S).group(1)
+    return re.findall(r"<li>(.*?)</li>", block)
+
+
+def test_edit_roles_shows_the_access_preview_of_the_roles_held(client, csp):
+    target = UserFactory(organization=csp.organization, roles=[RoleKey.MPN_PARTNER_ADMIN])
+
+    html = signed_in(client, csp.global_admin).get(roles_url(target)).content.decode()
+
+    assert 'id="access-preview-heading">Access preview</h2>' in html
+    assert "Membership" in preview_items(html, "preview-workspaces")
+    preview_url = reverse("edit_roles_preview", args=[target.public_id])
+    assert f'data-access-preview-url="{preview_url}"' in html
+    assert 'src="/static/js/access-preview.js"' in html
+    assert html.count("data-access-preview-role") == len(CATALOGUE)
+
+
+def test_the_preview_fragment_is_of_the_ticked_boxes_and_the_closed_ones_held(client, csp):
+    # An Account admin cannot change directory roles: the Billing admin role held stays in the
+    # preview whatever is sent, and so does nothing they may not grant.
+    target = UserFactory(organization=csp.organization, roles=[RoleKey.BILLING_ADMIN])
+    url = reverse("edit_roles_preview", args=[target.public_id])
+    signed_in(client, csp.account_admin)
+
+    unticked = client.get(url).content.decode()
+    ticked = client.get(url, {"roles": [REFERRALS, GA]}).content.decode()
+
+    assert preview_items(unticked, "preview-workspaces") == ["Billing"]
+    assert preview_items(ticked, "preview-workspaces") == ["Billing", "Referrals"]
+
+
+def test_the_preview_after_a_refused_save_is_of_the_boxes_sent(client, csp):
+    target = UserFactory(organization=csp.organization, roles=[RoleKey.SALES_AGENT])
+    signed_in(client, csp.account_admin)
+
+    response = client.post(
+        roles_url(target), {"membership_roles": [REFERRALS], "directory_roles": [GA]}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Referrals" in preview_items(html, "preview-workspaces")
+
+
+def test_the_preview_fragment_is_refused_to_those_who_may_change_no_role(client, csp):
+    target = UserFactory(organization=csp.organization)
+    signed_in(client, csp.mpn_admin)
+
+    response = client.get(reverse("edit_roles_preview", args=[target.public_id]))
+
+    assert response.status_code == 403

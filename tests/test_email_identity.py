@@ -30,6 +30,7 @@ from accounts.identity import (
 from accounts.models import User
 from roles.catalogue import RoleKey
 from tests.factories import PASSWORD, SupportStaffFactory, UserFactory
+from tests.test_add_user import run_url
 
 LONG_S, DOTLESS_I, KELVIN = "\u017f", "\u0131", "\u212a"
 CYRILLIC_O = "\u043e"
@@ -350,15 +351,17 @@ def test_the_add_user_wizard_explains_a_refused_email_and_keeps_it(client, csp):
     client.force_login(csp.global_admin)
     typed = f"{DOTLESS_I}ser@contoso.example"
     users = User.objects.count()
+    client.get(reverse("add_user"), follow=True)
 
     response = client.post(
-        reverse("add_user"),
+        run_url(client),
         {
             "add_user_wizard-current_step": "details",
             "details-first_name": "Ida",
             "details-last_name": "User",
             "details-email": typed,
         },
+        follow=True,
     )
 
     assert response.status_code == 200
@@ -475,15 +478,17 @@ def test_a_look_alike_in_another_organization_is_not_shown(csp, outsider):
 def test_the_wizard_flags_a_look_alike_email(client, csp):
     them = UserFactory(organization=csp.organization, email="globaladmin@contoso.example")
     client.force_login(csp.global_admin)
+    client.get(reverse("add_user"), follow=True)
 
     response = client.post(
-        reverse("add_user"),
+        run_url(client),
         {
             "add_user_wizard-current_step": "details",
             "details-first_name": "Quinn",
             "details-last_name": "Other",
             "details-email": f"globaladmin@c{CYRILLIC_O}ntoso.example",
         },
+        follow=True,
     )
 
     form = response.context["wizard"]["form"]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.services import create_user
 from accounts.views.import_users import UPLOAD
-from tests.test_add_user import go_to_review
+from tests.test_add_user import go_to_review, run_url
 
 BASE_URL = "https://partnerhub.example"
 # A Host the attacker chose, with a port: allowed (a wildcard, or a second name of the site),
@@ -52,7 +52,7 @@ def test_an_invitation_from_add_user_starts_with_the_base_url(
     go_to_review(client, csp.global_admin, "referrals_admin")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("add_user"),
+            run_url(client),
             {"add_user_wizard-current_step": "review", "review-sign_in": "invitation"},
             **FORGED,
         )

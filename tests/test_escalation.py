@@ -12,7 +12,7 @@ from accounts.models import User
 from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.factories import OrganizationFactory
-from tests.test_add_user import GRACE, URL, sent
+from tests.test_add_user import GRACE, URL, post, sent
 
 # Fields no partner form offers, sent anyway.
 PRIVILEGED = {
@@ -47,14 +47,14 @@ def crafted(db) -> dict[str, str]:
 
 def test_the_add_user_flow_ignores_privileged_fields(client, csp, crafted):
     client.force_login(csp.user_admin)
-    client.get(URL)
+    client.get(URL, follow=True)
     details = sent("details", **GRACE)
     details.update({f"details-{name}": value for name, value in crafted.items()})
-    client.post(URL, details)
+    post(client, details)
     roles = sent("roles", roles=[RoleKey.REFERRALS_ADMIN])
     roles.update({f"roles-{name}": value for name, value in crafted.items()})
-    client.post(URL, roles)
-    client.post(URL, {**sent("review", sign_in="temporary_password"), **crafted})
+    post(client, roles)
+    post(client, {**sent("review", sign_in="temporary_password"), **crafted})
 
     added = User.objects.get(email=GRACE["email"])
     assert (added.is_staff, added.is_superuser) == (False, False)

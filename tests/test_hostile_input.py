@@ -23,6 +23,7 @@ from accounts.forms.user import UserDetailsForm
 from accounts.services import create_user
 from roles.catalogue import RoleKey
 from tests.factories import UserFactory
+from tests.test_add_user import run_url
 
 # Pieces of hostile text; the strategies mix them with arbitrary text.
 MARKUP = '<script>alert("x")</script>'
@@ -115,14 +116,16 @@ def admin_client(client, csp):
 
 @pytest.mark.parametrize("text", FRAGMENTS)
 def test_the_add_user_details_step_answers_every_fragment(admin_client, csp, text):
+    admin_client.get(reverse("add_user"), follow=True)
     response = admin_client.post(
-        reverse("add_user"),
+        run_url(admin_client),
         {
             "add_user_wizard-current_step": "details",
             "details-first_name": text,
             "details-last_name": text,
             "details-email": f"hostile{next(_unique)}@contoso.example",
         },
+        follow=True,
     )
 
     assert response.status_code == 200  # the roles step, or the details again with errors

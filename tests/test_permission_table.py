@@ -48,13 +48,26 @@ TABLE = [
         allowed_role="mpn_admin",
         too_low_role="billing_admin",
     ),
-    Row("add_user", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    # Add user begins a run in its own address; a run this session did not begin starts over.
+    Row("add_user", "get", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302}),
     Row(
         "add_user",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
         allowed_role="user_admin",
         too_low_role="account_admin",
+    ),
+    Row(
+        "add_user_step",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+    ),
+    Row(
+        "add_user_step",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
     ),
     Row(
         "access_preview", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}
@@ -89,6 +102,14 @@ TABLE = [
         target="billing_admin",
     ),
     Row(
+        "edit_roles_preview",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+    ),
+    Row(
         "edit_roles",
         "post",
         {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
@@ -106,7 +127,17 @@ TABLE = [
     Row(
         "reset_password",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        # The page that asks to confirm, saying what a reset ends.
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="user_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "deactivate_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
         target="billing_admin",
     ),
     Row(
@@ -283,6 +314,7 @@ BODIES = {
 
 # The arguments of URLs that name no user of the cast: emailed links (here, ones that do not work).
 URL_ARGS = {
+    "add_user_step": ["0b6f4d4e-8a43-4c0e-9a59-2f0f5b1f7c11", "details"],
     "password_reset_confirm": ["MQ", "set-password"],
     "accept_invitation": ["MQ", "set-password"],
 }

@@ -21,7 +21,7 @@ from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.conftest import Cast
 from tests.factories import PASSWORD
-from tests.test_add_user import GRACE, go_to_review, send_add, step_of
+from tests.test_add_user import GRACE, go_to_review, run_url, send_add, step_of
 from tests.test_user_actions import reset_form
 
 GA = RoleKey.GLOBAL_ADMIN.value
@@ -86,25 +86,25 @@ def add_with_ga(client: Client, cast: Cast) -> HttpResponse:
     return send_add(client)
 
 
-ACTIONS: dict[str, tuple[Callable, Callable[[Cast], str], Callable[[Cast], bool]]] = {
+ACTIONS: dict[str, tuple[Callable, Callable[[Client, Cast], str], Callable[[Cast], bool]]] = {
     "reset password": (
         reset,
-        lambda cast: reverse("user_detail", args=[cast.billing_admin.public_id]),
+        lambda client, cast: reverse("reset_password", args=[cast.billing_admin.public_id]),
         lambda cast: User.objects.get(pk=cast.billing_admin.pk).must_change_password,
     ),
     "delete user": (
         delete,
-        lambda cast: reverse("delete_user", args=[cast.billing_admin.public_id]),
+        lambda client, cast: reverse("delete_user", args=[cast.billing_admin.public_id]),
         lambda cast: not User.objects.filter(pk=cast.billing_admin.pk).exists(),
     ),
     "grant Global admin": (
         grant_ga,
-        lambda cast: reverse("edit_roles", args=[cast.billing_admin.public_id]),
+        lambda client, cast: reverse("edit_roles", args=[cast.billing_admin.public_id]),
         lambda cast: cast.billing_admin.role_assignments.filter(role__key=GA).exists(),
     ),
     "add a user with Global admin": (
         add_with_ga,
-        lambda cast: reverse("add_user") + "?resume=review",
+        lambda client, cast: run_url(client, "review"),
         lambda cast: User.objects.filter(email=GRACE["email"]).exists(),
     ),
 }
@@ -139,7 +139,7 @@ def test_after_ten_minutes_it_asks_and_changes_nothing(admin, csp, action):
 
     response = act(admin, csp)
 
-    assert asked_to_confirm(response, back_to(csp))
+    assert asked_to_confirm(response, back_to(admin, csp))
     assert CONFIRM_FIRST in messages_of(response)
     assert database_state() == before
     assert not happened(csp)
@@ -153,7 +153,7 @@ def test_once_confirmed_the_action_works(admin, csp, action):
     confirmed = confirm(admin, act(admin, csp))
 
     assert confirmed.status_code == 302
-    assert confirmed.url == back_to(csp)
+    assert confirmed.url == back_to(admin, csp)
     assert admin.get(confirmed.url).status_code == 200  # the page the action started from
     act(admin, csp)
     assert happened(csp)
@@ -171,10 +171,14 @@ def test_the_review_comes_back_with_what_was_entered(admin, csp):
     assert "Global admin" in page
 
 
-def test_the_add_user_page_without_resume_starts_over(admin, csp):
-    response = admin.get(reverse("add_user"))
+def test_add_user_begins_a_new_run_and_leaves_the_one_in_progress(admin, csp):
+    in_progress = run_url(admin, "review")
+
+    response = admin.get(reverse("add_user"), follow=True)
 
     assert step_of(response) == "details"
+    assert GRACE["email"] not in response.content.decode()
+    assert step_of(admin.get(in_progress)) == "review"
 
 
 def test_the_delete_page_asks_first(admin, csp):
@@ -208,7 +212,7 @@ def test_a_session_with_no_password_entry_is_asked(admin, csp):
     del session[SESSION_KEY]
     session.save()
 
-    assert asked_to_confirm(reset(admin, csp), ACTIONS["reset password"][1](csp))
+    assert asked_to_confirm(reset(admin, csp), ACTIONS["reset password"][1](admin, csp))
 
 
 def test_signing_in_counts_as_entering_the_password(client, csp):

@@ -16,8 +16,7 @@ from roles import rules
 from roles.catalogue import RoleKey
 from roles.rules import Action, RuleRefused
 from tests.factories import OrganizationFactory
-from tests.test_add_user import URL as ADD_USER
-from tests.test_add_user import send_details, sent, start
+from tests.test_add_user import post, send_details, sent, start
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +158,7 @@ def test_a_role_refused_by_the_add_user_wizard_is_recorded(client, csp):
     start(client, csp.user_admin)
     send_details(client, email="grace@contoso.example")
 
-    response = client.post(ADD_USER, sent("roles", roles=[GA]))
+    response = post(client, sent("roles", roles=[GA]))
 
     assert "Only a Global admin can grant or revoke Global admin." in response.content.decode()
     [event] = refused()

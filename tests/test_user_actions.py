@@ -201,14 +201,24 @@ def test_support_staff_are_refused(client, csp, support, page):
     assert request(signed_in(client, support), page, page.target(csp)).status_code == 403
 
 
-@pytest.mark.parametrize("name", ["reset_password", "deactivate_user", "reactivate_user"])
-def test_it_rejects_get(client, csp, name):
+def test_reactivate_rejects_get(client, csp):
     target = deactivated(csp.member)
     before = database_state()
 
-    response = signed_in(client, csp.global_admin).get(url(name, target))
+    response = signed_in(client, csp.global_admin).get(url("reactivate_user", target))
 
     assert response.status_code == 405
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("name", ["reset_password", "deactivate_user"])
+def test_a_get_asks_to_confirm_and_changes_nothing(client, csp, name):
+    before = database_state()
+
+    page = signed_in(client, csp.global_admin).get(url(name, csp.member)).content.decode()
+
+    assert '<form method="post">' in page
+    assert url("user_detail", csp.member) in page  # Cancel
     assert database_state() == before
 
 
@@ -389,7 +399,7 @@ def test_reset_password_shows_the_new_password_once(client, csp):
 def test_reloading_the_shown_password_resets_nothing_and_shows_nothing(client, csp):
     # Reloading the page sends the same form again: the password it named is gone.
     signed_in(client, csp.global_admin)
-    page = client.get(url("user_detail", csp.member)).content.decode()
+    page = client.get(url("reset_password", csp.member)).content.decode()
     form = dict(re.findall(r'<input type="hidden" name="(replaces)" value="([^"]+)">', page))
     assert form == reset_form(csp.member)  # the page's form names the password it replaces
     password = client.post(url("reset_password", csp.member), form).context["password"]

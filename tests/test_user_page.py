@@ -190,15 +190,23 @@ def test_in_a_non_csp_organization(client, non_csp, actor, shown):
 
 
 def test_the_buttons_are_forms_that_post(client, csp):
-    html = signed_in(client, csp.global_admin).get(page_of(csp.member)).content.decode()
+    signed_in(client, csp.global_admin)
+    html = client.get(page_of(csp.member)).content.decode()
 
+    # Reset password, Deactivate and Delete lead to a page that asks first, which posts.
+    for url_name in ("reset_password", "deactivate_user", "delete_user"):
+        url = reverse(url_name, args=[csp.member.public_id])
+        assert f'href="{url}"' in html, url_name
     for url_name in ("reset_password", "deactivate_user"):
         url = reverse(url_name, args=[csp.member.public_id])
-        form = re.search(rf'<form method="post" action="{url}">(.*?)</form>', html, re.S)
+        page = client.get(url).content.decode()
+        form = re.search(r'<form method="post">(.*?)</form>', page, re.S)
         assert form is not None, url_name
         assert 'name="csrfmiddlewaretoken"' in form.group(1)
-    # Delete leads to a confirmation step, which posts.
-    assert f'href="{reverse("delete_user", args=[csp.member.public_id])}"' in html
+    deactivated = UserFactory(organization=csp.organization, is_active=False)
+    html = client.get(page_of(deactivated)).content.decode()
+    url = reverse("reactivate_user", args=[deactivated.public_id])
+    assert re.search(rf'<form method="post" action="{url}">', html)
 
 
 # The last Global admin
@@ -430,3 +438,58 @@ def test_a_global_admin_target_costs_no_more_per_role(client, csp):
     assert page_queries(client, csp.second_global_admin) == page_queries(
         client, with_history(csp.second_global_admin, csp.global_admin, 20)
     )
+
+
+# Confirmation before what ends access, and why nothing can be done
+
+
+@pytest.mark.parametrize(
+    ("url_name", "says"),
+    [
+        ("reset_password", "every session Carmen has open ends: signed out everywhere"),
+        ("deactivate_user", "every session Carmen has open ends at its next request"),
+    ],
+)
+def test_reset_and_deactivate_say_what_ends_before_they_are_done(client, csp, url_name, says):
+    carmen = UserFactory(organization=csp.organization, first_name="Carmen")
+    invited = UserFactory(organization=csp.organization, first_name="Ines", password="!invited")
+    signed_in(client, csp.global_admin)
+
+    page = client.get(reverse(url_name, args=[carmen.public_id])).content.decode()
+    invited_page = client.get(reverse(url_name, args=[invited.public_id])).content.decode()
+
+    consequence = re.search(r'data-testid="consequence">(.*?)</div>', page, re.S).group(1)
+    assert says in consequence
+    assert 'data-testid="invitation-ends"' not in page
+    assert f"The invitation sent to {invited.email} stops working" in invited_page
+    assert User.objects.get(pk=carmen.pk).is_active
+    assert User.objects.get(pk=carmen.pk).password == carmen.password
+
+
+def test_a_user_management_admin_on_a_global_admins_page_is_told_why(client, csp):
+    html = signed_in(client, csp.user_admin).get(page_of(csp.global_admin)).content.decode()
+
+    assert action_buttons(html) == {}
+    why = re.search(r'data-testid="why-no-action">(.*?)</div>', html, re.S).group(1)
+    assert "Only a Global admin can change a user who holds Global admin." in why
+
+
+def test_a_read_only_admin_is_told_why_there_is_nothing_to_do(client, csp):
+    html = signed_in(client, csp.mpn_admin).get(page_of(csp.member)).content.decode()
+
+    assert action_buttons(html) == {}
+    why = re.search(r'data-testid="why-no-action">(.*?)</div>', html, re.S).group(1)
+    reasons = [unescape(reason) for reason in re.findall(r"<li>([^<]+)</li>", why)]
+    assert reasons == [
+        f"You cannot grant or revoke any role of {csp.member.get_full_name()}.",
+        "Only a Global admin or User management admin can edit a user's name or email.",
+        "Only a Global admin can reset passwords.",
+        "Only a Global admin or User management admin can deactivate users.",
+        "Only a Global admin or User management admin can delete users.",
+    ]
+
+
+def test_an_admin_who_may_act_sees_no_why(client, csp):
+    html = signed_in(client, csp.global_admin).get(page_of(csp.member)).content.decode()
+
+    assert 'data-testid="why-no-action"' not in html

@@ -69,7 +69,7 @@ def show_temporary_password(
     response = render(
         request,
         "accounts/temporary_password.html",
-        {"shown_user": user, "password": password, "new_user": new_user},
+        {"shown_user": user, "password": password, "new_user": new_user, "may_add_users": True},
     )
     add_never_cache_headers(response)
     return response

@@ -115,6 +115,23 @@ def _history(request: HttpRequest, target: User) -> tuple[list[HistoryEntry], bo
     return entries, len(events) > HISTORY_LENGTH
 
 
+def _why_no_action(actor: User, target: User, actions: dict[str, PageAction]) -> list[str]:
+    """Why the actor may do nothing to the target: the rulebook's reasons, each said once."""
+    box_reasons = {box.decision.reason for box in role_boxes(actor, target)}
+    # One line for the roles: the reason when every box has the same, else what it comes to.
+    roles_reason = (
+        box_reasons.pop()
+        if len(box_reasons) == 1
+        else f"You cannot grant or revoke any role of {target.get_full_name() or target.email}."
+    )
+    status = Action.DEACTIVATE_USER if target.is_active else Action.REACTIVATE_USER
+    reasons = [roles_reason] + [
+        actions[action.value].reason
+        for action in (Action.EDIT_USER, Action.RESET_PASSWORD, status, Action.DELETE_USER)
+    ]
+    return list(dict.fromkeys(reason for reason in reasons if reason))
+
+
 @login_required
 @require_GET
 def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -132,6 +149,11 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     may_resend_invitation = invitation is not None and rules.can_resend_invitation(actor, target)
     can_see_history = bool(rules.can(actor, Action.SEE_AUDIT_LOG))
     history, more_history = _history(request, target) if can_see_history else ([], False)
+    any_action = (
+        may_edit_roles
+        or may_resend_invitation
+        or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values())
+    )
     return render(
         request,
         "accounts/user/detail.html",
@@ -142,11 +164,9 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "may_edit_roles": may_edit_roles,
             "invitation": invitation,
             "may_resend_invitation": bool(may_resend_invitation),
-            "any_action": may_edit_roles
-            or may_resend_invitation
-            or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values()),
+            "any_action": any_action,
+            "why_no_action": [] if any_action else _why_no_action(actor, target, actions),
             "last_global_admin": rules.is_last_active_global_admin(target),
-            "password_version": password_version(target),
             "last_global_admin_reason": rules.LAST_GLOBAL_ADMIN,
             "can_see_history": can_see_history,
             "history": history,
@@ -203,13 +223,24 @@ def edit_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """Give the user a new temporary password, shown once on the next page."""
+    """Asks to confirm, saying what a reset ends; then gives the user a new temporary password,
+    shown once in the answer."""
     target = user_in_directory(request, public_id)
     _require_may(request, target, Action.RESET_PASSWORD)
+    if request.method != "POST":
+        return render(
+            request,
+            "accounts/user/reset_password.html",
+            {
+                "shown_user": target,
+                "invitation": invitation_status(target),
+                "password_version": password_version(target),
+            },
+        )
     if not password_recently_confirmed(request):
-        return ask_for_password(request, reverse("user_detail", args=[target.public_id]))
+        return ask_for_password(request, reverse("reset_password", args=[target.public_id]))
     if not constant_time_compare(request.POST.get(REPLACES, ""), password_version(target)):
         # The form was sent again (the page that showed the new password was reloaded), or the
         # password changed since the user's page was shown: a second reset would replace the
@@ -228,11 +259,18 @@ def reset_password(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def deactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """Stop the user signing in; their open sessions end at their next request."""
+    """Asks to confirm, saying what deactivation ends; then stops the user signing in: their
+    open sessions end at their next request."""
     target = user_in_directory(request, public_id)
     _require_may(request, target, Action.DEACTIVATE_USER)
+    if request.method != "POST":
+        return render(
+            request,
+            "accounts/user/deactivate.html",
+            {"shown_user": target, "invitation": invitation_status(target)},
+        )
     try:
         services.deactivate_user(request.user, target, origin=Origin.from_request(request))
     except RuleRefused as refusal:

@@ -1,5 +1,5 @@
-// The access preview of Add user: as role boxes are ticked, the server renders what they give
-// and the preview region takes its place. The server alone computes it; without this script
+// The access preview of Add user and Edit roles: as role boxes are ticked, the server renders
+// what they give and the preview region takes its place. The server alone computes it; without this script
 // (or when a request fails) the page shows the preview of the roles last sent.
 (() => {
   const region = document.querySelector("[data-access-preview-url]");

@@ -121,6 +121,14 @@ def add_user_choosing(sign_in_choice: str, first: str, last: str, email: str) ->
     return drive
 
 
+def add_user_password_reloaded(page: object, base_url: str) -> None:
+    """Add a user with a temporary password, then reload the page that showed it."""
+    dorothy = ("Dorothy", "Vaughan", "dorothy.vaughan@contoso.example")
+    add_user_choosing("temporary password", *dorothy)(page, base_url)
+    page.reload()
+    expect(page.get_by_test_id("password-not-shown-again")).to_be_visible()
+
+
 def sign_in_wrong_password(page: object, base_url: str) -> None:
     sign_in(page, base_url, "globaladmin@contoso.example", "not-the-password")
 
@@ -240,11 +248,18 @@ PAGES: list[Visit] = [
         add_user_choosing("invitation", "Grace", "Hopper", "grace.hopper@contoso.example"),
         "Add user: user added, invitation sent",
     ),
+    Visit(GLOBAL_ADMIN, add_user_password_reloaded, "Add user: the temporary password reloaded"),
     Visit(
         GLOBAL_ADMIN,
         at("user_detail", user="grace.hopper@contoso.example"),
         "A user's page, invitation pending",
     ),
+    Visit(
+        GLOBAL_ADMIN,
+        at("reset_password", user="grace.hopper@contoso.example"),
+        "Reset password: asks first, an invitation in flight",
+    ),
+    Visit(GLOBAL_ADMIN, at("deactivate_user", user="john.smith@contoso.example"), "Deactivate"),
     Visit(GLOBAL_ADMIN, at("user_detail", user="john.smith@contoso.example"), "A user's page"),
     Visit(
         GLOBAL_ADMIN,
@@ -271,6 +286,11 @@ PAGES: list[Visit] = [
         "Add user: roles, Global admin disabled",
     ),
     Visit(USER_ADMIN, "/audit-log/", "Audit log, user-management events"),
+    Visit(
+        USER_ADMIN,
+        at("user_detail", user="globaladmin@contoso.example"),
+        "A Global admin's page: why nothing can be done",
+    ),
     Visit(
         ACCOUNT_ADMIN,
         at("edit_roles", user="chidi.okonkwo@contoso.example"),

@@ -45,6 +45,7 @@ def test_a_global_admin_adds_a_user_who_then_signs_in_and_sees_their_workspaces(
     shoot(page, "06-add-user-temporary-password")
     page.reload()
     expect(page.get_by_role("heading", name="Temporary password")).to_have_count(0)
+    expect(page.get_by_role("heading", name="User added")).to_be_visible()
     assert User.objects.filter(email="grace.hopper@contoso.example").count() == 1
 
     sign_out(page)

@@ -107,6 +107,14 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
     page.get_by_role("link", name="Go to Katherine's page").click()
     expect(page.get_by_role("heading", name="Katherine Johnson")).to_be_visible()
 
+    # Edit roles: the same access preview, fetched from its own fragment as boxes are ticked.
+    page.get_by_role("link", name="Edit roles").click()
+    with page.expect_response(lambda response: "/roles/preview/" in response.url):
+        page.get_by_label("Referrals admin").check()
+    expect(page.get_by_test_id("access-preview")).to_contain_text("Referrals")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Katherine Johnson")).to_be_visible()
+
     open_settings(page, "My profile")
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
 
@@ -122,6 +130,7 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
     sign_out(page)
     watch.assert_clean()
     assert any("/users/add/preview/" in url for url in watch.responses)
+    assert any("/roles/preview/" in url for url in watch.responses)
 
 
 def test_the_support_admin_runs_under_the_policy(page, demo, watch):
