@@ -69,6 +69,12 @@ class DirectoryFilter(django_filters.FilterSet):
     @property
     def narrows(self) -> bool:
         """Whether any filter or a search is applied (then the matches are counted, not all)."""
-        if not self.is_bound or not self.form.is_valid():
-            return False
-        return any(self.form.cleaned_data.get(name) for name in self.filters)
+        return any(self.applied().values())
+
+    def applied(self) -> dict[str, str]:
+        """The filters applied: those given with a valid value (one with an error is left out,
+        the others still apply)."""
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()
+        return {name: value for name in self.filters if (value := self.form.cleaned_data.get(name))}

@@ -169,7 +169,7 @@ def test_a_search_too_long_is_refused_at_the_field(client, csp):
 @pytest.mark.parametrize(
     ("sort", "first_email"),
     [
-        ("name", "ana@fabrikam-partner.example"),  # Lopez, Müller, Smithers
+        ("name", "ana@fabrikam-partner.example"),  # Ana, John, Jon, Zoë: first names first
         ("-email", "zoe.muller@named.example"),
         ("email", "ana@fabrikam-partner.example"),
     ],

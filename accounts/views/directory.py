@@ -114,10 +114,7 @@ def _state_query(filterset: DirectoryFilter, sort: str, per_page: int) -> QueryD
     """The filters, search, sort and page size: what the paging and sorting links keep, and
     what the export reads (nothing else of the URL)."""
     kept = QueryDict(mutable=True)
-    if filterset.form.is_valid():
-        for name in filterset.filters:
-            if value := filterset.form.cleaned_data.get(name):
-                kept[name] = value
+    kept.update(filterset.applied())
     kept["sort"] = sort
     if per_page != PAGE_SIZE:
         kept["per_page"] = str(per_page)
@@ -200,10 +197,9 @@ def _directory_state(request: HttpRequest) -> tuple[DirectoryFilter, DirectoryVi
     rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
     filterset = DirectoryFilter(request.GET, queryset=organization_users(request))
     view_form = DirectoryViewForm(request.GET)
-    sort, per_page = "name", PAGE_SIZE
-    if view_form.is_valid():
-        sort = view_form.cleaned_data["sort"] or "name"
-        per_page = view_form.cleaned_data["per_page"] or PAGE_SIZE
+    view_form.is_valid()  # a value that is not a choice falls back alone, the other is kept
+    sort = view_form.cleaned_data.get("sort") or "name"
+    per_page = view_form.cleaned_data.get("per_page") or PAGE_SIZE
     return filterset, view_form, sort, per_page
 
 
@@ -231,7 +227,7 @@ def directory(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "view_form": view_form,
             "narrowed": filterset.narrows,
-            "query": filterset.form.cleaned_data.get("q", "") if filterset.form.is_valid() else "",
+            "query": filterset.applied().get("q", ""),
             "sort": sort,
             "per_page": per_page,
             "page": page,
