@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -33,7 +34,12 @@ LAST_SIGN_IN_CHOICES = [
 class DirectoryFilter(django_filters.FilterSet):
     """Narrows the organization's users; every filter combines with the others and the search."""
 
-    q = django_filters.CharFilter(label="Search", max_length=200, method="filter_search")
+    q = django_filters.CharFilter(
+        label="Search",
+        max_length=200,
+        method="filter_search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
+    )
     role = django_filters.ChoiceFilter(
         label="Role", choices=ROLE_CHOICES, empty_label="Any role", method="filter_role"
     )
