@@ -1,4 +1,5 @@
-"""Settings > User management: the organization's users, searchable, sortable, paged.
+"""Settings > User management: the organization's users, searchable, filtered, sortable, paged,
+and exported as CSV as filtered.
 
 Counting (a decision, also in docs/architecture.md): an organization has at most tens of
 thousands of users, so the page says exactly how many users it has and how many match a search.
@@ -7,7 +8,8 @@ search is counted in the same query that picks the page's users (a window count)
 the organization's entries of the name index (it carries search_text; migration 0005) or, for a
 rare word, the trigram index. The cost is bounded by the organization's size, never by the
 product's million users. Searches of one or two letters, which trigrams cannot narrow, take that
-bounded walk too, and are allowed.
+bounded walk too, and are allowed. A filter (role, status, last sign-in) is counted like a
+search, with the page's users.
 """
 
 from __future__ import annotations
