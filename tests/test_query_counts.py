@@ -40,7 +40,6 @@ PAGES = [
     ),
     pytest.param("directory", {"role": "none", "per_page": "100"}, id="directory, no role"),
     pytest.param("directory", {"status": "pending", "sort": "-status"}, id="directory, pending"),
-    pytest.param("roles_overview", {}, id="roles page"),
     pytest.param("user_detail", {}, id="user page"),
     pytest.param("user_detail:invited", {}, id="page of a user invited by email"),
     pytest.param("user_detail:global_admin", {}, id="page of a Global admin"),
