@@ -48,7 +48,7 @@ def test_filters_combine_with_the_search_and_survive_paging(page, demo, shoot):
     expect(rows).to_have_count(25)
     assert state(page)["role"] == ["sales_agent"]
     assert state(page)["last_sign_in"] == ["90"]
-    shoot(page, "08-user-management-filters")
+    shoot(page, "14-user-management-filters")
 
     page.get_by_role("link", name="Next").click()
     expect(rows).to_have_count(5)
@@ -97,7 +97,7 @@ def test_the_roles_page_leads_to_the_holders_of_a_role(page, demo, shoot):
     open_settings(page, "User management")
     page.get_by_role("link", name="Roles", exact=True).click()
     expect(page.get_by_role("heading", name="Roles")).to_be_visible()
-    shoot(page, "09-roles")
+    shoot(page, "15-roles")
 
     global_admins = page.get_by_role("row").filter(has_text="Everything in the organization.")
     global_admins.get_by_role("link").first.click()
