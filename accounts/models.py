@@ -10,6 +10,7 @@ from datetime import UTC, date
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -78,6 +79,25 @@ class PartnerOrganization(models.Model):
         return self.program_type != ProgramType.NON_CSP
 
 
+class UserStatus(models.TextChoices):
+    """What the directory says of a user: active, invited and not signed in yet, or deactivated."""
+
+    ACTIVE = "active", "Active"
+    PENDING_INVITATION = "pending", "Pending invitation"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+# A user who has never set a password holds Django's unusable one: "!" and random characters.
+NO_PASSWORD_YET = Q(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+STATUS_CONDITIONS = {
+    UserStatus.ACTIVE: Q(is_active=True) & ~NO_PASSWORD_YET,
+    UserStatus.PENDING_INVITATION: Q(is_active=True) & NO_PASSWORD_YET,
+    UserStatus.DEACTIVATED: Q(is_active=False),
+}
+# The annotation with_status() adds, which User.status reads before the password.
+STATUS = "status_value"
+
+
 class UserQuerySet(models.QuerySet["User"]):
     def bulk_create(self, objs: Iterable[User], *args: Any, **kwargs: Any) -> list[User]:
         objs = list(objs)
@@ -106,6 +126,27 @@ class UserQuerySet(models.QuerySet["User"]):
         for word in fold(query).split():
             matches = matches.filter(search_text__contains=word)
         return matches
+
+    def with_status(self) -> UserQuerySet:
+        """The users with their status computed by the database: the page never loads a hash."""
+        return self.annotate(
+            **{
+                STATUS: models.Case(
+                    *(
+                        models.When(condition, then=models.Value(status))
+                        for status, condition in STATUS_CONDITIONS.items()
+                    ),
+                    output_field=models.CharField(),
+                )
+            }
+        )
+
+    def with_status_of(self, status: str) -> UserQuerySet:
+        return self.filter(STATUS_CONDITIONS[UserStatus(status)])
+
+    def who_can_help(self) -> UserQuerySet:
+        """Users one may be sent to ask: active and signed in with a password of their own."""
+        return self.with_status_of(UserStatus.ACTIVE)
 
     def partner_users(self) -> UserQuerySet:
         return self.filter(organization__isnull=False)
@@ -304,6 +345,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+    @property
+    def status(self) -> UserStatus:
+        """Active, Pending invitation (no password chosen yet) or Deactivated."""
+        annotated = getattr(self, STATUS, None)
+        if annotated is not None:
+            return UserStatus(annotated)
+        if not self.is_active:
+            return UserStatus.DEACTIVATED
+        if self.has_usable_password():
+            return UserStatus.ACTIVE
+        return UserStatus.PENDING_INVITATION
 
     @property
     def is_support_staff(self) -> bool:

@@ -10,6 +10,7 @@ from accounts.views import (
     membership,
     password_reset,
     profile,
+    roles_overview,
     user,
 )
 from accounts.views import import_users as csv_import
@@ -50,6 +51,8 @@ urlpatterns = [
     path("invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
+    path("users/export.csv", directory.directory_export, name="directory_export"),
+    path("users/roles/", roles_overview.roles_overview, name="roles_overview"),
     path("users/add/", add_user.add_user, name="add_user"),
     path("users/add/preview/", add_user.access_preview, name="access_preview"),
     path(

@@ -86,6 +86,25 @@ def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> li
             q(directory, no_hit),
             "global_admin",
         ),
+        Scenario(
+            "directory_role",
+            "Directory filtered: Sales agent, never signed in",
+            f"{directory}?{urlencode({'role': 'sales_agent', 'last_sign_in': 'never'})}",
+            "global_admin",
+        ),
+        Scenario(
+            "directory_no_role_search",
+            f'Directory filtered: no role, search "{surname}"',
+            f"{directory}?{urlencode({'role': 'none', 'q': surname})}",
+            "global_admin",
+        ),
+        Scenario(
+            "directory_pending_100",
+            "Directory filtered: pending invitations, 100 a page, page 50",
+            f"{directory}?{urlencode({'status': 'pending', 'per_page': 100, 'page': 50})}",
+            "global_admin",
+        ),
+        Scenario("roles_overview", "Roles page", reverse("roles_overview"), "global_admin"),
         Scenario("user_detail", "A user's page (user_detail)", sample, "global_admin"),
         Scenario("admin_list", "Support admin: user list", admin_list, "support"),
         Scenario(

@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "formtools",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_filters",
     "bootstrap",
     "csp",
     "partnerhub",

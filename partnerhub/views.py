@@ -106,8 +106,11 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
         role_names = [SPECS[key].name for key in keys]
         if user is not None and user.is_authenticated and user.organization_id:
             holders = list(
+                # Only someone who can answer: never a deactivated user, nor one invited who
+                # has not chosen a password yet.
                 User.objects.in_organization(user.organization)
-                .filter(is_active=True, role_assignments__role__key__in=keys)
+                .who_can_help()
+                .filter(role_assignments__role__key__in=keys)
                 .exclude(pk=user.pk)
                 .distinct()
                 .order_by("last_name", "first_name")

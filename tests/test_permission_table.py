@@ -48,6 +48,23 @@ TABLE = [
         allowed_role="mpn_admin",
         too_low_role="billing_admin",
     ),
+    # The export and the Roles page show what the directory shows: the same people may see them.
+    Row(
+        "directory_export",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+    ),
+    Row("directory_export", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    Row(
+        "roles_overview",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+    ),
+    Row("roles_overview", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
     # Add user begins a run in its own address; a run this session did not begin starts over.
     Row("add_user", "get", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302}),
     Row(

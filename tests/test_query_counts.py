@@ -28,6 +28,18 @@ ROLES = [pytest.param(ONE_ROLE, id="1 role"), pytest.param(EVERY_ROLE, id="12 ro
 PAGES = [
     pytest.param("directory", {}, id="directory"),
     pytest.param("directory", {"q": "Listed"}, id="directory search"),
+    pytest.param(
+        "directory",
+        {
+            "q": "Listed",
+            "role": RoleKey.REFERRALS_ADMIN,
+            "status": "active",
+            "last_sign_in": "never",
+        },
+        id="directory filtered",
+    ),
+    pytest.param("directory", {"role": "none", "per_page": "100"}, id="directory, no role"),
+    pytest.param("directory", {"status": "pending", "sort": "-status"}, id="directory, pending"),
     pytest.param("user_detail", {}, id="user page"),
     pytest.param("user_detail:invited", {}, id="page of a user invited by email"),
     pytest.param("user_detail:global_admin", {}, id="page of a Global admin"),

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.history import Change, describe_changes
 from accounts.models import AuditAction, AuditEvent, AuditEventQuerySet, AuditOutcome
+from accounts.spreadsheet import Echo, spreadsheet_cell
 from roles import rules
 from roles.rules import Action
 
@@ -56,9 +57,6 @@ CSV_HEADER = (
     "User agent",
     "Repeated within a minute",
 )
-
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditLogFilterForm(forms.Form):
@@ -180,19 +178,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Line:
-    """A file that hands back what csv.writer writes, so each row can be streamed."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A leading apostrophe makes a spreadsheet show the text instead of running it.
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -200,7 +185,7 @@ def _json(value: object) -> str:
 def csv_row(event: AuditEvent) -> list[str]:
     """One audit event as a row of the export, every cell safe to open in a spreadsheet."""
     return [
-        _cell(value)
+        spreadsheet_cell(value)
         for value in (
             event.created_at.astimezone(UTC).isoformat(timespec="seconds"),
             event.get_action_display(),
@@ -219,7 +204,7 @@ def csv_row(event: AuditEvent) -> list[str]:
 
 def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
     """The export, line by line: a header, then one row per event."""
-    writer = csv.writer(_Line())
+    writer = csv.writer(Echo())
     # The byte order mark tells spreadsheets the file is UTF-8 (names are rarely plain ASCII).
     yield "\ufeff" + writer.writerow(CSV_HEADER)
     for event in events:

@@ -1,4 +1,5 @@
-"""Settings > User management: the organization's users, searchable, sortable, paged.
+"""Settings > User management: the organization's users, searchable, filtered, sortable, paged,
+and exported as CSV as filtered.
 
 Counting (a decision, also in docs/architecture.md): an organization has at most tens of
 thousands of users, so the page says exactly how many users it has and how many match a search.
@@ -7,13 +8,18 @@ search is counted in the same query that picks the page's users (a window count)
 the organization's entries of the name index (it carries search_text; migration 0005) or, for a
 rare word, the trigram index. The cost is bounded by the organization's size, never by the
 product's million users. Searches of one or two letters, which trigrams cannot narrow, take that
-bounded walk too, and are allowed.
+bounded walk too, and are allowed. A filter (role, status, last sign-in) is counted like a
+search, with the page's users.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
 from math import ceil
 from uuid import UUID
 
@@ -21,35 +27,55 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Window
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.filters import DirectoryFilter
 from accounts.models import User, UserQuerySet
 from accounts.paging import MAX_PAGE_NUMBER
+from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
 from roles import rules
 from roles.models import RoleAssignment
 from roles.rules import Action
 
-PAGE_SIZE = 25
+PAGE_SIZES = (25, 50, 100)
+PAGE_SIZE = PAGE_SIZES[0]
 
 # The columns one may sort by, and what each sorts on; a leading "-" reverses. Each ordering has
-# its index (organization first, pk last: migration 0005), so a page is read, not sorted.
+# its index (organization first, pk last: migrations 0005 and 0011), so a page is read, not
+# sorted. The name sorts as it is shown, first name first.
 SORTS = {
-    "name": ("last_name", "first_name", "pk"),
+    "name": ("first_name", "last_name", "pk"),
     "email": ("email", "pk"),
-    "status": ("-is_active", "last_name", "first_name", "pk"),
+    "status": ("-is_active", "first_name", "last_name", "pk"),
     "created": ("created_at", "pk"),
 }
 
 
 _ANY_ID = UUID(int=0)
 
-# What a row shows of a user: the page reads no more of the table than this.
-SHOWN_FIELDS = ("public_id", "first_name", "last_name", "email", "is_active", "created_at")
+# What a row shows of a user: the page reads no more of the table than this (the status is
+# computed by the database, from the password's first character: no hash is loaded).
+SHOWN_FIELDS = (
+    "public_id",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "created_at",
+    "last_login",
+)
 
 
 @dataclass(frozen=True)
@@ -60,13 +86,22 @@ class Row:
     url: str
     role_names: list[str]
     created: str
+    last_sign_in: str
 
 
-class DirectorySearchForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+class DirectoryViewForm(forms.Form):
+    """How the list is shown: its order and page size (the filters are DirectoryFilter's)."""
+
     sort = forms.ChoiceField(
         required=False,
         choices=[(key, key) for name in SORTS for key in (name, f"-{name}")],
+    )
+    per_page = forms.TypedChoiceField(
+        label="Users per page",
+        required=False,
+        coerce=int,
+        choices=[(size, size) for size in PAGE_SIZES],
+        empty_value=PAGE_SIZE,
     )
 
 
@@ -77,12 +112,14 @@ def _ordering(sort: str) -> tuple[str, ...]:
     return tuple(field[1:] if field.startswith("-") else f"-{field}" for field in fields)
 
 
-def _paging_query(query: str, sort: str) -> QueryDict:
-    """The search and the sort, which the paging links keep (nothing else of the URL)."""
+def _state_query(filterset: DirectoryFilter, sort: str, per_page: int) -> QueryDict:
+    """The filters, search, sort and page size: what the paging and sorting links keep, and
+    what the export reads (nothing else of the URL)."""
     kept = QueryDict(mutable=True)
-    if query:
-        kept["q"] = query
+    kept.update(filterset.applied())
     kept["sort"] = sort
+    if per_page != PAGE_SIZE:
+        kept["per_page"] = str(per_page)
     return kept
 
 
@@ -93,85 +130,174 @@ def _page_number(text: str | None) -> int:
         return 1
 
 
-def _last_page(count: int) -> int:
-    return max(ceil(count / PAGE_SIZE), 1)
+def _last_page(count: int, per_page: int) -> int:
+    return max(ceil(count / per_page), 1)
 
 
-def _page_of_users(users: UserQuerySet, number: int, ordering: tuple[str, ...]) -> UserQuerySet:
+def _page_of_users(
+    users: UserQuerySet, number: int, per_page: int, ordering: tuple[str, ...]
+) -> UserQuerySet:
     """The users of one page, found on the ordering's index before any row is read."""
-    offset = (number - 1) * PAGE_SIZE
-    on_page = users.order_by(*ordering).values("pk")[offset : offset + PAGE_SIZE]
+    offset = (number - 1) * per_page
+    on_page = users.order_by(*ordering).values("pk")[offset : offset + per_page]
     return users.filter(pk__in=on_page)
 
 
 def _page_of_matches(
-    matches: UserQuerySet, number: int, ordering: tuple[str, ...]
+    matches: UserQuerySet, number: int, per_page: int, ordering: tuple[str, ...]
 ) -> tuple[UserQuerySet, int, int]:
-    """A page of a search's matches and how many match, counted in the same query."""
-    offset = (number - 1) * PAGE_SIZE
+    """A page of the users a search or filter matches and how many match, in one query."""
+    offset = (number - 1) * per_page
     rows = list(
         matches.order_by(*ordering)
         .annotate(matching=Window(Count("*")))
-        .values_list("pk", "matching")[offset : offset + PAGE_SIZE]
+        .values_list("pk", "matching")[offset : offset + per_page]
     )
     if rows or number == 1:
         return matches.filter(pk__in=[pk for pk, _ in rows]), rows[0][1] if rows else 0, number
-    # Past the last page (a stale link): show the last one, as Paginator.get_page does.
-    return _page_of_matches(matches, _last_page(matches.count()), ordering)
+    # Past the last page (a stale link, "Last" after users left): show the last one, as
+    # Paginator.get_page does.
+    return _page_of_matches(matches, _last_page(matches.count(), per_page), per_page, ordering)
 
 
-def _rows(members: list[User]) -> list[Row]:
-    """The page's users with their role names (one query for all of them)."""
+def _day(moment: datetime | None) -> str:
+    """A date as the directory shows it, in the viewer's time zone ("4 Dec 2026")."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"  # as the date filter's "j M Y"
+
+
+def role_names_of(members: list[User]) -> dict[int, list[str]]:
+    """The role names of each user, in the catalogue's order, in one query for all of them."""
     role_names: dict[int, list[str]] = defaultdict(list)
     assignments = RoleAssignment.objects.filter(user__in=members).order_by("user", "role__position")
     for user_id, name in assignments.values_list("user", "role__name"):
         role_names[user_id].append(name)
+    return role_names
+
+
+def _rows(members: list[User]) -> list[Row]:
+    """The page's users with their role names (one query for all of them)."""
+    role_names = role_names_of(members)
     # One reverse() for the page, not one per row: only the user's id differs.
     url = reverse("user_detail", args=[_ANY_ID])
-    rows = []
-    for member in members:
-        created = timezone.localtime(member.created_at)
-        rows.append(
-            Row(
-                member=member,
-                url=url.replace(str(_ANY_ID), str(member.public_id)),
-                role_names=role_names[member.pk],
-                created=f"{created.day} {created:%b %Y}",  # as the date filter's "j M Y"
-            )
+    return [
+        Row(
+            member=member,
+            url=url.replace(str(_ANY_ID), str(member.public_id)),
+            role_names=role_names[member.pk],
+            created=_day(member.created_at),
+            last_sign_in=_day(member.last_login),
         )
-    return rows
+        for member in members
+    ]
+
+
+def _directory_state(request: HttpRequest) -> tuple[DirectoryFilter, DirectoryViewForm, str, int]:
+    """The filters, the view form, the sort and the page size the address asks for."""
+    rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
+    filterset = DirectoryFilter(request.GET, queryset=organization_users(request))
+    view_form = DirectoryViewForm(request.GET)
+    view_form.is_valid()  # a value that is not a choice falls back alone, the other is kept
+    sort = view_form.cleaned_data.get("sort") or "name"
+    per_page = view_form.cleaned_data.get("per_page") or PAGE_SIZE
+    return filterset, view_form, sort, per_page
 
 
 @require_GET
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
     """Lists the organization's users; the same page, read-only, for those who change nothing."""
-    rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
-    form = DirectorySearchForm(request.GET)
-    query, sort = "", "name"
-    if form.is_valid():
-        query, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "name"
+    filterset, view_form, sort, per_page = _directory_state(request)
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
-    users = organization_users(request)
-    if query:
-        on_page, count, number = _page_of_matches(users.search(query), number, ordering)
+    if filterset.narrows:
+        on_page, count, number = _page_of_matches(filterset.qs, number, per_page, ordering)
     else:
+        users = organization_users(request)
         count = users.count()
-        number = min(number, _last_page(count))
-        on_page = _page_of_users(users, number, ordering)
-    members: list[User] = list(on_page.only(*SHOWN_FIELDS).order_by(*ordering))
+        number = min(number, _last_page(count, per_page))
+        on_page = _page_of_users(users, number, per_page, ordering)
+    members: list[User] = list(on_page.with_status().only(*SHOWN_FIELDS).order_by(*ordering))
     # A Paginator over the known count: it counts nothing itself.
-    page = Page(members, number, Paginator(range(count), PAGE_SIZE))
+    page = Page(members, number, Paginator(range(count), per_page))
+    state = _state_query(filterset, sort, per_page)
     return render(
         request,
         "accounts/directory.html",
         {
-            "form": form,
-            "query": query,
+            "filter": filterset,
+            "view_form": view_form,
+            "narrowed": filterset.narrows,
+            "query": filterset.applied().get("q", ""),
             "sort": sort,
+            "per_page": per_page,
             "page": page,
             "rows": _rows(members),
-            "page_query": _paging_query(query, sort),
+            "page_query": state,
+            "sort_query": _without(state, "sort"),
+            "export_query": _without(state, "per_page"),
             "can_add_user": rules.can(request.user, Action.ADD_USER),
         },
     )
+
+
+def _without(query: QueryDict, name: str) -> QueryDict:
+    kept = query.copy()
+    kept.pop(name, None)
+    return kept
+
+
+EXPORT_HEADER = ["Name", "Email", "Status", "Roles", "Created", "Last sign-in"]
+# Users read per query while exporting: the export's memory holds one chunk, whatever the size.
+EXPORT_CHUNK_SIZE = 2000
+
+
+def _chunks(users: Iterator[User], size: int) -> Iterator[list[User]]:
+    while chunk := list(islice(users, size)):
+        yield chunk
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
+
+
+def export_lines(users: UserQuerySet) -> Iterator[str]:
+    """The export, line by line: a header, then one row per user, each cell spreadsheet-safe;
+    the users are read in chunks, with one query for each chunk's roles."""
+    writer = csv.writer(Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_HEADER)
+    rows = users.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    for chunk in _chunks(rows, EXPORT_CHUNK_SIZE):
+        role_names = role_names_of(chunk)
+        for member in chunk:
+            yield writer.writerow(
+                [
+                    spreadsheet_cell(value)
+                    for value in (
+                        member.get_full_name(),
+                        member.email,
+                        member.status.label,
+                        "; ".join(role_names[member.pk]),
+                        _moment(member.created_at),
+                        _moment(member.last_login),
+                    )
+                ]
+            )
+
+
+@never_cache
+@require_GET
+@login_required
+def directory_export(request: HttpRequest) -> HttpResponse:
+    """The directory as filtered and sorted, every matching user (not one page), as CSV."""
+    filterset, _view_form, sort, _per_page = _directory_state(request)
+    if filterset.is_bound and not filterset.form.is_valid():
+        # The page says what is wrong with the filters, at the field.
+        return HttpResponseRedirect(f"{reverse('directory')}?{request.GET.urlencode()}")
+    users = filterset.qs.with_status().only(*SHOWN_FIELDS).order_by(*_ordering(sort))
+    organization = request.user.organization
+    filename = f"users-{organization.partner_id}-{timezone.now():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(export_lines(users), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

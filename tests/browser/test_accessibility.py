@@ -212,6 +212,14 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, "/users/", "User management"),
     Visit(GLOBAL_ADMIN, "/users/?q=smith", "User management, searching"),
     Visit(GLOBAL_ADMIN, "/users/?q=nobody-matches", "User management, no results"),
+    Visit(
+        GLOBAL_ADMIN,
+        "/users/?role=sales_agent&status=active&last_sign_in=never&per_page=50",
+        "User management, filtered",
+    ),
+    Visit(GLOBAL_ADMIN, "/users/?status=pending", "User management, pending invitations"),
+    Visit(GLOBAL_ADMIN, "/users/?role=superuser&status=all", "User management, filters to correct"),
+    Visit(GLOBAL_ADMIN, "/users/roles/", "Roles"),
     Visit(GLOBAL_ADMIN, "/users/import/", "Add users from CSV"),
     Visit(GLOBAL_ADMIN, import_checked, "Add users from CSV: the check"),
     Visit(GLOBAL_ADMIN, import_done, "Add users from CSV: the outcome"),
@@ -298,6 +306,7 @@ PAGES: list[Visit] = [
     ),
     Visit(MPN_ADMIN, "/", "Home"),
     Visit(MPN_ADMIN, "/users/", "User management, read only"),
+    Visit(MPN_ADMIN, "/users/roles/", "Roles, read only"),
     Visit(
         MPN_ADMIN,
         at("user_detail", user="john.smith@contoso.example"),

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import PartnerOrganization
-from accounts.views.audit_log import FORMULA_STARTS
+from accounts.spreadsheet import FORMULA_STARTS
 from roles.catalogue import RoleKey
 from roles.rules import RECOMMENDED_MAX_GLOBAL_ADMINS, RECOMMENDED_MIN_GLOBAL_ADMINS
 
