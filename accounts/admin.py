@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from accounts import audit, services
 from accounts.audit import Origin
 from accounts.forms.text import EmailAddressField
+from accounts.history import sentences
 from accounts.invitations import base_url_for_email
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
@@ -729,9 +730,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "outcome",
         "actor_label",
         "target_label",
+        "change_in_words",
     )
     list_filter = ("action", "outcome", "organization")
     list_select_related = ("organization",)
+    readonly_fields = ("change_in_words",)
     search_fields = ("actor_label", "target_label")
     search_help_text = "Search by who acted or whom it concerned."
     show_full_result_count = False
+
+    @admin.display(description="Change")
+    def change_in_words(self, event: AuditEvent) -> str:
+        """Before and after as sentences ("Roles: + Sales agent"); the JSON fields stay too."""
+        return sentences(event) or "—"

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.history import Change, describe_changes
+from accounts.history import Change, describe_changes, sentences
 from accounts.models import AuditAction, AuditEvent, AuditEventQuerySet, AuditOutcome
 from roles import rules
 from roles.rules import Action
@@ -55,6 +55,8 @@ CSV_HEADER = (
     "IP address",
     "User agent",
     "Repeated within a minute",
+    # Last, so the columns that scripts read keep their places; Before and After stay JSON.
+    "Change",
 )
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
@@ -213,6 +215,7 @@ def csv_row(event: AuditEvent) -> list[str]:
             event.ip_address,
             event.user_agent,
             event.repeats or "",
+            sentences(event),
         )
     ]
 
