@@ -166,6 +166,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the browser's time zone, when it said which (static/js/time-zone.js).
+    "partnerhub.time_zones.TimeZoneMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     # Records every page the rulebook refuses (a RuleRefused leaving a view) before the 403.
     "accounts.middleware.RefusalAuditMiddleware",
@@ -190,6 +192,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.tz",
                 "partnerhub.context_processors.navigation",
             ],
         },

@@ -43,6 +43,9 @@ EXPORT_CHUNK_SIZE = 2000
 
 FILTER_FIELDS = ("person", "action", "date_from", "date_to")
 
+# The one date format the filter states (and a date input sends): 05/01 is no guess at a month.
+DATE_FORMATS = ["%Y-%m-%d"]
+
 CSV_HEADER = (
     "Time (UTC)",
     "Action",
@@ -80,12 +83,14 @@ class AuditLogFilterForm(forms.Form):
     date_from = forms.DateField(
         label="From",
         required=False,
-        error_messages={"invalid": "Enter a date, such as 2025-07-01."},
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, such as 2025-07-01."},
     )
     date_to = forms.DateField(
         label="To",
         required=False,
-        error_messages={"invalid": "Enter a date, such as 2025-07-31."},
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, such as 2025-07-31."},
     )
 
     def __init__(self, data: QueryDict, *, visible_actions: frozenset[str] | None) -> None:
@@ -116,11 +121,14 @@ class AuditLogFilterForm(forms.Form):
             )
         if action:
             events = events.filter(action=action)
-        # Dates are whole UTC days, both ends included.
-        if start:
-            events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=UTC))
-        if end and end < date.max:  # the day after date.max does not exist
-            next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        # Dates are whole days in the viewer's time zone (the page says which), both ends
+        # included. The first and last days of the calendar filter nothing: their midnights
+        # may not exist in UTC.
+        zone = timezone.get_current_timezone()
+        if start and start > date.min:
+            events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))
+        if end and end < date.max - timedelta(days=1):
+            next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
             events = events.filter(created_at__lt=next_day)
         return events.order_by("-created_at", "-id")
 

@@ -39,6 +39,7 @@ from accounts.views.common import (
     user_in_directory,
     with_roles,
 )
+from partnerhub.templatetags.when import MOMENT
 from roles import rules
 from roles.forms import role_boxes
 from roles.rules import Action, Decision, RuleRefused
@@ -281,7 +282,7 @@ def resend_invitation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     messages.success(
         request,
         f"A new invitation is on its way to {target.email}. It expires on "
-        f"{dateformat.format(expires_at, 'j F Y, H:i T')}.",
+        f"{dateformat.format(expires_at, MOMENT)} ({timezone.get_current_timezone_name()}).",
     )
     return redirect("user_detail", target.public_id)
 
