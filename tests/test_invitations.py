@@ -441,7 +441,7 @@ def test_resending_sends_a_new_link_and_kills_the_old_one(client, csp, grace, re
     event = AuditEvent.objects.about(grace).get(action=AuditAction.INVITATION_SENT)
     assert event.actor == csp.user_admin
     page = client.get(response.url).content.decode()
-    assert f"A new invitation is on its way to {grace.email}" in page
+    assert f"A new invitation is on its way to <bdi>{grace.email}</bdi>" in page
     client.logout()
     assert not_valid(client.get(old))
     assert accept(client, new).url == reverse("login")
