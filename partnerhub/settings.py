@@ -269,7 +269,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The server's zone; each request shows times in the browser's (partnerhub.time_zones).
 TIME_ZONE = "UTC"
+# One date and time format everywhere, Django's own pages included (the support admin).
+FORMAT_MODULE_PATH = ["partnerhub.formats"]
 USE_I18N = True
 USE_TZ = True
 
