@@ -373,7 +373,7 @@ def test_another_admin_sees_the_purchase_instead_of_the_form(client, csp):
 
     response = client.get(URL)
 
-    assertContains(response, f"by {csp.mpn_admin.get_full_name()}")
+    assertContains(response, f"by <bdi>{csp.mpn_admin.get_full_name()}</bdi>")
     assertNotContains(response, "I confirm the purchase")
 
 
