@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from accounts import audit, services
 from accounts.audit import Origin
 from accounts.forms.text import EmailAddressField
+from accounts.history import sentences
 from accounts.invitations import base_url_for_email
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
 from accounts.paging import UncountedChangeList
@@ -242,6 +243,12 @@ class ServiceAdmin(admin.ModelAdmin):
 # Partner organizations
 
 
+# PartnerHub's name where Django's admin says "Django administration".
+admin.site.site_header = "PartnerHub support admin"
+admin.site.site_title = "PartnerHub support admin"
+admin.site.index_title = "Partner organizations, their users and the audit trail"
+
+
 @admin.register(PartnerOrganization)
 class PartnerOrganizationAdmin(ServiceAdmin):
     """Created and edited through the services, so each change is audited. Never deleted here:
@@ -325,6 +332,39 @@ class OrganizationFilter(admin.SimpleListFilter):
         if organization_id is None:
             return queryset.none()
         return queryset.filter(organization_id=organization_id)
+
+
+class PartnerIdFilter(admin.SimpleListFilter):
+    """By organization, typed: a box for the partner ID, because a list of every organization
+    would not fit the sidebar (the organization list's links use OrganizationFilter)."""
+
+    title = "organization (partner ID)"
+    parameter_name = "partner_id"
+    template = "admin/accounts/user/partner_id_filter.html"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        value = self.value()
+        if value is None:
+            return []
+        organization = PartnerOrganization.objects.filter(partner_id=value).first()
+        return [(value, str(organization) if organization else "No organization with this ID")]
+
+    def has_output(self) -> bool:
+        return True  # the box, even when nothing is chosen yet
+
+    def choices(self, changelist: Any) -> Iterable[dict[str, Any]]:
+        # The box's form keeps the list's other filters, search and order, as hidden fields.
+        self.other_parameters = [
+            (name, value)
+            for name, value in changelist.params.items()
+            if name != self.parameter_name
+        ]
+        yield from super().choices(changelist)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(organization__partner_id=self.value().strip())
 
 
 class RoleFilter(admin.SimpleListFilter):
@@ -458,7 +498,7 @@ class PartnerUserAdmin(ServiceAdmin):
     """Partner users only: support staff accounts are added by an operator (add_support_staff)."""
 
     list_display = ("email", "first_name", "last_name", "organization", "roles", "is_active")
-    list_filter = (OrganizationFilter, RoleFilter, "is_active")
+    list_filter = (OrganizationFilter, PartnerIdFilter, RoleFilter, "is_active")
     list_select_related = ("organization",)
     # Searched through User.objects.search (get_search_results): ignoring case and accents.
     search_fields = ("search_text",)
@@ -698,9 +738,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "outcome",
         "actor_label",
         "target_label",
+        "change_in_words",
     )
     list_filter = ("action", "outcome", "organization")
     list_select_related = ("organization",)
+    readonly_fields = ("change_in_words",)
     search_fields = ("actor_label", "target_label")
     search_help_text = "Search by who acted or whom it concerned."
     show_full_result_count = False
+
+    @admin.display(description="Change")
+    def change_in_words(self, event: AuditEvent) -> str:
+        """Before and after as sentences ("Roles: + Sales agent"); the JSON fields stay too."""
+        return sentences(event) or "—"

@@ -1,6 +1,8 @@
 """An audit event in words: what it changed (or tried to), field by field.
 
-Shared by a user's page (their history) and the audit log.
+Shared by a user's page (their history), the audit log and its export, and the support admin.
+A role granted reads "Roles: + Sales agent", one revoked the same with a minus sign, a list
+that changed names what was added and removed, a value that changed "from A to B".
 """
 
 from __future__ import annotations
@@ -8,17 +10,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.models import AuditEvent
+from accounts.models import AuditAction, AuditEvent
 from roles.catalogue import SPECS
+
+MINUS = "\u2212"  # the minus sign: a hyphen reads as a dash in a sentence
 
 
 @dataclass(frozen=True)
 class Change:
-    """One field of an audit event, before and after, in words."""
+    """One field of an audit event, before and after, in words; for lists (roles) what was
+    added and removed."""
 
     label: str
     before: str | None
     after: str | None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def is_difference(self) -> bool:
+        return bool(self.added or self.removed)
+
+    @property
+    def sentence(self) -> str:
+        """The change as one line of plain text (the admin, the export)."""
+        if self.is_difference:
+            parts = [f"+ {item}" for item in self.added] + [f"{MINUS} {i}" for i in self.removed]
+            return f"{self.label}: {', '.join(parts)}"
+        if self.before is not None and self.after is not None:
+            return f"{self.label}: from {self.before} to {self.after}"
+        if self.after is not None:
+            return f"{self.label}: {self.after}"
+        return f"{self.label}: was {self.before}"
+
+
+def sentences(event: AuditEvent) -> str:
+    """All of an event's changes, as plain text: "Roles: + Sales agent; Status: ..."."""
+    return "; ".join(change.sentence for change in describe_changes(event))
 
 
 FIELD_LABELS = {
@@ -57,6 +85,10 @@ def describe_changes(event: AuditEvent) -> list[Change]:
     changes = []
     for field in known + sorted(field for field in fields if field not in FIELD_LABELS):
         label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+        difference = _difference(event, field, before, after)
+        if difference is not None:
+            changes.append(difference)
+            continue
         changes.append(
             Change(
                 label,
@@ -65,3 +97,29 @@ def describe_changes(event: AuditEvent) -> list[Change]:
             )
         )
     return changes
+
+
+def _difference(
+    event: AuditEvent, field: str, before: dict[str, Any], after: dict[str, Any]
+) -> Change | None:
+    """A role granted or revoked, or a list whose items changed, as what was added and removed;
+    None for any other field."""
+    if field == "role" and field in after and event.action in _ROLE_SIGNS:
+        name = _in_words(field, after[field])
+        if event.action == AuditAction.ROLE_GRANTED:
+            return Change("Roles", None, None, added=(name,))
+        return Change("Roles", None, None, removed=(name,))
+    old, new = before.get(field), after.get(field)
+    if isinstance(old, list) and isinstance(new, list):
+        label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+        return Change(
+            label,
+            _in_words(field, old),
+            _in_words(field, new),
+            added=tuple(_in_words(field, item) for item in new if item not in old),
+            removed=tuple(_in_words(field, item) for item in old if item not in new),
+        )
+    return None
+
+
+_ROLE_SIGNS = frozenset({AuditAction.ROLE_GRANTED, AuditAction.ROLE_REVOKED})

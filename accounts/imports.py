@@ -72,6 +72,14 @@ BAD_HEADER = (
     "case). Download the template to start from one that has it."
 )
 
+# The template's example row. A file sent back with it still in is refused at that row: Ada would
+# otherwise be added (and invited) by accident.
+EXAMPLE_ROW = ("Ada", "Lovelace", "ada.lovelace@example.com", "Referrals admin")
+EXAMPLE_LEFT_IN = (
+    "This is the template's example row: replace it with a person of your organization, or "
+    "delete it."
+)
+
 # The role names an admin types, matched ignoring case: "Billing admin; sales agent".
 ROLES_BY_NAME = {spec.name.casefold(): spec.key.value for spec in CATALOGUE}
 
@@ -254,6 +262,8 @@ class _Checker:
                 row.errors.extend(f"{form_field.label}: {message}" for message in error.messages)
         if "email" in invalid:
             row.email = row.email.strip()
+        elif row.email == EXAMPLE_ROW[2]:
+            row.errors.append(EXAMPLE_LEFT_IN)
         else:
             # Cleaned by the field: canonical, so look-alikes that fold together meet here.
             first = self.first_line_of.setdefault(row.email, row.line)
@@ -312,6 +322,7 @@ EMAIL_IN_USE = f"Email: {EmailInUse.message}"
 SHOWN_ROWS = 200  # rows with errors, on the page (the result file has every row)
 REFUSALS_RECORDED = 20  # refused roles named in the audit event of a file (all are counted)
 SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
+SHOWN_ADDED = 200  # rows added, on the result page (the result file has every row)
 RESULT_HEADER = [*HEADER, "Outcome", "Errors", "Warnings"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -371,7 +382,7 @@ class ImportReport:
                 "errors": row.errors,
                 "warnings": row.warnings,
             }
-            if ok and len(self.ready) < SHOWN_READY:
+            if ok and len(self.ready) < (SHOWN_READY if self.dry_run else SHOWN_ADDED):
                 self.ready.append(shown)
             elif not ok and len(self.problems) < SHOWN_ROWS:
                 self.problems.append(shown)
@@ -615,10 +626,21 @@ def _invite(user_ids: list[int], actor: User, base_url: str) -> int:
     return sent
 
 
+def role_names_for(actor: User, organization: PartnerOrganization) -> list[tuple[str, str]]:
+    """The roles a file may name in the organization, each with "" when the actor may grant it
+    or the reason why not (the page lists them; a refused one keeps its row out)."""
+    decisions = rules.grantable_roles(actor, User(organization=organization))
+    return [
+        (spec.name, "" if decisions[spec.key.value] else decisions[spec.key.value].reason)
+        for spec in CATALOGUE
+        if organization.is_csp or not spec.csp_only
+    ]
+
+
 def template_csv() -> str:
     """The file to start from: the header and one example row."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(HEADER)
-    writer.writerow(["Ada", "Lovelace", "ada.lovelace@example.com", "Referrals admin"])
+    writer.writerow(EXAMPLE_ROW)
     return text.getvalue()

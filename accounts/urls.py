@@ -1,7 +1,5 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.forms.sign_in import SignInForm
 from accounts.views import (
     add_user,
     audit_log,
@@ -11,6 +9,7 @@ from accounts.views import (
     password_reset,
     profile,
     roles_overview,
+    sign_in,
     user,
 )
 from accounts.views import import_users as csv_import
@@ -18,14 +17,8 @@ from accounts.views.reauth import confirm_password
 from roles import views as role_views
 
 urlpatterns = [
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=SignInForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", sign_in.SignInView.as_view(), name="login"),
+    path("accounts/logout/", sign_in.SignOutView.as_view(), name="logout"),
     path("accounts/confirm-password/", confirm_password, name="confirm_password"),
     # Forgot password? and invitations: anonymous, one-time emailed links
     path(

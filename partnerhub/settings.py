@@ -167,6 +167,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the browser's time zone, when it said which (static/js/time-zone.js).
+    "partnerhub.time_zones.TimeZoneMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     # Records every page the rulebook refuses (a RuleRefused leaving a view) before the 403.
     "accounts.middleware.RefusalAuditMiddleware",
@@ -191,6 +193,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.tz",
                 "partnerhub.context_processors.navigation",
             ],
         },
@@ -267,7 +270,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The server's zone; each request shows times in the browser's (partnerhub.time_zones).
 TIME_ZONE = "UTC"
+# One date and time format everywhere, Django's own pages included (the support admin).
+FORMAT_MODULE_PATH = ["partnerhub.formats"]
 USE_I18N = True
 USE_TZ = True
 

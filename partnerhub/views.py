@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from roles import rules
-from roles.catalogue import SPECS
+from roles.catalogue import SPECS, RoleKey
 from roles.models import Role, RoleAssignment
 from roles.rules import Workspace
 
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 class Tile:
     workspace: Workspace
     description: str
-    url: str | None  # None: the workspace has no page in PartnerHub yet
+    url: str  # its page, or the page that says what it is and who may use it
 
 
 # What each workspace is for, and its page where PartnerHub has one.
@@ -48,16 +48,52 @@ WORKSPACE_TILES: dict[Workspace, tuple[str, str | None]] = {
 }
 
 
+def _tile_url(workspace: Workspace) -> str:
+    url_name = WORKSPACE_TILES[workspace][1]
+    return reverse(url_name) if url_name else reverse("workspace", args=[workspace.value])
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Greets the user with their organization and roles, and a tile per workspace they unlock."""
     user = request.user
     roles = Role.objects.filter(assignments__user=user) if user.organization_id else []
-    tiles = []
-    for workspace in rules.workspaces_for(user):
-        description, url_name = WORKSPACE_TILES[workspace]
-        tiles.append(Tile(workspace, description, reverse(url_name) if url_name else None))
+    tiles = [
+        Tile(workspace, WORKSPACE_TILES[workspace][0], _tile_url(workspace))
+        for workspace in rules.workspaces_for(user)
+    ]
     return render(request, "home.html", {"roles": roles, "tiles": tiles})
+
+
+@login_required
+@require_GET
+def workspace(request: HttpRequest, workspace: str) -> HttpResponse:
+    """A workspace PartnerHub has no page for yet: what it is, and who here may use it.
+
+    Any partner user may read it (it is the question a refused person asks); a workspace that
+    does not exist in the organization (the CSP business in a non-CSP one) answers 404.
+    """
+    user = request.user
+    try:
+        chosen = Workspace(workspace)
+    except ValueError:
+        raise Http404 from None
+    if user.organization is None or WORKSPACE_TILES[chosen][1] is not None:
+        raise Http404
+    keys = rules.roles_unlocking(chosen, user.organization)
+    if not keys:
+        raise Http404
+    return render(
+        request,
+        "workspace.html",
+        {
+            "workspace": chosen,
+            "description": WORKSPACE_TILES[chosen][0],
+            "role_names": [SPECS[key].name for key in keys],
+            "yours": chosen in rules.workspaces_for(user),
+            "holders": _holders(user, keys, exclude_self=False),
+        },
+    )
 
 
 @never_cache
@@ -99,51 +135,51 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     reason = getattr(exception, "reason", "") or "You do not have permission to do this."
     permission = getattr(exception, "permission", None)
     role_names: list[str] = []
-    holders: list[User] = []
+    holders: list[Holder] = []
     user = getattr(request, "user", None)
     if permission is not None:
         keys = rules.roles_allowed_to(permission)
         role_names = [SPECS[key].name for key in keys]
         if user is not None and user.is_authenticated and user.organization_id:
-            holders = list(
-                # Only someone who can answer: never a deactivated user, nor one invited who
-                # has not chosen a password yet.
-                User.objects.in_organization(user.organization)
-                .who_can_help()
-                .filter(role_assignments__role__key__in=keys)
-                .exclude(pk=user.pk)
-                .distinct()
-                .order_by("last_name", "first_name")
-                .prefetch_related(
-                    Prefetch(
-                        "role_assignments",
-                        queryset=RoleAssignment.objects.filter(role__key__in=keys).select_related(
-                            "role"
-                        ),
-                        to_attr="relevant_assignments",
-                    )
-                )[:10]
-            )
-    # Whom to ask, by name and role; their email addresses only to those who may see the
-    # directory anyway (a Billing admin is not handed a list of admins' addresses).
-    show_emails = user is not None and bool(rules.can(user, rules.Action.SEE_DIRECTORY))
+            holders = _holders(user, keys, exclude_self=True)
     return render(
         request,
         "403.html",
-        {
-            "reason": reason,
-            "role_names": role_names,
-            "holders": [
-                Holder(
-                    holder.get_full_name(),
-                    holder.email if show_emails else "",
-                    [assignment.role.name for assignment in holder.relevant_assignments],
-                )
-                for holder in holders
-            ],
-        },
+        {"reason": reason, "role_names": role_names, "holders": holders},
         status=403,
     )
+
+
+def _holders(user: User, keys: list[RoleKey], *, exclude_self: bool) -> list[Holder]:
+    """Up to ten people of the user's organization who can answer, holding one of the roles:
+    never a deactivated user, nor one invited who has not chosen a password yet. By name and
+    role; their email addresses only to those who may see the directory anyway (a Billing
+    admin is not handed a list of admins' addresses)."""
+    found = (
+        User.objects.in_organization(user.organization)
+        .who_can_help()
+        .filter(role_assignments__role__key__in=keys)
+        .distinct()
+        .order_by("last_name", "first_name")
+        .prefetch_related(
+            Prefetch(
+                "role_assignments",
+                queryset=RoleAssignment.objects.filter(role__key__in=keys).select_related("role"),
+                to_attr="relevant_assignments",
+            )
+        )
+    )
+    if exclude_self:
+        found = found.exclude(pk=user.pk)
+    show_emails = bool(rules.can(user, rules.Action.SEE_DIRECTORY))
+    return [
+        Holder(
+            holder.get_full_name(),
+            holder.email if show_emails else "",
+            [assignment.role.name for assignment in holder.relevant_assignments],
+        )
+        for holder in found[:10]
+    ]
 
 
 @dataclass(frozen=True)

@@ -626,6 +626,18 @@ def workspaces_for_roles(
     ]
 
 
+def roles_unlocking(workspace: Workspace, organization: PartnerOrganization) -> list[RoleKey]:
+    """The roles that unlock a workspace in an organization, in the catalogue's order; none when
+    the workspace does not exist there (the CSP business in a non-CSP organization)."""
+    if not organization.is_csp and workspace in CSP_WORKSPACES:
+        return []
+    return [
+        spec.key
+        for spec in CATALOGUE
+        if spec.key in UNLOCKED_BY[workspace] and (organization.is_csp or not spec.csp_only)
+    ]
+
+
 def workspaces_for(user: Actor) -> list[Workspace]:
     """The workspaces the user's roles unlock: all that they see on their dashboard."""
     if not user.is_authenticated or not user.is_active or user.organization is None:

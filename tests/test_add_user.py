@@ -784,7 +784,7 @@ def test_adding_with_an_invitation_emails_the_user_and_shows_no_password(
     assert message.to == [GRACE["email"]]
     assert "https://partnerhub.example/invitation/" in message.body
     page = client.get(response.url).content.decode()
-    assert f"An invitation was sent to {GRACE['email']}" in page
+    assert f"An invitation was sent to <bdi>{GRACE['email']}</bdi>" in page
     assert "expires on" in page
     assert 'id="temporary-password"' not in page
 

@@ -257,6 +257,38 @@ def test_a_bad_or_unknown_organization_filter_lists_nobody(support_client, csp, 
     assert "No such organization" in response.content.decode()
 
 
+def test_the_users_list_filters_by_a_typed_partner_id_keeping_the_rest(
+    support_client, csp, non_csp
+):
+    changelist = url("accounts_user_changelist")
+
+    page = support_client.get(changelist, {"is_active__exact": "1"}).content.decode()
+    filtered = support_client.get(
+        changelist, {"partner_id": csp.organization.partner_id, "is_active__exact": "1"}
+    )
+
+    assert 'name="partner_id"' in page  # the box is there before anything is chosen
+    assert '<input type="hidden" name="is_active__exact" value="1">' in page
+    assert {u.organization for u in filtered.context["cl"].result_list} == {csp.organization}
+    assert str(csp.organization) in filtered.content.decode()
+
+
+@pytest.mark.parametrize("value", ["abc", "000000", "<b>1</b>"])
+def test_an_unknown_partner_id_lists_nobody_and_says_so(support_client, csp, value):
+    response = support_client.get(url("accounts_user_changelist"), {"partner_id": value})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    assert "No organization with this ID" in response.content.decode()
+
+
+def test_the_admin_says_partnerhub_in_its_header(support_client):
+    page = support_client.get(url("index")).content.decode()
+
+    assert "PartnerHub support admin" in page
+    assert "Django administration" not in page
+
+
 # Adding a user
 
 

@@ -15,10 +15,12 @@ from django.urls import reverse
 
 from accounts import audit, services
 from accounts.audit import Origin
+from accounts.history import sentences
 from accounts.membership import purchase_maps
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization
 from accounts.views.audit_log import CSV_HEADER, PAGE_SIZE
 from roles import rules
+from roles import services as roles_services
 from roles.catalogue import RoleKey
 from tests.conftest import Cast
 from tests.factories import OrganizationFactory, UserFactory
@@ -199,10 +201,10 @@ def test_it_lists_newest_first_with_outcome_and_change_in_words(client, csp):
     page = response.content.decode()
 
     assert [found.actor_label for found in listed(response)] == ["Second", "First"]
-    assert "2025-03-02 09:00:00" in page
+    assert "2 Mar 2025, 09:00" in page  # the one format, in UTC without the browser's zone
     assert "Refused" in page
     assert "Why: <bdi>Only a Global admin can grant or revoke Global admin.</bdi>" in page
-    assert "Role: <bdi>Global admin</bdi>" in page
+    assert "Roles: +&nbsp;<bdi>Global admin</bdi>" in page
     assert "198.51.100.4" in page
 
 
@@ -364,15 +366,19 @@ def test_the_export_is_a_csv_download_of_the_filtered_events(client, csp, histor
         "IP address",
         "User agent",
         "Repeated within a minute",
+        "Change",
     ]
     assert len(rows) == 2
-    time, action, outcome, reason, actor, target, before, after, ip, agent, repeated = rows[1]
+    time, action, outcome, reason, actor, target, before, after, ip, agent, repeated, change = rows[
+        1
+    ]
     assert datetime.fromisoformat(time).utcoffset().total_seconds() == 0
     assert (action, outcome, reason) == ("User created", "Done", "")
     assert actor == str(csp.user_admin)
     assert target.startswith("Nina New")
     assert json.loads(before) == {}
-    assert json.loads(after)["roles"] == ["Referrals admin"]
+    assert json.loads(after)["roles"] == ["Referrals admin"]  # machine-readable
+    assert "Roles: Referrals admin" in change  # and in words
     assert (ip, agent, repeated) == ("203.0.113.7", "Firefox", "")
 
 
@@ -452,3 +458,51 @@ def test_users_deleted_since_still_show_by_name(client, csp):
     client.force_login(csp.global_admin)
 
     assert "Gone Away" in client.get(URL, {"person": "gone"}).content.decode()
+
+
+# Before and after, in words
+
+
+def test_roles_granted_and_revoked_read_as_sentences_on_the_page_and_in_the_export(client, csp):
+    # The member holds Referrals admin: it goes, Sales agent comes.
+    roles_services.change_roles(csp.global_admin, csp.member, [RoleKey.SALES_AGENT])
+    client.force_login(csp.global_admin)
+
+    page = client.get(URL).content.decode()
+    rows = exported(client.get(EXPORT_URL))
+
+    assert "Roles: +&nbsp;<bdi>Sales agent</bdi>" in page
+    assert "Roles: &minus;&nbsp;<bdi>Referrals admin</bdi>" in page
+    assert '{"role"' not in page
+    changes = {row[1]: (row[7], row[-1]) for row in rows[1:]}
+    assert changes["Role granted"] == ('{"role": "Sales agent"}', "Roles: + Sales agent")
+    assert changes["Role revoked"] == (
+        '{"role": "Referrals admin"}',
+        "Roles: \u2212 Referrals admin",
+    )
+
+
+def test_a_list_that_changed_names_what_was_added_and_removed(csp):
+    changed = AuditEvent(
+        action=AuditAction.USER_EDITED,
+        before={"roles": ["Billing admin", "Sales agent"], "last_name": "Lee"},
+        after={"roles": ["Sales agent", "Helpdesk agent"], "last_name": "Li"},
+    )
+
+    assert sentences(changed) == (
+        "Last name: from Lee to Li; Roles: + Helpdesk agent, \u2212 Billing admin"
+    )
+
+
+def test_the_support_admin_shows_the_change_in_words(client, csp, support):
+    roles_services.grant_role(csp.global_admin, csp.member, RoleKey.SALES_AGENT)
+    granted = AuditEvent.objects.get(action=AuditAction.ROLE_GRANTED)
+    client.force_login(support)
+
+    listing = client.get(reverse("admin:accounts_auditevent_changelist")).content.decode()
+    detail = client.get(
+        reverse("admin:accounts_auditevent_change", args=[granted.pk])
+    ).content.decode()
+
+    assert "Roles: + Sales agent" in listing
+    assert "Roles: + Sales agent" in detail

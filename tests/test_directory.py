@@ -45,8 +45,8 @@ def test_a_refusal_names_the_roles_that_may_and_who_holds_them(client, csp):
     assert "Only a Global admin, User management admin, Account admin or MPN Partner Admin" in page
     # Whom to ask, by name and role; a member, who may not see the directory, is not handed
     # the admins' email addresses.
-    assert f"{csp.global_admin.get_full_name()} (Global admin)" in page
-    assert f"{csp.mpn_admin.get_full_name()} (MPN Partner Admin)" in page
+    assert f"<bdi>{csp.global_admin.get_full_name()}</bdi></span> (Global admin)" in page
+    assert f"<bdi>{csp.mpn_admin.get_full_name()}</bdi></span> (MPN Partner Admin)" in page
     assert csp.global_admin.email not in page
     assert csp.mpn_admin.email not in page
 
@@ -57,7 +57,8 @@ def test_a_refusal_shows_emails_to_those_who_see_the_directory(client, csp):
 
     page = client.get(reverse("add_user")).content.decode()
 
-    assert f"{csp.global_admin.get_full_name()} &lt;{csp.global_admin.email}&gt;" in page
+    admin = csp.global_admin
+    assert f"<bdi>{admin.get_full_name()}</bdi> &lt;<bdi>{admin.email}</bdi>&gt;" in page
 
 
 def test_support_staff_use_the_support_admin_instead(client, support):

@@ -248,7 +248,7 @@ def test_the_403_page_never_sends_anyone_to_a_pending_or_deactivated_admin(clien
 
     page = client.get(URL).content.decode()
 
-    assert f"{csp.global_admin.get_full_name()} (Global admin)" in page
+    assert f"<bdi>{csp.global_admin.get_full_name()}</bdi></span> (Global admin)" in page
     assert pending.get_full_name() not in page
     assert gone.get_full_name() not in page
 

@@ -98,6 +98,6 @@ def test_an_approval_is_refused_when_the_email_changed_since_the_request(client,
     with pytest.raises(RuleRefused, match="email changed since the request"):
         role_services.approve_global_admin_request(second, grant_request)
 
-    assert "now M M &lt;member@new.example&gt;" in shown.content.decode()
+    assert "now <bdi>M M &lt;member@new.example&gt;</bdi>" in shown.content.decode()
     assert GA not in role_keys(member)
     assert not RoleAssignment.objects.filter(user=member, role__key=GA).exists()

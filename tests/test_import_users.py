@@ -449,7 +449,7 @@ def test_the_result_file_has_every_row_and_is_safe_in_a_spreadsheet(client, csp)
     assert "Enter an email address" in rows[2][6]
 
 
-def test_the_template_is_a_file_the_importer_accepts(client, csp):
+def test_the_template_is_a_file_the_importer_reads_whose_example_row_is_not_added(client, csp):
     client.force_login(csp.user_admin)
 
     response = client.get(reverse("import_users_template"))
@@ -458,7 +458,51 @@ def test_the_template_is_a_file_the_importer_accepts(client, csp):
     report = imports.dry_run(
         imports.decode(response.content), actor=csp.user_admin, organization=csp.organization
     )
-    assert (report.rows, report.valid) == (1, 1)
+    assert (report.rows, report.valid) == (1, 0)
+    assert errors_of(report) == {2: [imports.EXAMPLE_LEFT_IN]}
+
+
+def test_the_example_row_left_below_real_rows_is_refused_and_the_rest_added(client, csp):
+    example = ",".join(imports.EXAMPLE_ROW)
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Byron,ada.byron@import.example,", example))
+
+    confirm(client)
+
+    assert User.objects.filter(email="ada.byron@import.example").exists()
+    assert not User.objects.filter(email=imports.EXAMPLE_ROW[2]).exists()
+
+
+def test_the_upload_page_lists_the_role_names_a_file_may_use(client, csp, non_csp):
+    client.force_login(csp.user_admin)
+    page = client.get(reverse("import_users")).content.decode()
+    names = page.split('data-testid="role-names"')[1].split("</ul>")[0]
+
+    assert "<code>Billing admin</code>" in names
+    assert "<code>Sales agent</code>" in names
+    # A User management admin may not grant Global admin: listed, with the reason.
+    assert "<code>Global admin</code>" not in names
+    assert "Global admin: not by you." in names
+
+    client.force_login(non_csp.global_admin)
+    page = client.get(reverse("import_users")).content.decode()
+    assert "Billing admin" not in page.split('data-testid="role-names"')[1].split("</ul>")[0]
+
+
+def test_the_result_page_lists_who_was_added(client, csp):
+    client.force_login(csp.global_admin)
+    upload(
+        client,
+        csv_text("Ada,Byron,ada.byron@import.example,Sales agent", "Bad,Row,not-an-email,"),
+    )
+
+    page = client.get(confirm(client).url).content.decode()
+
+    added = page.split('data-testid="added-rows"')[1].split("</table>")[0]
+    assert "Ada Byron" in added
+    assert "ada.byron@import.example" in added
+    assert "Sales agent" in added
+    assert "not-an-email" not in added
 
 
 @pytest.mark.parametrize(

@@ -262,6 +262,16 @@ def test_accepting_sets_the_password_and_sends_to_sign_in(client, grace):
     assert "Your password is set" in page
 
 
+def test_the_sign_in_form_after_accepting_has_the_email_filled_in(client, grace):
+    response = accept(client, link_path(mail.outbox[0]))
+
+    page = client.get(response.url).content.decode()
+    assert re.search(rf'name="username" value="{re.escape(grace.email)}"', page)
+    assert re.search(r'name="password"[^>]*autofocus', page)
+    # Once: the next visit to the sign-in page is an empty form again.
+    assert grace.email not in client.get(reverse("login")).content.decode()
+
+
 def test_the_new_user_then_signs_in_without_changing_the_password(client, grace):
     accept(client, link_path(mail.outbox[0]))
 
@@ -431,7 +441,7 @@ def test_resending_sends_a_new_link_and_kills_the_old_one(client, csp, grace, re
     event = AuditEvent.objects.about(grace).get(action=AuditAction.INVITATION_SENT)
     assert event.actor == csp.user_admin
     page = client.get(response.url).content.decode()
-    assert f"A new invitation is on its way to {grace.email}" in page
+    assert f"A new invitation is on its way to <bdi>{grace.email}</bdi>" in page
     client.logout()
     assert not_valid(client.get(old))
     assert accept(client, new).url == reverse("login")

@@ -38,6 +38,8 @@ FORBIDDEN = 403
 TABLE = [
     Row("home", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("healthz", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # What a workspace without a page of its own is, and who may use it: any partner user.
+    Row("workspace", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("login", "get", {ANON: 200, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
     Row("logout", "post", {ANON: 302, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
     Row("directory", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
@@ -334,6 +336,7 @@ URL_ARGS = {
     "add_user_step": ["0b6f4d4e-8a43-4c0e-9a59-2f0f5b1f7c11", "details"],
     "password_reset_confirm": ["MQ", "set-password"],
     "accept_invitation": ["MQ", "set-password"],
+    "workspace": ["billing"],
 }
 
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone

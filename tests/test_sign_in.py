@@ -69,6 +69,47 @@ def test_a_deactivated_user_cannot_sign_in(client, csp):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_deactivated_user_with_the_right_password_is_told_whom_to_ask(client, csp):
+    services.deactivate_user(csp.global_admin, csp.member)
+
+    page = sign_in(client, csp.member.email).content.decode()
+
+    assert "Your account is deactivated" in page
+    assert csp.global_admin.get_full_name() in page  # may reactivate: someone to ask
+    assert csp.global_admin.email not in page  # names only: the directory is not theirs now
+    assert csp.mpn_admin.get_full_name() not in page  # may not reactivate anyone
+
+
+def test_a_wrong_password_for_a_deactivated_user_reveals_nothing(client, csp):
+    services.deactivate_user(csp.global_admin, csp.member)
+
+    page = sign_in(client, csp.member.email, "not-the-password").content.decode()
+
+    assert "deactivated" not in page
+    assert "The email or password is not right" in page
+
+
+def test_a_deactivated_users_right_password_still_counts_toward_the_lockout(client, csp):
+    services.deactivate_user(csp.global_admin, csp.member)
+
+    for _ in range(5):
+        sign_in(client, csp.member.email)
+    response = sign_in(client, csp.member.email)
+
+    assert response.status_code == 429
+    assert "deactivated" not in response.content.decode()
+
+
+def test_sign_out_says_so(client, csp):
+    client.force_login(csp.member)
+
+    response = client.post(reverse("logout"), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "You are signed out." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_the_home_dashboard_greets_the_user_with_organization_and_roles(client, csp):
     client.force_login(csp.mpn_admin)
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.history import Change, describe_changes
+from accounts.history import Change, describe_changes, sentences
 from accounts.models import AuditAction, AuditEvent, AuditEventQuerySet, AuditOutcome
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from roles import rules
@@ -43,6 +43,9 @@ PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 2000
 
 FILTER_FIELDS = ("person", "action", "date_from", "date_to")
+
+# The one date format the filter states (and a date input sends): 05/01 is no guess at a month.
+DATE_FORMATS = ["%Y-%m-%d"]
 
 CSV_HEADER = (
     "Time (UTC)",
@@ -56,6 +59,8 @@ CSV_HEADER = (
     "IP address",
     "User agent",
     "Repeated within a minute",
+    # Last, so the columns that scripts read keep their places; Before and After stay JSON.
+    "Change",
 )
 
 
@@ -76,12 +81,14 @@ class AuditLogFilterForm(forms.Form):
     date_from = forms.DateField(
         label="From",
         required=False,
-        error_messages={"invalid": "Enter a date, such as 2025-07-01."},
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, such as 2025-07-01."},
     )
     date_to = forms.DateField(
         label="To",
         required=False,
-        error_messages={"invalid": "Enter a date, such as 2025-07-31."},
+        input_formats=DATE_FORMATS,
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, such as 2025-07-31."},
     )
 
     def __init__(self, data: QueryDict, *, visible_actions: frozenset[str] | None) -> None:
@@ -112,11 +119,14 @@ class AuditLogFilterForm(forms.Form):
             )
         if action:
             events = events.filter(action=action)
-        # Dates are whole UTC days, both ends included.
-        if start:
-            events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=UTC))
-        if end and end < date.max:  # the day after date.max does not exist
-            next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+        # Dates are whole days in the viewer's time zone (the page says which), both ends
+        # included. The first and last days of the calendar filter nothing: their midnights
+        # may not exist in UTC.
+        zone = timezone.get_current_timezone()
+        if start and start > date.min:
+            events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))
+        if end and end < date.max - timedelta(days=1):
+            next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
             events = events.filter(created_at__lt=next_day)
         return events.order_by("-created_at", "-id")
 
@@ -198,6 +208,7 @@ def csv_row(event: AuditEvent) -> list[str]:
             event.ip_address,
             event.user_agent,
             event.repeats or "",
+            sentences(event),
         )
     ]
 

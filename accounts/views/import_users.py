@@ -85,7 +85,12 @@ def import_users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/import_users/upload.html",
-        {"form": form, "max_rows": f"{imports.MAX_ROWS:,}", "header": ",".join(imports.HEADER)},
+        {
+            "form": form,
+            "max_rows": f"{imports.MAX_ROWS:,}",
+            "header": ",".join(imports.HEADER),
+            "roles": imports.role_names_for(request.user, request.user.organization),
+        },
     )
 
 

@@ -23,6 +23,7 @@ from accounts.invitations import INVITATION_DAYS, invitation_token_generator
 from accounts.lockout import clear_lockout
 from accounts.models import AuditAction, User
 from accounts.services import LinkNotValid
+from accounts.views.sign_in import remember_email_for_sign_in
 
 SESSION_KEY = "_invitation_token"
 # Stands for the token in the address once the token is in the session.
@@ -80,9 +81,8 @@ def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResp
         del request.session[SESSION_KEY]
         # Failed sign-ins typed before the password existed must not lock the new owner out.
         clear_lockout(user.email)
-        messages.success(
-            request, "Your password is set: sign in with your email and your new password."
-        )
+        remember_email_for_sign_in(request, user.email)
+        messages.success(request, "Your password is set: sign in with your new password.")
         return redirect("login")
     return render(
         request, "accounts/invitation/set_password.html", {"form": form, "invited_user": user}

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
@@ -39,6 +40,7 @@ from accounts.views.common import (
     user_in_directory,
     with_roles,
 )
+from partnerhub.templatetags.when import MOMENT
 from roles import rules
 from roles.forms import role_boxes
 from roles.rules import Action, Decision, RuleRefused
@@ -212,7 +214,10 @@ def edit_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if request.method == "POST":
         form = UserDetailsForm(request.POST)
         if form.is_valid() and _save_details(request, target, form):
-            messages.success(request, f"{form.cleaned_data['first_name']}'s details are saved.")
+            messages.success(
+                request,
+                format_html("<bdi>{}</bdi>'s details are saved.", form.cleaned_data["first_name"]),
+            )
             return redirect("user_detail", target.public_id)
     else:
         form = UserDetailsForm.for_user(target)
@@ -276,7 +281,12 @@ def deactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
-    messages.success(request, f"{target.get_full_name()} is deactivated and can no longer sign in.")
+    messages.success(
+        request,
+        format_html(
+            "<bdi>{}</bdi> is deactivated and can no longer sign in.", target.get_full_name()
+        ),
+    )
     return redirect("user_detail", target.public_id)
 
 
@@ -291,7 +301,10 @@ def reactivate_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
-    messages.success(request, f"{target.get_full_name()} is active again and can sign in.")
+    messages.success(
+        request,
+        format_html("<bdi>{}</bdi> is active again and can sign in.", target.get_full_name()),
+    )
     return redirect("user_detail", target.public_id)
 
 
@@ -318,8 +331,12 @@ def resend_invitation(request: HttpRequest, public_id: UUID) -> HttpResponse:
     expires_at = timezone.localtime(invitation_status(target).expires_at)
     messages.success(
         request,
-        f"A new invitation is on its way to {target.email}. It expires on "
-        f"{dateformat.format(expires_at, 'j F Y, H:i T')}.",
+        format_html(
+            "A new invitation is on its way to <bdi>{}</bdi>. It expires on {} ({}).",
+            target.email,
+            dateformat.format(expires_at, MOMENT),
+            timezone.get_current_timezone_name(),
+        ),
     )
     return redirect("user_detail", target.public_id)
 
@@ -343,5 +360,10 @@ def delete_user(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
         return _back_to_user(request, target)
-    messages.success(request, f"{target.get_full_name()} ({target.email}) is deleted.")
+    messages.success(
+        request,
+        format_html(
+            "<bdi>{}</bdi> (<bdi>{}</bdi>) is deleted.", target.get_full_name(), target.email
+        ),
+    )
     return redirect("directory")

@@ -139,6 +139,24 @@ def sign_in_locked_out(page: object, base_url: str) -> None:
     expect(page.get_by_test_id("lockout-message")).to_be_visible()
 
 
+def signed_out(page: object, base_url: str) -> None:
+    """Signed in, then out: the sign-in page says so."""
+    sign_in(page, base_url, "billing@contoso.example")
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+def sign_in_deactivated(page: object, base_url: str) -> None:
+    """A deactivated user types the right password: told so, and whom to ask."""
+    from tests.factories import PASSWORD, UserFactory
+
+    contoso = User.objects.get(email="globaladmin@contoso.example").organization
+    gone = UserFactory(organization=contoso, is_active=False)
+    sign_in(page, base_url, gone.email, PASSWORD)
+    expect(page.get_by_text("Your account is deactivated")).to_be_visible()
+
+
 def settings_menu_open(page: object, base_url: str) -> None:
     page.goto(base_url + "/")
     page.get_by_role("button", name="Settings").click()
@@ -201,6 +219,8 @@ PAGES: list[Visit] = [
     Visit(SIGNED_OUT, "/accounts/login/", "Sign in"),
     Visit(SIGNED_OUT, sign_in_wrong_password, "Sign in, with an error"),
     Visit(SIGNED_OUT, sign_in_locked_out, "Sign in, locked out"),
+    Visit(SIGNED_OUT, signed_out, "Sign in, after signing out"),
+    Visit(SIGNED_OUT, sign_in_deactivated, "Sign in, a deactivated account"),
     Visit(SIGNED_OUT, "/accounts/password-reset/", "Forgot password"),
     Visit(SIGNED_OUT, "/accounts/password-reset/sent/", "Forgot password: the link is sent"),
     Visit(SIGNED_OUT, reset_link, "Forgot password: choose a new password"),
@@ -284,6 +304,7 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
     Visit(GLOBAL_ADMIN, "/profile/password/", "Change password"),
     Visit(GLOBAL_ADMIN, "/membership/", "Membership"),
+    Visit(GLOBAL_ADMIN, "/workspaces/billing/", "A workspace without a page of its own"),
     Visit(GLOBAL_ADMIN, NOWHERE, "Page not found (404)"),
     Visit(USER_ADMIN, "/", "Home"),
     Visit(
@@ -316,6 +337,7 @@ PAGES: list[Visit] = [
     Visit(MPN_ADMIN, "/users/add/", "Not allowed (403)"),
     Visit(BILLING_ADMIN, "/", "Home"),
     Visit(BILLING_ADMIN, "/users/", "Not allowed (403), no user management"),
+    Visit(BILLING_ADMIN, "/workspaces/referrals/", "A workspace their roles do not open"),
     Visit(NEW_USER, "/profile/password/", "Change password, forced at first sign-in"),
     Visit(NON_CSP_ADMIN, "/", "Home, non-CSP organization"),
     Visit(NON_CSP_ADMIN, at("edit_roles", user="ingrid.solberg@fabrikam.example"), "Edit roles"),
@@ -323,6 +345,13 @@ PAGES: list[Visit] = [
     Visit(SUPPORT, "/admin/", "Django admin: index", DJANGO_ADMIN_RULES),
     Visit(SUPPORT, "/admin/accounts/user/", "Django admin: users", DJANGO_ADMIN_RULES),
     Visit(SUPPORT, admin_change_page, "Django admin: change a user", DJANGO_ADMIN_RULES),
+    Visit(
+        SUPPORT,
+        "/admin/accounts/user/?partner_id=1234567",
+        "Django admin: users of one organization",
+        DJANGO_ADMIN_RULES,
+    ),
+    Visit(SUPPORT, "/admin/accounts/auditevent/", "Django admin: audit events", DJANGO_ADMIN_RULES),
     Visit(
         SUPPORT,
         "/admin/accounts/partnerorganization/",
