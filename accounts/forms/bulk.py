@@ -35,7 +35,7 @@ class BulkActionForm(forms.Form):
     its own afterwards."""
 
     action = forms.ChoiceField(label="Action for the selected users")
-    target_role = forms.ChoiceField(label="Role", required=False)
+    target_role = forms.ChoiceField(label="Assign or remove", required=False)
     scope = forms.ChoiceField(label="Which users", widget=forms.RadioSelect, initial=PICKED)
     user = PublicIdsField(required=False)
 
