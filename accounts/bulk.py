@@ -30,9 +30,10 @@ from roles.catalogue import SPECS, RoleKey
 from roles.rules import Action, Decision, RuleRefused
 
 # The most users one bulk action changes. The action runs in the request (there are no
-# background jobs yet), one transaction per user: about a second for each hundred users, so a
-# thousand stays within the request timeout. Narrow the filters for more.
-MAX_BULK_USERS = 1000
+# background jobs yet), one transaction per user: 14 to 22 ms each on PostgreSQL on a busy
+# two-core machine, so 500 users take about 10 seconds, a third of gunicorn's 30-second timeout.
+# Narrow the filters for more (docs/architecture.md, "Bulk actions").
+MAX_BULK_USERS = 500
 # Users loaded and decided at once.
 CHUNK_SIZE = 200
 # How many users the confirmation names in each list (the counts cover all of them).
