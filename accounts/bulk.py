@@ -225,6 +225,29 @@ def plan(
     return result
 
 
+def applicable(
+    actor: User, users: UserQuerySet, ids: list[int]
+) -> tuple[list[BulkAction], list[str]]:
+    """The actions, and the roles, that would change at least one selected user: what the
+    confirmation offers instead when the action chosen changes nobody. Stops reading users once
+    every offered action and role has found one."""
+    actions, roles = set(), set()
+    offered, offered_roles = actions_offered(actor), roles_offered(actor)
+    for chunk in users_in_chunks(users, ids):
+        for user in chunk:
+            for action in offered:
+                if action in ROLE_ACTIONS:
+                    for role_key in offered_roles:
+                        if decide(actor, action, role_key, user).change:
+                            actions.add(action)
+                            roles.add(role_key)
+                elif action not in actions and decide(actor, action, "", user).change:
+                    actions.add(action)
+        if actions == set(offered) and roles == set(offered_roles):
+            break
+    return [a for a in offered if a in actions], [r for r in offered_roles if r in roles]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one user."""

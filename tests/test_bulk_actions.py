@@ -410,3 +410,18 @@ def test_a_reloaded_result_applies_nothing_again(client: Client, csp: Cast) -> N
 def test_the_result_without_a_bulk_action_goes_to_the_directory(client: Client, csp: Cast) -> None:
     signed_in(client, csp.global_admin)
     assert client.get(reverse("bulk_result")).url == reverse("directory")
+
+
+def test_an_action_that_changes_nobody_offers_those_that_would(client: Client, csp: Cast) -> None:
+    signed_in(client, csp.user_admin)
+    page = confirm(client, picked(BulkAction.REACTIVATE, [csp.global_admin, csp.member]))
+    assert "Nothing to do" in text_of(page)
+    other = page.context["other_actions"]
+    offered = [value for value, _ in other.fields["action"].choices if value]
+    assert offered == ["assign_role", "remove_role", "deactivate", "delete"]
+    roles = [value for value, _ in other.fields["target_role"].choices if value]
+    # The member holds Referrals admin: it may be removed, and every other role the user admin
+    # may grant assigned; nothing may be done to the Global admin.
+    assert RoleKey.REFERRALS_ADMIN in roles
+    assert RoleKey.GLOBAL_ADMIN not in roles
+    assert b"bulk-other-actions" in page.content

@@ -39,13 +39,22 @@ class BulkActionForm(forms.Form):
     scope = forms.ChoiceField(label="Which users", widget=forms.RadioSelect, initial=PICKED)
     user = PublicIdsField(required=False)
 
-    def __init__(self, *args: object, actor: User, matching: int | None = None, **kwargs: object):
+    def __init__(
+        self,
+        *args: object,
+        actor: User,
+        matching: int | None = None,
+        only: tuple[list[str], list[str]] | None = None,
+        **kwargs: object,
+    ):
         super().__init__(*args, **kwargs)
+        # `only`: the actions and roles that would change someone selected (bulk.applicable).
+        actions, roles = only or (actions_offered(actor), roles_offered(actor))
         self.fields["action"].choices = [("", "Choose an action")] + [
-            (action.value, action.label) for action in actions_offered(actor)
+            (action, BulkAction(action).label) for action in actions
         ]
         self.fields["target_role"].choices = [("", "Choose a role")] + [
-            (key, SPECS[key].name) for key in roles_offered(actor)
+            (key, SPECS[key].name) for key in roles
         ]
         self.fields["target_role"].help_text = "For Assign a role and Remove a role."
         everyone = "All users that match" if matching is None else f"All {matching:,} that match"

@@ -113,6 +113,16 @@ def bulk_confirm(request: HttpRequest) -> HttpResponse:
     if bulk.needs_password(action, role_key) and not password_recently_confirmed(request):
         return ask_for_password(request, request.get_full_path())
     context["plan"] = bulk.plan(request.user, action, role_key, selection, ids)
+    if not context["plan"].changing:
+        # Offer instead what would change someone selected, if anything would.
+        only = bulk.applicable(request.user, selection, ids)
+        if only[0]:
+            context["other_actions"] = BulkActionForm(
+                initial={"scope": form.cleaned_data["scope"]}, actor=request.user, only=only
+            )
+            context["choice_fields"] = _hidden_fields(
+                request.GET, ("action", "target_role", "scope")
+            )
     return render(request, "accounts/bulk/confirm.html", context)
 
 
