@@ -3,6 +3,7 @@ from django.urls import path
 from accounts.views import (
     add_user,
     audit_log,
+    bulk,
     directory,
     invitation,
     membership,
@@ -46,6 +47,9 @@ urlpatterns = [
     path("users/", directory.directory, name="directory"),
     path("users/export.csv", directory.directory_export, name="directory_export"),
     path("users/roles/", roles_overview.roles_overview, name="roles_overview"),
+    path("users/bulk/", bulk.bulk_confirm, name="bulk_confirm"),
+    path("users/bulk/apply/", bulk.bulk_apply, name="bulk_apply"),
+    path("users/bulk/result/", bulk.bulk_result, name="bulk_result"),
     path("users/add/", add_user.add_user, name="add_user"),
     path("users/add/preview/", add_user.access_preview, name="access_preview"),
     path(

@@ -430,6 +430,18 @@ def can_resend_invitation(actor: Actor, target: User) -> Decision:
     return ALLOWED
 
 
+def can_act_on_users(actor: Actor, action: Action) -> Decision:
+    """May the actor take this action on some users of their organization? What the directory's
+    bulk actions offer; each user is then decided on its own (can_manage_user and the others)."""
+    if not actor.is_authenticated or not actor.is_active:
+        return refused("Sign in to continue.")
+    if is_support_staff(actor):
+        return refused("Support staff work in the support admin, not in an organization's pages.")
+    if not _may(actor, action):
+        return _not_allowed(action)
+    return ALLOWED
+
+
 # Granting and revoking roles
 
 

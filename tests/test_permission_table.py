@@ -67,6 +67,33 @@ TABLE = [
         too_low_role="billing_admin",
     ),
     Row("roles_overview", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    # Bulk actions: for those who may take one on someone (at least membership roles); the
+    # MPN Partner Admin sees the directory but changes nobody. Without a choice, the
+    # confirmation asks for one, applying goes back to it, and there is no result to show.
+    Row(
+        "bulk_confirm",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+    ),
+    Row("bulk_confirm", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    Row(
+        "bulk_apply",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+    ),
+    Row("bulk_apply", "get", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    Row(
+        "bulk_result",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
+    ),
+    Row("bulk_result", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
     # Add user begins a run in its own address; a run this session did not begin starts over.
     Row("add_user", "get", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302}),
     Row(

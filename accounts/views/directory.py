@@ -40,7 +40,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.bulk import actions_offered
 from accounts.filters import DirectoryFilter
+from accounts.forms.bulk import BulkActionForm
 from accounts.models import User, UserQuerySet
 from accounts.paging import MAX_PAGE_NUMBER
 from accounts.spreadsheet import Echo, spreadsheet_cell
@@ -238,6 +240,13 @@ def directory(request: HttpRequest) -> HttpResponse:
             "sort_query": _without(state, "sort"),
             "export_query": _without(state, "per_page"),
             "can_add_user": rules.can(request.user, Action.ADD_USER),
+            # Checkboxes and the bulk actions only for those who may take one on someone.
+            "bulk_form": (
+                BulkActionForm(actor=request.user, matching=count)
+                if actions_offered(request.user)
+                else None
+            ),
+            "bulk_filters": filterset.applied().items(),
         },
     )
 

@@ -213,6 +213,16 @@ def import_done(page: object, base_url: str) -> None:
     expect(page.get_by_role("heading", name="Users added from people.csv")).to_be_visible()
 
 
+def bulk_result(page: object, base_url: str) -> None:
+    """A bulk action applied (everyone deactivated reactivated): what happened to each."""
+    page.goto(base_url + reverse("bulk_confirm") + BULK_REACTIVATE)
+    page.get_by_test_id("bulk-apply").click()
+    expect(page.get_by_test_id("bulk-result")).to_be_visible()
+
+
+BULK_REACTIVATE = "?action=reactivate&scope=matching&status=deactivated"
+BULK_DEACTIVATE = "?action=deactivate&scope=matching&status=active"
+
 NOWHERE = f"/users/{uuid.UUID(int=0)}/"
 
 PAGES: list[Visit] = [
@@ -315,6 +325,10 @@ PAGES: list[Visit] = [
         "Add user: roles, Global admin disabled",
     ),
     Visit(USER_ADMIN, "/audit-log/", "Audit log, user-management events"),
+    Visit(USER_ADMIN, "/users/bulk/" + BULK_DEACTIVATE, "Bulk action: confirm, some skipped"),
+    Visit(USER_ADMIN, "/users/bulk/?action=assign_role&scope=picked", "Bulk action: to correct"),
+    Visit(USER_ADMIN, "/users/bulk/?action=reactivate&scope=matching&status=active", "Bulk: no-op"),
+    Visit(USER_ADMIN, bulk_result, "Bulk action: the result"),
     Visit(
         USER_ADMIN,
         at("user_detail", user="globaladmin@contoso.example"),
