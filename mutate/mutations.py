@@ -718,6 +718,11 @@ SECOND_APPROVAL = [
         "    return can_grant_role(actor, user, GA)",
         "    return ALLOWED",
         "an approval obeys the grant's rules",
+        equivalent=(
+            "Today can_grant_role(GA) refuses an active support staff member nothing for an "
+            "active partner user (reach, rank and permission were checked before); kept so that "
+            "a grant rule added later binds approvals too."
+        ),
     ),
     rule(
         "cancel_by_anyone",
@@ -949,7 +954,11 @@ ROLE_SERVICES_MUTATIONS = [
         'grant_request.reason = note.replace("\\x00", "").strip()[:NOTE_LENGTH]',
         "grant_request.reason = note.strip()[:NOTE_LENGTH]",
         "a typed note cannot break PostgreSQL",
-        tests=("tests/test_global_admin_requests.py", "tests/test_hostile_input.py"),
+        tests=(
+            "tests/test_mutants_services.py",
+            "tests/test_global_admin_requests.py",
+            "tests/test_hostile_input.py",
+        ),
     ),
     role_service(
         "decide_user_remembers",
@@ -1421,6 +1430,10 @@ CHANGES = [
         "            AuditAction.PASSWORD_RESET,",
         "        audit.record(\n            actor,\n            AuditAction.PASSWORD_RESET,",
         "rule 11: a reset ends every session",
+        equivalent=(
+            "A reset sets a new password, and the password hash is part of the session hash "
+            "too: the sessions end either way; end_sessions says so where it matters."
+        ),
     ),
     service(
         "reset_password_unaudited",

@@ -372,3 +372,43 @@ def test_a_user_made_global_admin_while_the_request_waits_for_the_lock_is_out_of
     assert isinstance(outcome, RuleRefused), outcome
     assert outcome.reason == "Only a Global admin can change a user who holds Global admin."
     assert User.objects.get(pk=target.pk).is_active
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_email_taken_while_a_change_is_saved_gives_the_ordinary_message():
+    # Another organization's request takes the email after this one looked (its row is not
+    # committed yet, so the look finds nothing) and commits once this one waits on the unique
+    # index: the database refuses the second, and the admin reads "already exists", not a 500.
+    ours, theirs = OrganizationFactory(), OrganizationFactory()
+    admin = UserFactory(organization=ours, roles=[GA])
+    member = UserFactory(organization=ours)
+    inserted = threading.Event()
+
+    def other_request() -> None:
+        try:
+            with transaction.atomic():
+                UserFactory(organization=theirs, email="taken@contoso.example")
+                inserted.set()
+                wait_until_a_query_waits_for_a_lock()
+        finally:
+            inserted.set()
+            connections.close_all()
+
+    other = threading.Thread(target=other_request)
+    other.start()
+    assert inserted.wait(timeout=10)
+    try:
+        with pytest.raises(services.EmailInUse):
+            services.update_user_details(
+                admin,
+                member,
+                first_name=member.first_name,
+                last_name=member.last_name,
+                email="taken@contoso.example",
+            )
+    finally:
+        other.join(timeout=30)
+
+    assert User.objects.get(pk=member.pk).email == member.email
+    assert User.objects.get(email="taken@contoso.example").organization == theirs

@@ -182,3 +182,38 @@ def test_rule_4_is_asked_of_the_database_once_per_instance(
     with django_assert_num_queries(1):  # a user's page asks it for several buttons
         for _ in range(3):
             assert not rules.is_last_active_global_admin(admin)
+
+
+# Rule 12 as the forms and the importer see it
+
+
+def test_support_staffs_global_admin_is_offered_as_a_request_not_a_grant(csp: Cast):
+    support = SupportStaffFactory()
+
+    grantable = rules.grantable_roles(support, User(organization=csp.organization))
+
+    assert not grantable[RoleKey.GLOBAL_ADMIN]
+    assert grantable[RoleKey.GLOBAL_ADMIN].reason == rules.SECOND_APPROVAL_NEEDED
+    assert grantable[RoleKey.BILLING_ADMIN]
+
+
+@pytest.mark.django_db
+def test_nobody_asks_for_global_admin_for_support_staff():
+    # The grant's own rules bind a request: support staff accounts are not managed here.
+    decision = rules.can_request_global_admin(SupportStaffFactory(), SupportStaffFactory())
+
+    assert not decision
+    assert decision.reason == "Support staff accounts are not managed here."
+
+
+def test_a_deactivated_global_admin_reads_no_audit_event(csp: Cast):
+    from accounts.models import AuditEvent
+    from accounts.services import deactivate_user
+
+    deactivate_user(csp.global_admin, csp.member)
+    gone = csp.second_global_admin
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    gone.refresh_from_db()
+
+    assert rules.audit_actions_visible_to(gone) == frozenset()
+    assert not AuditEvent.objects.visible_to(gone).exists()

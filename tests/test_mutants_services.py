@@ -230,3 +230,67 @@ def test_the_link_of_a_user_deleted_meanwhile_does_not_work(csp: Cast):
             token_generator=invitation_token_generator,
             audit_action=AuditAction.INVITATION_ACCEPTED,
         )
+
+
+# Deciding a Global admin request (rule 12)
+
+
+def test_deciding_a_request_that_no_longer_exists_is_refused_not_a_crash(csp: Cast, support):
+    grant_request = role_services.request_global_admin(support, csp.member)
+    # Gone behind the page's back (the application never deletes one; the database may).
+    type(grant_request).objects.filter(pk=grant_request.pk).delete()
+
+    with pytest.raises(rules.RuleRefused, match="This request no longer exists"):
+        role_services.reject_global_admin_request(SupportStaffFactory(), grant_request)
+
+    assert RoleKey.GLOBAL_ADMIN not in rules.held_roles(User.objects.get(pk=csp.member.pk))
+
+
+def test_a_typed_note_is_kept_without_a_nul_byte(csp: Cast, support):
+    # PostgreSQL refuses a NUL byte in text: the note is stored without it, never a crash.
+    grant_request = role_services.request_global_admin(support, csp.member)
+
+    decided = role_services.reject_global_admin_request(
+        SupportStaffFactory(), grant_request, note="  not\x00 now  "
+    )
+
+    assert decided.reason == "not now"
+    assert type(decided).objects.get(pk=decided.pk).reason == "not now"
+
+
+def test_a_request_is_decided_on_the_user_as_they_are_now(csp: Cast, support):
+    # The page loaded the user before someone deactivated them: the service reads them again.
+    stale = User.objects.get(pk=csp.member.pk)
+    User.objects.filter(pk=csp.member.pk).update(is_active=False)
+
+    with pytest.raises(rules.RuleRefused, match="deactivated"):
+        role_services.request_global_admin(support, stale)
+
+    assert not stale.global_admin_requests.exists()
+
+
+def test_a_link_works_only_with_its_token(csp: Cast):
+    invited = UserFactory(organization=csp.organization, password="!invited")
+
+    with pytest.raises(LinkNotValid):
+        services.set_password_from_link(
+            invited,
+            "not-the-token",
+            "violet-harbour-tangent-58",
+            token_generator=invitation_token_generator,
+            audit_action=AuditAction.INVITATION_ACCEPTED,
+        )
+
+    assert not User.objects.get(pk=invited.pk).has_usable_password()
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_update_user_details_refuses_what_the_form_would_refuse(csp: Cast, field: str):
+    details = {"first_name": "Ada", "last_name": "Lovelace", "email": csp.member.email}
+    details[field] = "X" * 151
+
+    with pytest.raises(ValidationError) as error:
+        services.update_user_details(csp.global_admin, csp.member, **details)
+
+    assert field in error.value.message_dict
+    assert User.objects.get(pk=csp.member.pk).first_name == csp.member.first_name
