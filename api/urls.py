@@ -1,4 +1,5 @@
 from django.urls import path, re_path
+from django.views.decorators.common import no_append_slash
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api import scim, views, web
@@ -72,5 +73,10 @@ scim_urlpatterns = [
         name="scim_schema",
     ),
 ]
+
+# An address without its slash is a JSON 404, not Django's redirect (which a client would
+# follow with a GET, or which fails a POST outright with debug on).
+for pattern in rest_urlpatterns:
+    pattern.callback = no_append_slash(pattern.callback)
 
 urlpatterns = web_urlpatterns + rest_urlpatterns + scim_urlpatterns

@@ -398,6 +398,7 @@ def test_each_client_has_its_own_rate_limit(csp, admin_api):
     ("method", "url", "body", "content_type", "status"),
     [
         ("get", "/api/v1/nowhere/", None, None, 404),
+        ("post", "/api/v1/users", "{}", "application/json", 404),
         ("get", "/scim/v2/Nowhere", None, None, 404),
         ("delete", "/api/v1/roles/", None, None, 405),
         ("post", USERS, "email=x", "application/x-www-form-urlencoded", 415),
