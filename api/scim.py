@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from scim2_filter_parser.transpilers.django_q_object import get_query
 
 from accounts import audit, services
+from accounts.forms.text import CONTROL_CHARACTERS, has_control_characters
 from accounts.invitations import base_url_for_email
 from accounts.models import User
 from accounts.services import EmailInUse
@@ -294,7 +295,7 @@ def filtered_users(request: Request, users: Any, text: str) -> Any:
     match = USER_NAME_EQ.match(text)
     if match:
         return users.filter(
-            pk__in=User.objects.with_email(json.loads(f'"{match.group(1)}"')).values("pk")
+            pk__in=User.objects.with_email(_filter_value(match.group(1))).values("pk")
         )
     try:
         query = get_query(text, USER_FILTER_ATTRIBUTES)
@@ -356,7 +357,22 @@ class UserList(ScimView):
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise ScimError(400, f"{name} must be a string.", "invalidValue")
+    if has_control_characters(value):
+        raise ScimError(400, f"{name}: {CONTROL_CHARACTERS}", "invalidValue")
+    if len(value) > MAX_TEXT:
+        raise ScimError(400, f"{name} is longer than {MAX_TEXT} characters.", "invalidValue")
     return value
+
+
+MAX_TEXT = 254  # the longest email; names are 150 and are checked again by the model
+
+
+def _filter_value(text: str) -> str:
+    """The quoted value of a filter, unescaped as JSON strings are (RFC 7644 3.4.2.2)."""
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError:
+        raise ScimError(400, "The filter's value is not a valid string.", "invalidFilter") from None
 
 
 def _boolean(value: Any, name: str) -> bool:
@@ -641,7 +657,7 @@ class GroupList(ScimView):
                     'Groups are filtered by displayName eq "..." or id eq "...".',
                     "invalidFilter",
                 )
-            attribute, value = match.group(1).lower(), json.loads(f'"{match.group(2)}"')
+            attribute, value = match.group(1).lower(), _filter_value(match.group(2))
             specs = [
                 s
                 for s in specs

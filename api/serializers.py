@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.forms.text import CONTROL_CHARACTERS, has_control_characters
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User, UserStatus
 from roles.catalogue import CATALOGUE, RoleGroup, RoleSpec
 
@@ -58,10 +59,17 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def one_line(value: str) -> str:
+    """The pages' rule for a name or an email: one line of plain text (accounts.forms.text)."""
+    if has_control_characters(value):
+        raise serializers.ValidationError(CONTROL_CHARACTERS)
+    return value
+
+
 class UserCreateSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
+    email = serializers.CharField(max_length=254, validators=[one_line])
+    first_name = serializers.CharField(max_length=150, validators=[one_line])
+    last_name = serializers.CharField(max_length=150, validators=[one_line])
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=ROLE_KEYS),
         required=False,
@@ -73,9 +81,9 @@ class UserCreateSerializer(serializers.Serializer):
 class UserUpdateSerializer(serializers.Serializer):
     """Details only; status and roles have their own addresses. Fields left out keep their value."""
 
-    email = serializers.CharField(max_length=254, required=False)
-    first_name = serializers.CharField(max_length=150, required=False)
-    last_name = serializers.CharField(max_length=150, required=False)
+    email = serializers.CharField(max_length=254, required=False, validators=[one_line])
+    first_name = serializers.CharField(max_length=150, required=False, validators=[one_line])
+    last_name = serializers.CharField(max_length=150, required=False, validators=[one_line])
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -486,3 +486,18 @@ def test_queries_do_not_grow_with_the_users(csp, admin_api, url):
 
     assert few == many
     assert many <= 6
+
+
+@pytest.mark.parametrize(
+    "name", ["Nul\x00byte", "Line\nbreak", "Over\u202eride", "x" * 151], ids=repr
+)
+def test_hostile_names_are_refused_at_the_field_never_a_500(csp, admin_api, name):
+    created = admin_api.post(
+        USERS, {"email": "h@example.com", "first_name": name, "last_name": "B"}
+    )
+    edited = admin_api.patch(user_url(csp.member), {"last_name": name})
+
+    assert (created.status_code, edited.status_code) == (400, 400)
+    assert "first_name" in created.json()
+    assert "last_name" in edited.json()
+    assert not User.objects.filter(email="h@example.com").exists()

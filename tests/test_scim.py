@@ -332,3 +332,30 @@ def test_scim2_tester_finds_every_declared_feature_compliant(csp):
     titles = {r.title for r in results}
     assert {"object_creation", "check_replace_attribute", "object_deletion"} <= titles
     assert len(results) >= 30
+
+
+@pytest.mark.parametrize(
+    "name", ["Nul\x00byte", "Line\nbreak", "Over\u202eride", "x" * 151], ids=repr
+)
+def test_hostile_names_are_invalid_values_never_a_500(csp, entra, name):
+    created = entra.post(
+        "/Users", new_user("h@example.com", name={"givenName": name, "familyName": "B"})
+    )
+    patched = entra.patch(
+        f"/Users/{csp.member.public_id}",
+        patch({"op": "replace", "path": "name.familyName", "value": name}),
+    )
+
+    assert (created.status_code, patched.status_code) == (400, 400)
+    assert created.json()["scimType"] == patched.json()["scimType"] == "invalidValue"
+    assert not User.objects.filter(email="h@example.com").exists()
+
+
+@pytest.mark.parametrize(
+    "text", [r'userName eq "bad\x"', 'displayName eq "\\q"', 'userName eq "a" and']
+)
+def test_a_filter_that_does_not_parse_is_an_invalid_filter(entra, text):
+    users = entra.get(f"/Users?filter={text}")
+
+    assert users.status_code == 400
+    assert users.json()["scimType"] == "invalidFilter"
