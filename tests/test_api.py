@@ -131,6 +131,27 @@ def test_a_client_stops_when_its_creator_is_deactivated(csp):
     assert ApiCaller(token).get(USERS).status_code == 401
 
 
+def test_a_client_stops_when_its_creator_is_deleted(csp):
+    _client, token = make_client(csp.second_global_admin, [UMA])
+    csp.second_global_admin.delete()
+
+    response = ApiCaller(token).get(USERS)
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == rules.CLIENT_CREATOR_GONE
+
+
+def test_the_service_refuses_a_client_with_roles_its_creator_may_not_grant(non_csp):
+    # The page offers only the roles the admin may give; the service asks the rulebook again.
+    with pytest.raises(rules.RuleRefused):
+        make_client(non_csp.global_admin, [GA, RoleKey.BILLING_ADMIN], name="Too much")
+
+    assert not ApiClient.objects.exists()
+    [event] = refusals(action=AuditAction.API_CLIENT_CREATED)
+    assert event.actor == non_csp.global_admin
+    assert event.target_label == "API client Too much"
+
+
 def test_a_client_revoked_meanwhile_acts_no_more_under_the_lock(csp, admin_api):
     # The service reads the client again under the organization's lock (ClientActor.refresh).
     actor = ClientActor(ApiClient.objects.get(pk=admin_api.api_client.pk))
