@@ -333,22 +333,28 @@ class UserList(ScimView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         given = user_fields(request.data, required=True)
-        new = services.create_user(
-            request.user,
-            organization=request.user.organization,
-            first_name=given["first_name"],
-            last_name=given["last_name"],
-            email=given["email"],
-            origin=origin(request),
-            invite=True,
-            base_url=base_url_for_email(request),
-        )
-        user = new.user
-        if given.get("external_id"):
-            ProvisionedUser.objects.create(user=user, external_id=given["external_id"][:255])
-        if given.get("active") is False:
-            services.deactivate_user(request.user, user, origin=origin(request))
-        user = scim_user_of(request, str(user.public_id))
+        created: list[User] = []
+
+        def create() -> None:
+            # One transaction: a user created inactive (active false) is never seen active.
+            new = services.create_user(
+                request.user,
+                organization=request.user.organization,
+                first_name=given["first_name"],
+                last_name=given["last_name"],
+                email=given["email"],
+                origin=origin(request),
+                invite=True,
+                base_url=base_url_for_email(request),
+            )
+            if given.get("external_id"):
+                ProvisionedUser.objects.create(user=new.user, external_id=given["external_id"])
+            if given.get("active") is False:
+                services.deactivate_user(request.user, new.user, origin=origin(request))
+            created.append(new.user)
+
+        atomically(create)
+        user = scim_user_of(request, str(created[0].public_id))
         response = Response(user_resource(user, self.base(request)), status=201)
         response["Location"] = f"{self.base(request)}/Users/{user.public_id}"
         return response
