@@ -55,19 +55,59 @@ class EventCursor(CursorPagination):
     max_page_size = 200
 
 
+# The columns the API shows (and the organization, which the rulebook reads).
+SHOWN_FIELDS = (
+    "public_id",
+    "email",
+    "first_name",
+    "last_name",
+    "is_active",
+    "created_at",
+    "last_login",
+    "organization_id",
+)
+
+
 def users_of(request: Request):
     """The client's organization's users, as the API shows them (status, roles: two queries
     for any page)."""
     return (
         User.objects.in_organization(request.user.organization)
         .with_status()
+        .only(*SHOWN_FIELDS)
         .prefetch_related(
             Prefetch(
                 "role_assignments",
-                queryset=RoleAssignment.objects.select_related("role").order_by("role__position"),
+                queryset=RoleAssignment.objects.select_related("role")
+                .only("user_id", "role__key", "role__name", "role__position")
+                .order_by("role__position"),
             )
         )
     )
+
+
+def user_json(user: User) -> dict:
+    """A user as UserSerializer documents it, built directly: a page of 50 users costs a
+    millisecond here, several through DRF's serializer (measured by bench/api.py)."""
+    return {
+        "id": str(user.public_id),
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": user.is_active,
+        "status": user.status.value,
+        "roles": [
+            {"key": assignment.role.key, "name": assignment.role.name}
+            for assignment in user.role_assignments.all()
+        ],
+        "created_at": _when(user.created_at),
+        "last_sign_in": _when(user.last_login),
+    }
+
+
+def _when(moment: object) -> str | None:
+    # DRF's format for a datetime (ISO 8601, UTC as "Z"), as the serializer would write it.
+    return serializers.DateTimeField().to_representation(moment) if moment else None
 
 
 NO_SUCH_USER = "No user with this id in the organization."
@@ -101,7 +141,7 @@ def origin(request: Request) -> Origin:
 
 
 def present(request: Request, user: User) -> dict:
-    return UserSerializer(user_of(request, user.public_id)).data
+    return user_json(user_of(request, user.public_id))
 
 
 ID_PARAMETER = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="A user's id.")
@@ -129,7 +169,7 @@ class UserList(APIView):
             rules.require(rules.can(request.user, Action.SEARCH_DIRECTORY), Action.SEARCH_DIRECTORY)
         paginator = UserCursor()
         page = paginator.paginate_queryset(filters.qs, request, view=self)
-        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+        return paginator.get_paginated_response([user_json(user) for user in page])
 
     @extend_schema(
         request=UserCreateSerializer,
@@ -170,7 +210,7 @@ class UserDetail(APIView):
     def get(self, request: Request, user_id: str) -> Response:
         user = user_of(request, user_id)
         rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY, user)
-        return Response(UserSerializer(user).data)
+        return Response(user_json(user))
 
     @extend_schema(
         parameters=[ID_PARAMETER], request=UserUpdateSerializer, responses=UserSerializer

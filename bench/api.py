@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 TARGET_P95_MS = 20.0
@@ -33,16 +33,18 @@ def _time(client: Client, url: str, token: str, requests: int) -> tuple[float, f
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     for _ in range(WARMUP):
         response = client.get(url, secure=True, **headers)
-    if response.status_code != 200:
-        raise RuntimeError(f"{url} answered {response.status_code}: {response.content[:200]!r}")
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}: {response.content[:200]!r}")
     with CaptureQueriesContext(connection) as captured:
         client.get(url, secure=True, **headers)
     queries = len(captured.captured_queries)
     durations = []
     for _ in range(requests):
         started = time.perf_counter()
-        client.get(url, secure=True, **headers)
+        response = client.get(url, secure=True, **headers)
         durations.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:  # a refusal is fast: it must not count as a timing
+            raise RuntimeError(f"{url} answered {response.status_code} while timed")
     return statistics.median(durations), _p95(durations), queries
 
 
@@ -65,6 +67,8 @@ def describe(actors: object, *, requests: int = 300) -> list[str]:
     members = User.objects.in_organization(admin.organization).order_by("pk")
     sample = members[members.count() // 2]
     calls = [
+        # The floor: the token, the creator's powers, the rate limit and the rulebook, no data.
+        ("REST: the roles (the floor)", "/api/v1/roles/"),
         ("REST: a page of users (50)", "/api/v1/users/"),
         (
             "SCIM: userName eq (one user)",
@@ -73,6 +77,9 @@ def describe(actors: object, *, requests: int = 300) -> list[str]:
     ]
     lines = []
     client = Client()
+    # The bench calls faster than a client may (600 a minute): its client is not rate limited.
+    unlimited = override_settings(PARTNERHUB_API_REQUESTS_PER_MINUTE=10**9)
+    unlimited.enable()
     try:
         for label, url in calls:
             try:
@@ -81,11 +88,13 @@ def describe(actors: object, *, requests: int = 300) -> list[str]:
                 lines.append(f"{label}: failed: {error}")
                 continue
             verdict = "meets" if p95 <= TARGET_P95_MS else "misses"
+            target = "" if "floor" in label else f" ({verdict} the {TARGET_P95_MS:.0f} ms target)"
             lines.append(
-                f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms ({verdict} the "
-                f"{TARGET_P95_MS:.0f} ms target), {queries} queries, {requests} requests"
+                f"{label}: median {median:.1f} ms, p95 {p95:.1f} ms{target}, {queries} queries, "
+                f"{requests} requests"
             )
             print(f"  {lines[-1]}", flush=True)
     finally:
+        unlimited.disable()
         revoke_client(admin, new.client)
     return lines

@@ -522,3 +522,16 @@ def test_hostile_names_are_refused_at_the_field_never_a_500(csp, admin_api, name
     assert "first_name" in created.json()
     assert "last_name" in edited.json()
     assert not User.objects.filter(email="h@example.com").exists()
+
+
+def test_a_user_reads_as_the_documented_serializer_writes_it(csp, admin_api):
+    from api.serializers import UserSerializer
+    from api.views import users_of
+
+    listed = admin_api.get(f"{USERS}?page_size=200").json()["results"]
+
+    class Request:
+        user = ClientActor(admin_api.api_client)
+
+    expected = UserSerializer(users_of(Request()).order_by("id"), many=True).data
+    assert listed == [dict(user) for user in expected]

@@ -16,6 +16,7 @@ def test_it_measures_the_api_and_scim_and_revokes_its_client(db: None) -> None:
     lines = api_bench.describe(dataset.find_actors(), requests=3)
 
     assert [line.split(": median")[0] for line in lines] == [
+        "REST: the roles (the floor)",
         "REST: a page of users (50)",
         "SCIM: userName eq (one user)",
     ]
