@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounts import audit
+from api.paths import is_api_request
 from roles.rules import RuleRefused
 
 # The pages such a user may still reach: the one to change the password, and signing out.
@@ -41,6 +42,8 @@ class PasswordChangeRequiredMiddleware:
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
+        if is_api_request(request):
+            return None  # the API and SCIM take bearer tokens; no session reaches them
         user = request.user
         if not user.is_authenticated or not user.must_change_password:
             return None
@@ -68,8 +71,9 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # Anonymous requests have nothing to time out, and cost no user lookup here.
-        if AUTH_SESSION_KEY in request.session:
+        # Anonymous requests have nothing to time out, and cost no user lookup here; the API
+        # and SCIM never read the session.
+        if AUTH_SESSION_KEY in request.session and not is_api_request(request):
             ended = session_ended(request)
             if ended is not None:
                 return sign_out(request, ended)

@@ -391,6 +391,11 @@ class AuditAction(models.TextChoices):
     AUDIT_LOG_OPENED = "audit.opened", "Open the audit log"
     MEMBERSHIP_OPENED = "membership.opened", "Open the membership workspace"
     SUPPORT_ADMIN_USED = "admin.refused", "Use the support admin"
+    API_CLIENT_CREATED = "api_client.created", "API client created"
+    API_CLIENT_REVOKED = "api_client.revoked", "API client revoked"
+    API_CLIENTS_OPENED = "api_client.opened", "Open API clients"
+    # A call refused before any action of its own: a revoked or expired token, a wrong secret.
+    API_CALLED = "api_client.called", "Call the API"
 
 
 class AuditOutcome(models.TextChoices):

@@ -56,6 +56,12 @@ def generate_temporary_password() -> str:
     return "-".join(groups)
 
 
+def person(actor: User) -> User | None:
+    """The actor as a user to name in a foreign key (created_by, granted_by): None for an API
+    client, which is no user (api.actors.ClientActor); the audit trail names it by its label."""
+    return actor if isinstance(actor, User) else None
+
+
 def lock_organization(organization_id: int | None, actor: User) -> PartnerOrganization | None:
     """Take the organization's row lock for the rest of the transaction.
 
@@ -148,7 +154,7 @@ def create_user(
             email=email,
             first_name=first_name.strip(),
             last_name=last_name.strip(),
-            created_by=actor,
+            created_by=person(actor),
             must_change_password=not invite,
         )
         for key in role_keys:
@@ -179,7 +185,10 @@ def create_user(
             raise EmailInUse(User.objects.with_email(email).first()) from error
         roles = {role.key: role for role in Role.objects.filter(key__in=role_keys)}
         RoleAssignment.objects.bulk_create(
-            [RoleAssignment(user=user, role=roles[key], granted_by=actor) for key in role_keys]
+            [
+                RoleAssignment(user=user, role=roles[key], granted_by=person(actor))
+                for key in role_keys
+            ]
         )
         names = [roles[key].name for key in role_keys]
         audit.record(

@@ -29,6 +29,9 @@ SUPPORT_PERMISSIONS = {
         # Approving or rejecting is not a model permission: the rulebook decides each request.
         "view_globaladmingrantrequest",
     ],
+    # API clients: seen and revoked (an action the rulebook decides), never created, changed or
+    # shown with a secret (only its hash is kept, and the admin does not show that either).
+    "api": ["view_apiclient"],
 }
 
 

@@ -145,7 +145,14 @@ def main(argv: list[str]) -> int:
         progress=True,
     )
 
+    # The REST API and SCIM (bench/api.py), measured like the pages, reported in the notes.
+    from bench import api as api_bench
+
+    print("Measuring the REST API and SCIM:", flush=True)
+    api_lines = api_bench.describe(actors, requests=args.requests)
+
     notes = [
+        *api_lines,
         "median and p95 of pages: server-side, in-process (Django test client: middleware, view, "
         "templates, database; no network), one request at a time, after 3 warm-up requests; "
         "queries: SQL queries of one request.",

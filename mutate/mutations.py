@@ -198,8 +198,9 @@ WHO = [
     ),
     rule(
         "held_roles_of_anonymous",
-        "if not user.is_authenticated or user.organization_id is None or user.pk is None:",
-        "if user.organization_id is None or user.pk is None:",
+        "if not user.is_authenticated or user.organization_id is None:\n        return frozenset()"
+        "\n    client_roles",
+        "if user.organization_id is None:\n        return frozenset()\n    client_roles",
         "anonymous visitors hold no role",
     ),
     rule(
@@ -1504,6 +1505,61 @@ ORGANIZATIONS = [
     ),
 ]
 
+# Rule 13: API clients (roles/rules.py), noticed by the API's own tests first.
+API_TESTS = (
+    "tests/test_api.py",
+    "tests/test_api_clients_page.py",
+    "tests/test_scim.py",
+    "tests/test_rules.py",
+)
+
+API_CLIENTS = [
+    rule(
+        "table_user_admins_manage_api_clients",
+        "Action.MANAGE_API_CLIENTS: frozenset({GA}),",
+        "Action.MANAGE_API_CLIENTS: frozenset({GA, UMA}),",
+        "only a Global admin, who may grant every role, creates API clients",
+        tests=API_TESTS,
+    ),
+    rule(
+        "held_roles_of_a_client_ignored",
+        'client_roles = getattr(user, "api_client_roles", None)',
+        "client_roles = None",
+        "a client acts with the roles it was given",
+        tests=API_TESTS,
+    ),
+    rule(
+        "client_given_roles_its_creator_may_not_grant",
+        "        grant = can_grant_role(actor, newcomer, key)\n        if not grant:",
+        "        grant = can_grant_role(actor, newcomer, key)\n        if False:",
+        "rule 13: never more than the creating admin may grant",
+        tests=API_TESTS,
+    ),
+    rule(
+        "client_outlives_its_creator",
+        "    if creator is None or not creator.is_active or creator.organization_id != "
+        "organization_id:\n        return refused(CLIENT_CREATOR_GONE)",
+        "    if False:\n        return refused(CLIENT_CREATOR_GONE)",
+        "a client stops when its creator leaves or is deactivated",
+        tests=API_TESTS,
+    ),
+    rule(
+        "client_outlives_its_creators_powers",
+        "    if not can_give_client_roles(creator, role_keys):\n        return refused(",
+        "    if False:\n        return refused(",
+        "a client stops when its creator can no longer give its roles",
+        tests=API_TESTS,
+    ),
+    rule(
+        "support_staff_cannot_revoke_api_clients",
+        "    if is_support_staff(actor):\n        return ALLOWED\n    return can(actor, "
+        "Action.MANAGE_API_CLIENTS, organization)",
+        "    return can(actor, Action.MANAGE_API_CLIENTS, organization)",
+        "support staff revoke clients in the support admin",
+        tests=API_TESTS,
+    ),
+]
+
 MUTATIONS: list[Mutation] = [
     *TABLE,
     *WHO,
@@ -1518,4 +1574,5 @@ MUTATIONS: list[Mutation] = [
     *LINKS,
     *CHANGES,
     *ORGANIZATIONS,
+    *API_CLIENTS,
 ]

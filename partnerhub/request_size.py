@@ -59,7 +59,11 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
 
 
-def _refusal(status: int, text: str) -> HttpResponse:
+def _refusal(status: int, text: str, request: HttpRequest | None = None) -> HttpResponse:
+    from api.paths import is_api_request, json_error
+
+    if request is not None and is_api_request(request):
+        return json_error(request, status, text)  # an API or SCIM client reads JSON
     # Plain text, written before the security middleware runs: nothing in it could execute,
     # and nosniff keeps a browser from guessing otherwise.
     response = HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
@@ -76,17 +80,20 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.META.get("HTTP_TRANSFER_ENCODING"):
             return _refusal(
-                411, "Length required: PartnerHub accepts request bodies with a Content-Length."
+                411,
+                "Length required: PartnerHub accepts request bodies with a Content-Length.",
+                request,
             )
         declared = request.META.get("CONTENT_LENGTH") or "0"
         # ASCII digits only: "²" is a digit to isdigit(), and no number to int().
         if not (declared.isascii() and declared.isdigit()):
-            return _refusal(400, "Bad request: the Content-Length is not a number.")
+            return _refusal(400, "Bad request: the Content-Length is not a number.", request)
         limit = body_limit(request)
         if int(declared) > limit:
             return _refusal(
                 413,
                 f"Request too large: this page accepts at most {_megabytes(limit)} MB. "
                 "Nothing was read or saved; go back and send less.",
+                request,
             )
         return self.get_response(request)

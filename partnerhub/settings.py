@@ -150,6 +150,10 @@ INSTALLED_APPS = [
     "partnerhub",
     "accounts",
     "roles",
+    "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
 ]
 
@@ -392,6 +396,37 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         "object-src": [NONE],
     },
+}
+
+# The REST API and SCIM (api/): API clients' bearer tokens only, never a session (a cookie alone
+# never authenticates a call); JSON in and out; the rulebook decides every call in the views.
+PARTNERHUB_API_REQUESTS_PER_MINUTE = env_int("PARTNERHUB_API_REQUESTS_PER_MINUTE", 600)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsApiClient"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.rest_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PartnerHub API",
+    "DESCRIPTION": (
+        "Users, their roles and the audit trail of a partner organization, for an API client "
+        "created in Settings > API clients. Every call is decided by the rulebook as a person "
+        "holding the client's roles would be. SCIM 2.0 provisioning is at /scim/v2/."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The Swagger UI's files come from the drf-spectacular-sidecar package, served by us:
+    # no CDN, and the page's script is a file of its own (the split view), as our CSP wants.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 if PARTNERHUB_TRUSTED_PROXIES:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("workspaces/<slug:workspace>/", views.workspace, name="workspace"),
     path("", include("accounts.urls")),
+    path("", include("api.urls")),
     # The admin's own password change would skip the sign-in lockout's count and the audit
     # trail: support staff change their password on the page everyone uses.
     path(
@@ -21,3 +22,4 @@ urlpatterns = [
 
 handler403 = "partnerhub.views.permission_denied"
 handler404 = "partnerhub.views.page_not_found"
+handler500 = "partnerhub.views.server_error"

@@ -192,4 +192,21 @@ class Holder:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    from api.paths import is_api_request, json_error
+
+    if is_api_request(request):  # an API or SCIM client reads JSON, never a page
+        return json_error(request, 404, "There is nothing at this address.")
     return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, or JSON on the API's and SCIM's addresses."""
+    from django.views.defaults import server_error as default_server_error
+
+    from api.paths import is_api_request, json_error
+
+    if is_api_request(request):
+        return json_error(
+            request, 500, "Something went wrong on our side; nothing was changed. Try again."
+        )
+    return default_server_error(request)

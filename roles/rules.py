@@ -19,6 +19,10 @@ Decisions written down here (DOMAIN.md is silent on them):
   active support staff member approves or rejects (never the one who asked, who may withdraw
   it). An approval asks the grant's rules again, for the approver, and is refused when the user
   was deleted or deactivated meanwhile, or when the one who asked can no longer act.
+- Rule 13, API clients: a client acts as an actor that is not a User (api.actors.ClientActor):
+  held_roles answers its own roles (with rule 5 applied), it has no primary key (so it is never
+  "self" to anyone, and never a Global admin that rule 4 counts), and it acts only while the
+  admin who created it could still grant every one of its roles (can_client_act).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Action(models.TextChoices):
     USE_MEMBERSHIP_WORKSPACE = "use_membership_workspace", "use the membership workspace"
     PURCHASE_MAPS = "purchase_maps", "purchase MAPS"
     SEE_AUDIT_LOG = "see_audit_log", "see the audit log"
+    MANAGE_API_CLIENTS = "manage_api_clients", "create or revoke API clients"
 
 
 GA = RoleKey.GLOBAL_ADMIN
@@ -79,6 +84,10 @@ GRANTED_TO: dict[Action, frozenset[str]] = {
     Action.USE_MEMBERSHIP_WORKSPACE: frozenset({GA, MPN}),
     Action.PURCHASE_MAPS: frozenset({GA, MPN}),
     Action.SEE_AUDIT_LOG: frozenset({GA, UMA}),
+    # Decision: a client may hold any role, Global admin included, so only those who may grant
+    # every role create them; support staff revoke them in the support admin
+    # (can_revoke_api_client).
+    Action.MANAGE_API_CLIENTS: frozenset({GA}),
 }
 
 SUPPORT_STAFF_ACTIONS: frozenset[Action] = frozenset(
@@ -205,7 +214,12 @@ def held_roles(user: Actor) -> frozenset[str]:
     CSP-only roles count only in a CSP organization (rule 5). Uses the user's prefetched
     `role_assignments__role` when present, else one query, remembered on the instance.
     """
-    if not user.is_authenticated or user.organization_id is None or user.pk is None:
+    if not user.is_authenticated or user.organization_id is None:
+        return frozenset()
+    client_roles = getattr(user, "api_client_roles", None)
+    if client_roles is not None:  # an API client acting (rule 13): the roles it was given
+        return _counting_in(set(client_roles), user)
+    if user.pk is None:
         return frozenset()
     cached = user.__dict__.get("_held_roles")
     if cached is not None:
@@ -219,10 +233,14 @@ def held_roles(user: Actor) -> frozenset[str]:
         keys = set(
             RoleAssignment.objects.filter(user_id=user.pk).values_list("role__key", flat=True)
         )
+    user.__dict__["_held_roles"] = _counting_in(keys, user)
+    return user.__dict__["_held_roles"]
+
+
+def _counting_in(keys: set[str], user: Actor) -> frozenset[str]:
     if not _organization_is_csp(user):
         keys = {key for key in keys if key in SPECS and not SPECS[key].csp_only}
-    user.__dict__["_held_roles"] = frozenset(keys)
-    return user.__dict__["_held_roles"]
+    return frozenset(keys)
 
 
 def forget_held_roles(user: User) -> None:
@@ -617,6 +635,52 @@ def can_cancel_global_admin_grant(actor: Actor, grant_request: GlobalAdminGrantR
         return refused("Only the support staff member who asked withdraws a request.")
     if not grant_request.is_pending:
         return refused(f"This request is {grant_request.get_status_display().lower()} already.")
+    return ALLOWED
+
+
+# API clients (rule 13)
+
+
+def can_give_client_roles(actor: Actor, role_keys: Iterable[str]) -> Decision:
+    """May the actor create an API client that acts with these roles? Those who manage API
+    clients, and only roles they could grant a new user of their organization now."""
+    decision = can(actor, Action.MANAGE_API_CLIENTS)
+    if not decision:
+        return decision
+    from accounts.models import User
+
+    newcomer = User(organization=actor.organization)
+    for key in role_keys:
+        grant = can_grant_role(actor, newcomer, key)
+        if not grant:
+            return grant
+    return ALLOWED
+
+
+def can_revoke_api_client(actor: Actor, organization: PartnerOrganization) -> Decision:
+    """May the actor revoke an API client of the organization? Its Global admins, and support
+    staff (in the support admin)."""
+    if is_support_staff(actor):
+        return ALLOWED
+    return can(actor, Action.MANAGE_API_CLIENTS, organization)
+
+
+CLIENT_CREATOR_GONE = (
+    "The admin who created this API client can no longer give it its roles (they left, were "
+    "deactivated or lost a role): a Global admin creates a new client."
+)
+
+
+def can_client_act(
+    creator: User | None, organization_id: object, role_keys: Iterable[str]
+) -> Decision:
+    """May an API client act now? Only while the admin who created it is active in its
+    organization and could still give it every one of its roles (as Okta deactivates the tokens
+    of a deactivated admin): a client never outlasts its creator's powers."""
+    if creator is None or not creator.is_active or creator.organization_id != organization_id:
+        return refused(CLIENT_CREATOR_GONE)
+    if not can_give_client_roles(creator, role_keys):
+        return refused(CLIENT_CREATOR_GONE)
     return ALLOWED
 
 

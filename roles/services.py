@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import audit
 from accounts.audit import NOWHERE, Origin
 from accounts.models import AuditAction, PartnerOrganization, User
-from accounts.services import lock_organization, reload_target
+from accounts.services import lock_organization, person, reload_target
 from roles import rules
 from roles.catalogue import SPECS, RoleKey, in_catalogue_order
 from roles.models import GlobalAdminGrantRequest, GrantRequestStatus, Role, RoleAssignment
@@ -97,7 +97,7 @@ def _change_roles_under_lock(
         audit.require(rules.can_revoke_role(actor, target, key), AuditAction.ROLE_REVOKED, role=key)
     roles = {role.key: role for role in Role.objects.filter(key__in=to_grant)}
     RoleAssignment.objects.bulk_create(
-        [RoleAssignment(user=target, role=roles[key], granted_by=actor) for key in to_grant]
+        [RoleAssignment(user=target, role=roles[key], granted_by=person(actor)) for key in to_grant]
     )
     RoleAssignment.objects.filter(pk__in=[assignments[key].pk for key in to_revoke]).delete()
     changes = [(AuditAction.ROLE_GRANTED, key) for key in to_grant] + [

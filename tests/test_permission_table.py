@@ -14,7 +14,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.views.user import REPLACES, password_version
+from api.scim import SEARCH_REQUEST
+from api.scim_schemas import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
 from roles.catalogue import RoleKey
+from roles.models import Role, RoleAssignment
+from tests.api_clients import ApiCaller, make_client
 from tests.conftest import Cast
 from tests.factories import UserFactory
 
@@ -29,9 +33,12 @@ class Row:
     allowed_role: str = "global_admin"  # which of the cast is "allowed"
     too_low_role: str = "member"
     target: str | None = None  # which of the cast the URL names, if any
+    api: bool = False  # called with an API client's token holding the role's roles, not signed in
 
 
 SIGNED_IN = 302  # anonymous: sent to sign in
+NO_TOKEN = 401  # an API or SCIM call without a token
+API_CLIENT = "api_client"  # a row's target: a client of the organization, not a user
 NOT_MINE = 404
 FORBIDDEN = 403
 
@@ -340,6 +347,242 @@ TABLE = [
     Row("accept_invitation", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("accept_invitation", "post", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("confirm_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # Settings > API clients: Global admins only. Creating asks for the password again first
+    # (the form comes back, 200); revoking names a client of the organization (target).
+    Row("api_clients", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
+    Row(
+        "api_clients",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="user_admin",
+    ),
+    Row(
+        "revoke_api_client",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="user_admin",
+        target=API_CLIENT,
+    ),
+    Row(
+        "revoke_api_client",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        target=API_CLIENT,
+    ),
+    # The REST API and SCIM, called by API clients (api=True): the visitors are clients holding
+    # the roles of the cast member named, or no token at all (401); the outsider is a client of
+    # another organization holding Global admin. The OpenAPI document and its page are public.
+    *[
+        Row(name, "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}, api=True)
+        for name in ("api_schema", "api_docs")
+    ],
+    Row(
+        "api_users",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_users",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: 201, TOO_LOW: FORBIDDEN, ALLOWED: 201},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        api=True,
+    ),
+    Row(
+        "api_users",
+        "delete",
+        {ANON: NO_TOKEN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        api=True,
+    ),
+    Row(
+        "api_user",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user",
+        "patch",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user",
+        "delete",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 204},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user_deactivate",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user_reactivate",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="mpn_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user_role",
+        "put",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_user_role",
+        "delete",
+        {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="account_admin",
+        too_low_role="mpn_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    Row(
+        "api_roles",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        api=True,
+    ),
+    Row(
+        "api_audit_events",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        api=True,
+    ),
+    # SCIM: a client whose roles may add users provisions (a User management admin's); the
+    # discovery endpoints answer any client. Groups are the roles: none is added or removed.
+    Row(
+        "scim_users",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        api=True,
+    ),
+    Row(
+        "scim_users",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: 201, TOO_LOW: FORBIDDEN, ALLOWED: 201},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        api=True,
+    ),
+    *[
+        Row(
+            name,
+            "post",
+            {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+            allowed_role="user_admin",
+            too_low_role="mpn_admin",
+            api=True,
+        )
+        for name in ("scim_users_search", "scim_search")
+    ],
+    *[
+        Row(
+            "scim_user",
+            method,
+            {ANON: NO_TOKEN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: status},
+            allowed_role="user_admin",
+            too_low_role="account_admin",
+            target="billing_admin",
+            api=True,
+        )
+        for method, status in (("get", 200), ("put", 200), ("patch", 200), ("delete", 204))
+    ],
+    Row(
+        "scim_groups",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
+        api=True,
+    ),
+    Row(
+        "scim_groups",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: 501, TOO_LOW: FORBIDDEN, ALLOWED: 501},
+        allowed_role="global_admin",
+        too_low_role="account_admin",
+        api=True,
+    ),
+    Row(
+        "scim_group",
+        "get",
+        {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="member",
+        api=True,
+    ),
+    Row(
+        "scim_group",
+        "patch",
+        # Adding the billing admin to Referrals admin: a membership role.
+        {ANON: NO_TOKEN, OUTSIDER: 400, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
+        target="billing_admin",
+        api=True,
+    ),
+    *[
+        Row(
+            "scim_group",
+            method,
+            {ANON: NO_TOKEN, OUTSIDER: 501, TOO_LOW: 501, ALLOWED: 501},
+            allowed_role="user_admin",
+            too_low_role="global_admin",
+            api=True,
+        )
+        for method in ("put", "delete")
+    ],
+    *[
+        Row(
+            name,
+            "get",
+            {ANON: NO_TOKEN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200},
+            too_low_role="member",
+            api=True,
+        )
+        for name in (
+            "scim_service_provider_config",
+            "scim_resource_types",
+            "scim_resource_type",
+            "scim_schemas",
+            "scim_schema",
+        )
+    ],
+    Row(
+        "scim_service_provider_config",
+        "post",
+        {ANON: NO_TOKEN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+        api=True,
+    ),
 ]
 
 # POST bodies that make the allowed request a real, valid one.
@@ -355,6 +598,41 @@ BODIES = {
     },
     "purchase_maps": lambda target: {"confirm": "on"},
     "reset_password": lambda target: {REPLACES: password_version(target)},
+    "api_users": lambda target: {
+        "email": "new.person@example.com",
+        "first_name": "New",
+        "last_name": "Person",
+        "roles": [RoleKey.REFERRALS_ADMIN],
+    },
+    "api_user": lambda target: {"last_name": "Renamed"},
+    "scim_users": lambda target: {
+        "schemas": [USER_SCHEMA],
+        "userName": "new.person@example.com",
+        "name": {"givenName": "New", "familyName": "Person"},
+        "active": True,
+    },
+    "scim_users_search": lambda target: {"schemas": [SEARCH_REQUEST], "filter": "active eq true"},
+    "scim_search": lambda target: {"schemas": [SEARCH_REQUEST], "count": 10},
+    "scim_user": lambda target: (
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "value": {"name.familyName": "Renamed"}}],
+        }
+        if target is None
+        else {
+            "schemas": [USER_SCHEMA],
+            "userName": target.email,
+            "name": {"givenName": target.first_name, "familyName": "Renamed"},
+            "active": True,
+        }
+    ),
+    "scim_group": lambda target: {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": str(target.public_id)}]}
+        ],
+    },
+    "scim_groups": lambda target: {"schemas": [GROUP_SCHEMA], "displayName": "New role"},
     "password_reset": lambda target: {"email": "nobody@example.com"},
 }
 
@@ -364,6 +642,19 @@ URL_ARGS = {
     "password_reset_confirm": ["MQ", "set-password"],
     "accept_invitation": ["MQ", "set-password"],
     "workspace": ["billing"],
+    "scim_group": [RoleKey.REFERRALS_ADMIN],
+    "scim_resource_type": ["User"],
+    "scim_schema": [USER_SCHEMA],
+}
+
+# The roles of each member of the cast: those an API client is given to visit as them.
+CAST_ROLES = {
+    "global_admin": [RoleKey.GLOBAL_ADMIN],
+    "user_admin": [RoleKey.USER_MANAGEMENT_ADMIN],
+    "account_admin": [RoleKey.ACCOUNT_ADMIN],
+    "mpn_admin": [RoleKey.MPN_PARTNER_ADMIN],
+    "billing_admin": [RoleKey.BILLING_ADMIN],
+    "member": [RoleKey.REFERRALS_ADMIN],
 }
 
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
@@ -407,27 +698,85 @@ def cases() -> list:
     ]
 
 
+def url_of(row: Row, csp: Cast, target) -> str:
+    if row.target == API_CLIENT:
+        return reverse(row.name, args=[target.public_id])
+    if row.name == "api_user_role":
+        # Billing admin holds Billing admin: granting it is a no-op, revoking a change; both
+        # are decided as a directory role would be. Referrals admin is a membership role.
+        role = RoleKey.REFERRALS_ADMIN if row.method == "put" else RoleKey.BILLING_ADMIN
+        return reverse(row.name, args=[target.public_id, role])
+    if row.name in URL_ARGS:
+        return reverse(row.name, args=URL_ARGS[row.name])
+    return reverse(row.name, args=[target.public_id] if target else [])
+
+
+def body_of(row: Row, target) -> dict:
+    if row.name not in BODIES or row.method in {"get", "delete"}:
+        return {}
+    if row.name == "scim_group" and row.method != "patch":
+        return {"schemas": [GROUP_SCHEMA], "displayName": "Renamed role"}
+    if row.name == "scim_user":
+        return BODIES[row.name](None if row.method == "patch" else target)
+    return BODIES[row.name](target)
+
+
 @pytest.mark.parametrize(("row", "kind", "status"), cases())
 def test_permission_table(client, csp, outsider, row, kind, status):
-    target = getattr(csp, row.target) if row.target else None
-    if row.name == "reactivate_user":
+    if row.target == API_CLIENT:
+        target, _ = make_client(csp.global_admin, [RoleKey.REFERRALS_ADMIN], name="Payroll")
+    else:
+        target = getattr(csp, row.target) if row.target else None
+    if row.name in {"reactivate_user", "api_user_reactivate"}:
         target.is_active = False
         target.save(update_fields=["is_active"])
-    url = reverse(row.name, args=[target.public_id] if target else URL_ARGS.get(row.name, []))
-    visitor(client, csp, outsider, row, kind)
-    body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
+    if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
+        # Revoking a directory role needs a User management admin: the allowed client here
+        # (an Account admin's roles) is refused that one, so it revokes a membership role.
+        RoleAssignment.objects.create(
+            user=target, role=Role.objects.get(key=RoleKey.REFERRALS_ADMIN)
+        )
+    url = url_of(row, csp, target)
+    if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
+        url = reverse(row.name, args=[target.public_id, RoleKey.REFERRALS_ADMIN])
+    body = body_of(row, target)
 
     refused_before = AuditEvent.objects.refused().count()
 
-    response = getattr(client, row.method)(url, body)
+    if row.api:
+        caller = api_visitor(csp, outsider, row, kind)
+        response = caller.call(row.method, url, body or None)
+    else:
+        visitor(client, csp, outsider, row, kind)
+        response = getattr(client, row.method)(url, body)
 
     assert response.status_code == status, response.content[:500]
+    if row.api and status >= 400:
+        assert response["Content-Type"].startswith(("application/json", "application/scim+json"))
     if status == FORBIDDEN:
         # Every refused page is one refused attempt in the audit trail, naming what was
         # attempted and by whom.
         [event] = AuditEvent.objects.refused().order_by("pk")[refused_before:]
         assert event.action in AuditAction.values
-        assert event.actor == response.wsgi_request.user
+        if row.api:
+            assert event.actor is None
+            assert event.actor_label == str(caller.api_client)
+        else:
+            assert event.actor == response.wsgi_request.user
+
+
+def api_visitor(csp: Cast, outsider, row: Row, kind: str) -> ApiCaller:
+    """A caller with the token of a client holding the visitor's roles (none for anonymous)."""
+    if kind == ANON:
+        return ApiCaller(None)
+    if kind == OUTSIDER:
+        api_client, token = make_client(outsider, [RoleKey.GLOBAL_ADMIN], name="Outsider")
+    else:
+        role = row.too_low_role if kind == TOO_LOW else row.allowed_role
+        api_client, token = make_client(csp.global_admin, CAST_ROLES[role], name=kind)
+    caller = ApiCaller(token)
+    caller.api_client = api_client
+    return caller
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,7 @@ WHO_MAY_DO_WHAT: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.USE_MEMBERSHIP_WORKSPACE: (Y, N, N, Y, N),
     Action.PURCHASE_MAPS: (Y, N, N, Y, N),
     Action.SEE_AUDIT_LOG: (Y, Y, N, N, N),
+    Action.MANAGE_API_CLIENTS: (Y, N, N, N, N),
 }
 
 ORGANIZATION_ACTIONS = [
@@ -99,6 +100,7 @@ ORGANIZATION_ACTIONS = [
     Action.USE_MEMBERSHIP_WORKSPACE,
     Action.PURCHASE_MAPS,
     Action.SEE_AUDIT_LOG,
+    Action.MANAGE_API_CLIENTS,
 ]
 USER_ACTIONS = [EDIT, DEACTIVATE, REACTIVATE, DELETE, RESET_PASSWORD]
 
@@ -156,6 +158,9 @@ SUPPORT_MAY: dict[Action, bool] = {
     Action.USE_MEMBERSHIP_WORKSPACE: N,  # the partner's own business
     Action.PURCHASE_MAPS: N,
     Action.SEE_AUDIT_LOG: Y,
+    # Rule 13: clients are the organization's own; support staff only revoke them (in the
+    # support admin: can_revoke_api_client).
+    Action.MANAGE_API_CLIENTS: N,
 }
 
 

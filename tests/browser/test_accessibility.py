@@ -70,6 +70,14 @@ SUPPORT = Person("support staff", "support@partnerhub.example", django_admin=Tru
 # right; a copy of Django's search form template to add text would drift from Django's.
 DJANGO_ADMIN_RULES = ("label-title-only",)
 
+# The API's documentation page is Swagger UI's markup, a developer's tool served from the
+# drf-spectacular-sidecar package; its colours are fixed by ours (static/css/api-docs.css).
+# Three rules are switched off there only, as their markup is Swagger UI's:
+# "nested-interactive" (each operation's summary is a button holding the copy-path button),
+# "heading-order" (its section headings skip a level) and "region" (it draws its title outside
+# the main landmark it draws).
+SWAGGER_UI_RULES = ("nested-interactive", "heading-order", "region")
+
 
 def at(url_name: str, *, user: str | None = None, query: str = "") -> Drive:
     """Open the page of a URL name; `user` is the email of the user it is about."""
@@ -223,6 +231,21 @@ def bulk_result(page: object, base_url: str) -> None:
 BULK_REACTIVATE = "?action=reactivate&scope=matching&status=deactivated"
 BULK_DEACTIVATE = "?action=deactivate&scope=matching&status=active"
 
+
+def api_client_created(page: object, base_url: str) -> None:
+    page.goto(base_url + "/settings/api-clients/")
+    page.get_by_label("Name").fill("Entra ID provisioning")
+    page.get_by_label("User management admin").check()
+    page.get_by_role("button", name="Create client").click()
+    expect(page.get_by_test_id("api-client-token")).to_be_visible()
+
+
+def api_client_to_correct(page: object, base_url: str) -> None:
+    page.goto(base_url + "/settings/api-clients/")
+    page.get_by_role("button", name="Create client").click()
+    expect(page.get_by_text("This field is required.").first).to_be_visible()
+
+
 NOWHERE = f"/users/{uuid.UUID(int=0)}/"
 
 PAGES: list[Visit] = [
@@ -309,6 +332,10 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, at("delete_user", user="john.smith@contoso.example"), "Delete user"),
     Visit(GLOBAL_ADMIN, at("confirm_password", query="next=/users/"), "Confirm your password"),
     Visit(GLOBAL_ADMIN, "/audit-log/", "Audit log"),
+    Visit(GLOBAL_ADMIN, "/settings/api-clients/", "API clients"),
+    Visit(GLOBAL_ADMIN, api_client_to_correct, "API clients: a form to correct"),
+    Visit(GLOBAL_ADMIN, api_client_created, "API clients: a token shown once"),
+    Visit(SIGNED_OUT, "/api/v1/docs/", "API documentation (Swagger UI)", SWAGGER_UI_RULES),
     Visit(GLOBAL_ADMIN, "/audit-log/?person=smith&action=user.created", "Audit log, filtered"),
     Visit(GLOBAL_ADMIN, "/audit-log/?date_from=2026-02-31", "Audit log, a filter to correct"),
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
@@ -358,6 +385,7 @@ PAGES: list[Visit] = [
     Visit(SUPPORT, "/", "Home of support staff"),
     Visit(SUPPORT, "/admin/", "Django admin: index", DJANGO_ADMIN_RULES),
     Visit(SUPPORT, "/admin/accounts/user/", "Django admin: users", DJANGO_ADMIN_RULES),
+    Visit(SUPPORT, "/admin/api/apiclient/", "Django admin: API clients", DJANGO_ADMIN_RULES),
     Visit(SUPPORT, admin_change_page, "Django admin: change a user", DJANGO_ADMIN_RULES),
     Visit(
         SUPPORT,

@@ -7,6 +7,7 @@ broken; Chromium reports each refusal, and this test fails on any of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -146,4 +147,25 @@ def test_the_support_admin_runs_under_the_policy(page, demo, watch):
     page.locator("#result_list tbody tr th a").first.click()
     expect(page.locator("#content form")).to_be_visible()
 
+    watch.assert_clean()
+
+
+def test_the_api_documentation_runs_under_the_policy(page, demo, watch):
+    # Swagger UI from the drf-spectacular-sidecar package, with its start-up script served as
+    # a file (the split view) and its inline style moved to static/css/api-docs.css.
+    page.goto(f"{demo}/api/v1/docs/")
+    expect(page.get_by_text("/api/v1/users/", exact=True).first).to_be_visible()
+    expect(page.get_by_text("/api/v1/audit-events/", exact=True).first).to_be_visible()
+
+    watch.assert_clean()
+
+
+def test_creating_an_api_client_runs_under_the_policy(page, demo, watch):
+    sign_in(page, demo, "globaladmin@contoso.example", DEMO_PASSWORD)
+    open_settings(page, "API clients")
+    page.get_by_label("Name").fill("Okta")
+    page.get_by_label("User management admin").check()
+    page.get_by_role("button", name="Create client").click()
+
+    expect(page.get_by_test_id("api-client-token")).to_have_value(re.compile(r"^phc_"))
     watch.assert_clean()
