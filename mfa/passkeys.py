@@ -47,6 +47,17 @@ class PasskeyHelper(WebAuthnHelper):
 # The ceremonies, as django-otp-webauthn runs them, with PartnerHub's conditions and audit.
 
 
+class SignInFirst(exceptions.OTPWebAuthnApiError):
+    status_code = 401
+    code = "not_authenticated"
+    default_detail = "Sign in with your password first."
+
+
+def _require_signed_in(request: HttpRequest) -> None:
+    if not request.user.is_authenticated:
+        raise SignInFirst()
+
+
 class ConfirmPasswordFirst(exceptions.OTPWebAuthnApiError):
     status_code = 403
     code = "confirm_password"
@@ -56,11 +67,19 @@ class ConfirmPasswordFirst(exceptions.OTPWebAuthnApiError):
 class BeginPasskeyRegistration(BeginCredentialRegistrationView):
     """Only a session past its second factor, with the password entered recently, adds one."""
 
+    def initial(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        _require_signed_in(request)
+        super().initial(request, *args, **kwargs)
+
     def check_can_register(self) -> None:
         _check_may_add_passkey(self.request)
 
 
 class CompletePasskeyRegistration(CompleteCredentialRegistrationView):
+    def initial(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        _require_signed_in(request)
+        super().initial(request, *args, **kwargs)
+
     def check_can_register(self) -> None:
         _check_may_add_passkey(self.request)
 
@@ -89,15 +108,13 @@ class BeginPasskeyAuthentication(BeginCredentialAuthenticationView):
     """The second step with a passkey: only for a person signed in with their password."""
 
     def check_can_authenticate(self) -> None:
-        if not self.request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
+        _require_signed_in(self.request)
         super().check_can_authenticate()
 
 
 class CompletePasskeyAuthentication(CompleteCredentialAuthenticationView):
     def check_can_authenticate(self) -> None:
-        if not self.request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
+        _require_signed_in(self.request)
         super().check_can_authenticate()
 
     def check_device_usable(self, device: WebAuthnCredential) -> None:
