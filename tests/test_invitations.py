@@ -32,6 +32,7 @@ from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
 from roles import rules
 from roles.catalogue import RoleKey
 from tests.factories import UserFactory
+from tests.second_factor import pass_second_factor
 
 BASE_URL = "https://partnerhub.example"
 NEW_PASSWORD = "Grace-chose-this-2026"
@@ -280,6 +281,7 @@ def test_the_new_user_then_signs_in_without_changing_the_password(client, grace)
     )
 
     assert signed_in.status_code == 302
+    pass_second_factor(client, grace)
     assert client.get(reverse("home")).status_code == 200
 
 
