@@ -272,3 +272,64 @@ def test_a_password_only_session_cannot_add_a_method(client, person):
     response = client.post(reverse("otp_webauthn:credential-registration-begin"))
     assert response.status_code == 302
     assert response.url.startswith(SECOND_FACTOR)
+
+
+# Production: with debug off, no page is reached with the password alone
+
+
+def every_url(csp: Cast) -> list[str]:
+    """Every URL of the site, the Django admin's included, with arguments that resolve."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    urls = []
+
+    def walk(patterns: list, prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), pattern.namespace)
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                route = re.sub(r"<uuid:\w+>", str(csp.member.public_id), route)
+                route = re.sub(r"<int:\w+>|\(\?P<\w+>\\d\+\)", "1", route)
+                route = re.sub(r"<(?:slug|str|path):\w+>|\(\?P<\w+>[^)]*\)", "x", route)
+                urls.append("/" + route.lstrip("^").rstrip("$").replace("\\", ""))
+
+    walk(get_resolver().url_patterns, "", None)
+    return sorted(set(urls))
+
+
+# Reachable with the password alone: the second step and enrolment (which a person with an
+# app is sent back from), signing out, health, and the passkey's own second step.
+BEFORE_THE_SECOND_FACTOR = {
+    SECOND_FACTOR,
+    "/healthz",
+    reverse("logout"),
+    reverse("otp_webauthn:credential-authentication-begin"),
+    reverse("otp_webauthn:credential-authentication-complete"),
+    reverse("otp_webauthn:js-i18n-catalog"),
+}
+
+
+@pytest.mark.parametrize("who", ["member", "global_admin", "support"])
+def test_with_debug_off_no_page_opens_with_the_password_alone(client, csp, support, who):
+    assert not settings.DEBUG
+    user = support if who == "support" else getattr(csp, who)
+    give_authenticator_app(user)
+    password_only(client, user)
+    opened = []
+    urls = every_url(csp)
+    assert len(urls) > 80  # the partner pages, the admin's, ours
+
+    for url in urls:
+        if url in BEFORE_THE_SECOND_FACTOR:
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            # Sent to the second step, or refused before any view: nothing else.
+            sent_to_step = response.status_code == 302 and response.url.startswith(SECOND_FACTOR)
+            if not sent_to_step and response.status_code not in {404, 405}:
+                opened.append((method, url, response.status_code))
+
+    assert opened == []
+    assert client.session.get(DEVICE_ID_SESSION_KEY) is None
+    assert "_auth_user_id" in client.session  # still signed in, at the second step
