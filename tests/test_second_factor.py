@@ -333,3 +333,17 @@ def test_with_debug_off_no_page_opens_with_the_password_alone(client, csp, suppo
     assert opened == []
     assert client.session.get(DEVICE_ID_SESSION_KEY) is None
     assert "_auth_user_id" in client.session  # still signed in, at the second step
+
+
+def test_a_new_key_first_and_rotate_mfa_key_let_the_old_key_go(person, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key = settings.PARTNERHUB_MFA_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.PARTNERHUB_MFA_KEYS = [new_key, old_key]
+
+    call_command("rotate_mfa_key", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    settings.PARTNERHUB_MFA_KEYS = [new_key]
+    assert AuthenticatorApp.objects.get(user=person).bin_key == TEST_KEY
