@@ -138,5 +138,6 @@ class CompletePasskeyAuthentication(CompleteCredentialAuthenticationView):
         return super().handle_exception(exc)
 
     def complete_auth(self, device: WebAuthnCredential) -> None:
+        self.request.session.cycle_key()  # as after a code (mfa.views.verify_session)
         super().complete_auth(device)
         clear_lockout(self.request.user.email)

@@ -50,6 +50,13 @@ WRONG_ENROLMENT_CODE = (
 )
 
 
+def verify_session(request: HttpRequest, device: object) -> None:
+    """The session has passed its second factor with the device; as at sign-in, it gets a new
+    key, so that a session id learned before the second step is worth nothing after it."""
+    request.session.cycle_key()
+    otp_login(request, device)
+
+
 def _next(request: HttpRequest, default: str = "home") -> str:
     return safe_next(request) or reverse(default)
 
@@ -85,7 +92,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                 user, form.cleaned_data["code"], origin=Origin.from_request(request)
             )
             if verified is not None:
-                otp_login(request, verified.device)
+                verify_session(request, verified.device)
                 clear_lockout(user.email)
                 if verified.recovery_codes_left is not None:
                     messages.warning(
@@ -162,7 +169,7 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
         if device is not None:
             del request.session[PENDING_KEY]
             if not user.is_verified():
-                otp_login(request, device)
+                verify_session(request, device)
             if services.recovery_codes_of(user) is None:
                 request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
                     user, origin=origin

@@ -83,6 +83,16 @@ def test_the_app_code_opens_the_page_asked_for(client, person):
     assert AuthenticatorApp.objects.get(user=person).last_used_at is not None
 
 
+def test_the_session_gets_a_new_key_after_the_second_factor(client, person):
+    password_only(client, person)
+    before = client.session.session_key
+
+    send_code(client, code_at(TEST_KEY, current_step()))
+
+    assert client.session.session_key != before
+    assert client.get(reverse("home")).status_code == 200
+
+
 def test_a_code_works_once(client, person):
     code = code_at(TEST_KEY, current_step())
     password_only(client, person)
