@@ -132,7 +132,7 @@ def test_a_wrong_code_is_refused_next_to_the_field_and_recorded(client, person):
 
 
 def test_wrong_codes_count_toward_the_password_lockout(client, person):
-    # Four wrong passwords, then the right one: the count is cleared by the success...
+    # Signed in with the right password (which clears any count), four wrong codes...
     password_only(client, person)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert send_code(client, "000000").status_code == 200
