@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     BROWSER_TEST,
     DEMO_PASSWORD,
+    enter_code,
     open_settings,
     sign_in,
     sign_out,
@@ -138,6 +139,7 @@ def test_the_support_admin_runs_under_the_policy(page, demo, watch):
     page.locator("#id_username").fill(SUPPORT_STAFF)
     page.locator("#id_password").fill(DEMO_PASSWORD)
     page.locator("input[type=submit]").click()
+    enter_code(page, SUPPORT_STAFF)  # the second step, under the policy too
     expect(page.locator("#site-name")).to_be_visible()
 
     page.goto(f"{demo}/admin/accounts/user/")
@@ -145,5 +147,24 @@ def test_the_support_admin_runs_under_the_policy(page, demo, watch):
     # A change page: the admin's most scripted page (its form constants, related-object links).
     page.locator("#result_list tbody tr th a").first.click()
     expect(page.locator("#content form")).to_be_visible()
+
+    watch.assert_clean()
+
+
+def test_the_second_factor_pages_and_passkey_scripts_run_under_the_policy(page, demo, watch):
+    from tests.browser.test_second_factor import add_virtual_authenticator, password_only
+
+    add_virtual_authenticator(page)
+    sign_in(page, demo, "globaladmin@contoso.example")
+    page.goto(f"{demo}/profile/sign-in-methods/passkey/")
+    page.get_by_role("button", name="Add a passkey or security key").click()
+    expect(page.get_by_role("heading", name="Sign-in methods")).to_be_visible()
+    page.get_by_role("button", name="Make new recovery codes").click()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    sign_out(page)
+
+    password_only(page, demo, "globaladmin@contoso.example")
+    page.get_by_role("button", name="Use a passkey or security key").click()
+    expect(page.get_by_role("heading", name="Verify it's you")).to_have_count(0)
 
     watch.assert_clean()
