@@ -22,7 +22,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.audit import Origin
@@ -55,6 +57,18 @@ def verify_session(request: HttpRequest, device: object) -> None:
     key, so that a session id learned before the second step is worth nothing after it."""
     request.session.cycle_key()
     otp_login(request, device)
+
+
+def _keep_verified(request: HttpRequest) -> None:
+    """The session passed its second factor: removing or replacing the device it used (the
+    app just removed, the recovery codes just made anew) does not undo that. Without this the
+    next page would ask for the second step again."""
+    persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id or Device.from_persistent_id(persistent_id) is not None:
+        return
+    remaining = services.methods_of(request.user) or [services.recovery_codes_of(request.user)]
+    if remaining[0] is not None:
+        otp_login(request, remaining[0])
 
 
 def _next(request: HttpRequest, default: str = "home") -> str:
@@ -268,6 +282,7 @@ def remove_sign_in_method(request: HttpRequest, kind: str, pk: int) -> HttpRespo
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
     else:
+        _keep_verified(request)
         messages.success(request, format_html("<bdi>{}</bdi> is removed.", device.name))
     return redirect("sign_in_methods")
 
@@ -282,6 +297,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
         request.user, origin=Origin.from_request(request)
     )
+    _keep_verified(request)
     messages.success(request, "New recovery codes are made: the old ones no longer work.")
     return redirect(
         reverse("recovery_codes") + "?" + urlencode({"next": reverse("sign_in_methods")})

@@ -80,6 +80,27 @@ def test_one_of_two_methods_is_removed_and_recorded(client, csp):
     assert AuthenticatorApp.objects.filter(user=csp.member).exists()
 
 
+def test_removing_the_app_this_session_used_keeps_the_session_verified(client, csp):
+    client.force_login(csp.member)  # verified with the member's app
+    passkey_of(csp.member)
+
+    remove(client, AuthenticatorApp.objects.get(user=csp.member))
+
+    assert not AuthenticatorApp.objects.filter(user=csp.member).exists()
+    assert client.get(METHODS).status_code == 200
+
+
+def test_new_recovery_codes_keep_a_session_verified_by_a_recovery_code(client, csp):
+    give_authenticator_app(csp.member)
+    [first, *_] = services.make_recovery_codes(csp.member)
+    client.post(reverse("login"), {"username": csp.member.email, "password": PASSWORD})
+    assert client.post(reverse("second_factor"), {"code": first}).status_code == 302
+
+    client.post(reverse("new_recovery_codes"))
+
+    assert client.get(METHODS).status_code == 200
+
+
 def test_another_persons_method_is_not_found(client, csp):
     client.force_login(csp.member)
     others = give_authenticator_app(csp.global_admin)
