@@ -43,8 +43,8 @@ PENDING_KEY = "mfa-pending-key"
 NEW_RECOVERY_CODES = "mfa-new-recovery-codes"
 
 WRONG_CODE = (
-    "This code is not right, or was used already. Check it and try again in a few seconds "
-    "with the next code."
+    "This code is not right, or was used already. Check it, wait a few seconds and try again "
+    "(an app's code with the new one it shows)."
 )
 WRONG_ENROLMENT_CODE = (
     "This is not the code the app shows for this secret. Check that the app's clock is right "
