@@ -561,3 +561,13 @@ def test_the_audit_log_lists_and_filters_invitation_events(client, csp, grace):
     text = page.content.decode()
     assert "Invitation accepted" in text
     assert grace.email in text
+
+
+def test_the_first_sign_in_after_the_invitation_sets_up_the_second_factor(client, grace):
+    accept(client, link_path(mail.outbox[0]))
+    client.post(reverse("login"), {"username": grace.email, "password": NEW_PASSWORD})
+
+    home = client.get(reverse("home"))
+
+    assert home.url.startswith(reverse("second_factor"))
+    assert client.get(home.url).url.startswith(reverse("enrol_authenticator_app"))
