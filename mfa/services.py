@@ -14,6 +14,7 @@ from accounts.models import AuditAction, User
 from accounts.services import end_sessions, lock_organization, reload_target
 from mfa import crypto
 from mfa.models import (
+    DIGITS,
     AuthenticatorApp,
     RecoveryCode,
     RecoveryCodes,
@@ -116,9 +117,10 @@ class Verified:
 
 def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified | None:
     """The device that accepts the code: one of the user's authenticator apps (six digits) or,
-    for anything else, their recovery codes (one is used up). A refusal is recorded."""
+    for anything else, their recovery codes (one is used up; one made of digits only, which
+    happens, is ten of them). A refusal is recorded."""
     normalized = "".join(code.split())
-    if normalized.isdigit():
+    if normalized.isdigit() and len(normalized) == DIGITS:
         for device in AuthenticatorApp.objects.filter(user=user, confirmed=True):
             if device.verify_token(normalized):
                 return Verified(device)

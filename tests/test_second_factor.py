@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
-from mfa import services
+from mfa import crypto, services
 from mfa.models import AuthenticatorApp, RecoveryCode, RecoveryCodes
 from tests.conftest import Cast
 from tests.factories import PASSWORD, UserFactory
@@ -357,3 +357,17 @@ def test_a_new_key_first_and_rotate_mfa_key_let_the_old_key_go(person, settings)
 
     settings.PARTNERHUB_MFA_KEYS = [new_key]
     assert AuthenticatorApp.objects.get(user=person).bin_key == TEST_KEY
+
+
+def test_a_recovery_code_of_digits_only_is_still_a_recovery_code(client, person):
+    codes = services.make_recovery_codes(person)
+    digits_only = "2345678923"
+    RecoveryCode.objects.filter(codes__user=person).first().delete()
+    RecoveryCode.objects.create(
+        codes=RecoveryCodes.objects.get(user=person),
+        digest=crypto.digests(digits_only)[0],
+    )
+    password_only(client, person)
+
+    assert send_code(client, digits_only).status_code == 302
+    assert len(codes) == 10
