@@ -199,3 +199,33 @@ def reset_second_factor(actor: User, target: User, *, origin: Origin = NOWHERE) 
             after={"methods": []},
             origin=origin,
         )
+
+
+def reset_support_staff_second_factor(email: str, *, origin: Origin = NOWHERE) -> User:
+    """An operator resets a support staff member's second factor (manage.py
+    reset_support_second_factor): support staff belong to no organization, so no Global admin
+    can, and support staff never reset each other's (as they never add each other). Partner
+    users are refused: their Global admin resets theirs (rule 10). Audited, the operator named
+    by the origin; every session of theirs ends."""
+    with transaction.atomic():
+        user = User.objects.with_email(email).select_for_update().first()
+        if user is None or not rules.is_support_staff(user):
+            raise RuleRefused(
+                "Only a support staff account is reset here: a partner user's second factor is "
+                "reset by a Global admin of their organization."
+            )
+        removed = [kind_of(device) for device in methods_of(user)]
+        for model in (*METHOD_MODELS, RecoveryCodes):
+            model.objects.filter(user=user).delete()
+        end_sessions(user)
+        audit.record(
+            None,
+            AuditAction.SECOND_FACTOR_RESET,
+            organization=None,
+            target=user,
+            actor_label=origin.user_agent or "an operator",
+            before={"methods": removed},
+            after={"methods": []},
+            origin=origin,
+        )
+    return user

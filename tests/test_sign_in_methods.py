@@ -3,6 +3,8 @@ factor (DOMAIN.md rules 10 and 11)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -234,3 +236,26 @@ def test_the_user_signs_in_and_is_verified_once_enrolled(client, csp):
     pass_second_factor(member, csp.member)  # the test's app stands in for the enrolment
 
     assert member.get(reverse("home")).status_code == 200
+
+
+def test_an_operator_resets_a_support_staff_members_second_factor(support):
+    from django.core.management import call_command
+
+    give_authenticator_app(support)
+
+    call_command("reset_support_second_factor", support.email.upper(), stdout=io.StringIO())
+
+    assert not services.methods_of(support)
+    [event] = AuditEvent.objects.filter(action=AuditAction.SECOND_FACTOR_RESET)
+    assert event.actor_label == "manage.py reset_support_second_factor"
+    assert event.target == support
+
+
+def test_the_operators_command_refuses_partner_users(csp):
+    from django.core.management import CommandError, call_command
+
+    give_authenticator_app(csp.member)
+
+    with pytest.raises(CommandError, match="reset by a Global admin"):
+        call_command("reset_support_second_factor", csp.member.email, stdout=io.StringIO())
+    assert services.methods_of(csp.member)
