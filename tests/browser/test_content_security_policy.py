@@ -152,19 +152,23 @@ def test_the_support_admin_runs_under_the_policy(page, demo, watch):
 
 
 def test_the_second_factor_pages_and_passkey_scripts_run_under_the_policy(page, demo, watch):
-    from tests.browser.test_second_factor import add_virtual_authenticator, password_only
+    from tests.browser.test_second_factor import (
+        PASSKEY_MS,
+        add_virtual_authenticator,
+        password_only,
+    )
 
     add_virtual_authenticator(page)
     sign_in(page, demo, "globaladmin@contoso.example")
     page.goto(f"{demo}/profile/sign-in-methods/passkey/")
     page.get_by_role("button", name="Add a passkey or security key").click()
-    expect(page.get_by_role("heading", name="Sign-in methods")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign-in methods")).to_be_visible(timeout=PASSKEY_MS)
     page.get_by_role("button", name="Make new recovery codes").click()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     sign_out(page)
 
     password_only(page, demo, "globaladmin@contoso.example")
     page.get_by_role("button", name="Use a passkey or security key").click()
-    expect(page.get_by_role("heading", name="Verify it's you")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Verify it's you")).to_have_count(0, timeout=PASSKEY_MS)
 
     watch.assert_clean()
