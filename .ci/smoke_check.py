@@ -5,14 +5,18 @@ https, X-Forwarded-For, X-Request-ID), because the servers run as production doe
 PARTNERHUB_TRUSTED_PROXIES=1, secure cookies, HTTPS redirect on. Cookies are kept by hand:
 http.cookiejar never returns a Secure cookie over plain http, which is all loopback speaks.
 
-Usage: SMOKE_PASSWORD=... smoke_check.py FIRST_URL SECOND_URL LOG_FILE...
-(the demo accounts' password, in the environment rather than on a command line ps shows).
+Usage: SMOKE_PASSWORD=... SMOKE_TOTP_SECRET=... smoke_check.py FIRST_URL SECOND_URL LOG_FILE...
+(the demo accounts' password and authenticator app secret, in the environment rather than on a
+command line ps shows).
 Prints PASS or FAIL per check; exits 1 when any check failed.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -120,6 +124,23 @@ def sign_in(browser: Browser, base: str, email: str, password: str) -> Response:
     return browser.request(base, "POST", "/accounts/login/", form=form)
 
 
+def totp(secret: str, at: float | None = None) -> str:
+    """The authenticator app's code now (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}"
+
+
+def second_factor(browser: Browser, base: str, code: str) -> Response:
+    page = browser.request(base, "GET", "/accounts/second-factor/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    form = {"csrfmiddlewaretoken": token.group(1) if token else "", "code": code}
+    return browser.request(base, "POST", "/accounts/second-factor/", form=form)
+
+
 def main(first: str, second: str, password: str, log_files: list[str]) -> int:
     for base in (first, second):
         health = wait_until_healthy(base)
@@ -151,6 +172,20 @@ def main(first: str, second: str, password: str, log_files: list[str]) -> int:
         "the session cookie is Secure, HttpOnly, SameSite=Lax",
         all(flag in session_cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax")),
         session_cookie,
+    )
+    # The password alone opens nothing: every page sends to the second step.
+    before = browser.request(second, "GET", "/users/")
+    check(
+        "before the second factor, /users/ sends to the second step",
+        before.status == 302
+        and before.headers.get("Location", "").startswith("/accounts/second-factor/"),
+        f"{before.status} {before.headers.get('Location')}",
+    )
+    verified = second_factor(browser, second, totp(os.environ["SMOKE_TOTP_SECRET"]))
+    check(
+        f"the authenticator app's code passes the second step on {second}",
+        verified.status == 302 and "second-factor" not in verified.headers.get("Location", ""),
+        f"{verified.status} {verified.headers.get('Location')}",
     )
     request_id = f"smoke-{uuid.uuid4()}"
     directory = browser.request(second, "GET", "/users/", headers={"X-Request-ID": request_id})

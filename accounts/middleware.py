@@ -21,8 +21,9 @@ from accounts import audit
 from api.paths import is_api_request
 from roles.rules import RuleRefused
 
-# The pages such a user may still reach: the one to change the password, and signing out.
-ALLOWED_URL_NAMES = {"change_password", "logout"}
+# The pages such a user may still reach: the one to change the password, signing out, and the
+# recovery codes just made at enrolment (shown once, before the new password is chosen).
+ALLOWED_URL_NAMES = {"change_password", "logout", "recovery_codes", "recovery_codes_download"}
 
 # The session's clocks, in seconds since the epoch.
 SIGNED_IN_AT = "signed-in-at"
@@ -47,6 +48,8 @@ class PasswordChangeRequiredMiddleware:
         user = request.user
         if not user.is_authenticated or not user.must_change_password:
             return None
+        if not user.is_verified():
+            return None  # the second factor comes first (mfa.middleware decides those pages)
         if request.resolver_match.url_name in ALLOWED_URL_NAMES:
             return None
         if request.resolver_match.namespace == "admin":

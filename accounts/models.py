@@ -375,6 +375,13 @@ class AuditAction(models.TextChoices):
     INVITATION_SENT = "user.invitation_sent", "Invitation sent"
     INVITATION_ACCEPTED = "user.invitation_accepted", "Invitation accepted"
     PASSWORD_RESET_BY_EMAIL = "user.password_reset_by_email", "Password reset by email"
+    # The second factor (the mfa app).
+    SECOND_FACTOR_ENROLLED = "user.second_factor_enrolled", "Sign-in method added"
+    SECOND_FACTOR_REMOVED = "user.second_factor_removed", "Sign-in method removed"
+    SECOND_FACTOR_RESET = "user.second_factor_reset", "Second factor reset"
+    RECOVERY_CODES_CREATED = "user.recovery_codes_created", "New recovery codes"
+    RECOVERY_CODE_USED = "user.recovery_code_used", "Recovery code used"
+    SECOND_FACTOR_FAILED = "user.second_factor_failed", "Second-factor code refused"
     ROLE_GRANTED = "role.granted", "Role granted"
     ROLE_REVOKED = "role.revoked", "Role revoked"
     # Support staff's Global admin grants wait for a second staff member (DOMAIN.md rule 12).

@@ -214,10 +214,10 @@ def main(argv: list[str]) -> int:
 def load_test(serve, wrk: str, actors, seconds: int) -> tuple:
     """The trivial view and the User management page, in turn, under the same gunicorn."""
     from django.conf import settings
-    from django.test import Client
 
-    client = Client()
-    client.force_login(actors.global_admin)
+    from bench.measure import signed_in_client
+
+    client = signed_in_client(actors.global_admin)
     name = settings.SESSION_COOKIE_NAME
     cookie = f"{name}={client.cookies[name].value}"
     paths = ["/bench/ok/", "/users/"]

@@ -102,6 +102,12 @@ TABLE = [
         "rule 6: only a Global admin resets passwords",
     ),
     rule(
+        "table_user_admin_resets_second_factors",
+        "Action.RESET_SECOND_FACTOR: frozenset({GA}),",
+        "Action.RESET_SECOND_FACTOR: frozenset({GA, UMA}),",
+        "rule 10: only a Global admin resets another user's second factor",
+    ),
+    rule(
         "table_user_admin_grants_global_admin",
         "Action.MANAGE_GLOBAL_ADMIN: frozenset({GA}),",
         "Action.MANAGE_GLOBAL_ADMIN: frozenset({GA, UMA}),",
@@ -469,6 +475,20 @@ ON_A_USER = [
         "        if action == Action.RESET_PASSWORD:\n",
         "        if False:\n",
         "nobody resets their own password with the admin action",
+    ),
+    rule(
+        "manage_user_own_second_factor",
+        "        if action == Action.RESET_SECOND_FACTOR:\n",
+        "        if False:\n",
+        "nobody resets their own second factor with the admin action (My profile is for that)",
+    ),
+    rule(
+        "support_staff_reset_second_factors",
+        "        Action.MANAGE_MEMBERSHIP_ROLES,\n        Action.SEE_AUDIT_LOG,\n    }\n)\n\n"
+        "USER_ACTIONS",
+        "        Action.MANAGE_MEMBERSHIP_ROLES,\n        Action.SEE_AUDIT_LOG,\n"
+        "        Action.RESET_SECOND_FACTOR,\n    }\n)\n\nUSER_ACTIONS",
+        "rule 10: support staff never reset a partner's second factor",
     ),
     rule(
         "manage_user_deletes_self",

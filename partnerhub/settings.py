@@ -5,12 +5,15 @@ Production sets DJANGO_DEBUG=false, and must then also set DJANGO_SECRET_KEY and
 DJANGO_ALLOWED_HOSTS, or start-up stops with a message saying which is missing.
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -154,6 +157,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "mfa",
+    "django_otp",
+    "django_otp_webauthn",
     "axes",
 ]
 
@@ -171,6 +177,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed its second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # Signed in but not past the second factor: only the second step, enrolment and sign-out.
+    "mfa.middleware.SecondFactorRequiredMiddleware",
     # Times in the browser's time zone, when it said which (static/js/time-zone.js).
     "partnerhub.time_zones.TimeZoneMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",
@@ -227,6 +237,36 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The second factor (the mfa app). Authenticator apps' secrets are encrypted with
+# PARTNERHUB_MFA_KEYS: Fernet keys separated by commas, the first encrypts, all decrypt, so a key
+# is rotated by putting a new one first (mfa.crypto). Production refuses to start without one.
+PARTNERHUB_MFA_KEYS = env_list("PARTNERHUB_MFA_KEYS")
+if not PARTNERHUB_MFA_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PARTNERHUB_MFA_KEYS is not set. With DJANGO_DEBUG=false PartnerHub refuses to start "
+            "without the key that encrypts authenticator apps' secrets: set it to the output of "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'."
+        )
+    # Development only, derived from the development secret key: a laptop needs no variable.
+    PARTNERHUB_MFA_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"partnerhub-mfa:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+for _key in PARTNERHUB_MFA_KEYS:
+    try:
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            "Each key of PARTNERHUB_MFA_KEYS must be a Fernet key (32 url-safe base64 bytes)."
+        ) from None
+# The name authenticator apps show beside the account, and the passkey's relying party.
+PARTNERHUB_MFA_ISSUER = os.environ.get("PARTNERHUB_MFA_ISSUER", "PartnerHub").strip()
+# One step (30 s) of clock drift either way; drift is not learned, so the window never widens.
+OTP_TOTP_SYNC = False
 
 # Sign-in lockout (django-axes): 5 failed sign-ins for one email lock it for 15 minutes. By the
 # email only, not the address: many partner users share an office's address. Failures are kept
@@ -366,6 +406,19 @@ if _base.scheme not in {"http", "https"} or not _base.hostname or _base.path or 
         "PARTNERHUB_BASE_URL must be a scheme and host, like https://partnerhub.example.com, "
         f"not {PARTNERHUB_BASE_URL!r}."
     )
+
+# Passkeys and security keys (django-otp-webauthn): a second factor only, never instead of the
+# password. The relying party is PARTNERHUB_BASE_URL's host, and a passkey is accepted only from
+# that origin (plus PARTNERHUB_WEBAUTHN_ORIGINS). In development any origin the site is reached at
+# on this machine is accepted too (mfa.passkeys), for runserver on another port and the tests.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = PARTNERHUB_MFA_ISSUER
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = (
+    ["http://localhost:8000"] if DEBUG else [PARTNERHUB_BASE_URL]
+) + env_list("PARTNERHUB_WEBAUTHN_ORIGINS")
+PARTNERHUB_WEBAUTHN_LOCAL_ORIGINS = DEBUG
 
 X_FRAME_OPTIONS = "DENY"
 # Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every

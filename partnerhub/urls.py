@@ -10,6 +10,7 @@ urlpatterns = [
     path("workspaces/<slug:workspace>/", views.workspace, name="workspace"),
     path("", include("accounts.urls")),
     path("", include("api.urls")),
+    path("", include("mfa.urls")),
     # The admin's own password change would skip the sign-in lockout's count and the audit
     # trail: support staff change their password on the page everyone uses.
     path(

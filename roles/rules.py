@@ -6,9 +6,10 @@ Deny by default: an action the table below does not grant is refused.
 
 Decisions written down here (DOMAIN.md is silent on them):
 - Support staff (is_staff, no organization) act through the Django admin in every organization
-  with the user-management powers of a Global admin, except resetting passwords (rule 6 keeps that
-  to Global admins) and the membership workspace (the partner's own business). The numbered rules
-  that protect an organization (last Global admin, CSP-only roles) hold for them too.
+  with the user-management powers of a Global admin, except resetting passwords and second
+  factors (rules 6 and 10 keep those to Global admins) and the membership workspace (the
+  partner's own business). The numbered rules that protect an organization (last Global admin,
+  CSP-only roles) hold for them too.
 - Nobody deactivates or deletes themselves, and nobody resets their own password with the admin
   action (they change it from their profile): the same self-lockout reasoning as rule 3.
 - A CSP-only role held in a non-CSP organization (say, after the organization's program type
@@ -54,6 +55,7 @@ class Action(models.TextChoices):
     REACTIVATE_USER = "reactivate_user", "reactivate users"
     DELETE_USER = "delete_user", "delete users"
     RESET_PASSWORD = "reset_password", "reset passwords"
+    RESET_SECOND_FACTOR = "reset_second_factor", "reset a user's second factor"
     MANAGE_GLOBAL_ADMIN = "manage_global_admin", "grant or revoke Global admin"
     MANAGE_DIRECTORY_ROLES = "manage_directory_roles", "grant or revoke directory roles"
     MANAGE_MEMBERSHIP_ROLES = "manage_membership_roles", "grant or revoke membership roles"
@@ -78,6 +80,8 @@ GRANTED_TO: dict[Action, frozenset[str]] = {
     Action.REACTIVATE_USER: frozenset({GA, UMA}),
     Action.DELETE_USER: frozenset({GA, UMA}),
     Action.RESET_PASSWORD: frozenset({GA}),
+    # Rule 10: like a password (rule 6), only a Global admin; support staff are not given it.
+    Action.RESET_SECOND_FACTOR: frozenset({GA}),
     Action.MANAGE_GLOBAL_ADMIN: frozenset({GA}),
     Action.MANAGE_DIRECTORY_ROLES: frozenset({GA, UMA}),
     Action.MANAGE_MEMBERSHIP_ROLES: frozenset({GA, UMA, AA}),
@@ -113,6 +117,7 @@ USER_ACTIONS: frozenset[Action] = frozenset(
         Action.REACTIVATE_USER,
         Action.DELETE_USER,
         Action.RESET_PASSWORD,
+        Action.RESET_SECOND_FACTOR,
     }
 )
 
@@ -403,7 +408,8 @@ LAST_GLOBAL_ADMIN = (
 
 
 def can_manage_user(actor: Actor, target: User, action: Action) -> Decision:
-    """May the actor edit, deactivate, reactivate, delete or reset the password of the target?"""
+    """May the actor edit, deactivate, reactivate, delete, reset the password or reset the second
+    factor of the target?"""
     if action not in USER_ACTIONS:
         raise ValueError(f"{action} is not an action on a user.")
     reach = _reach(actor, target)
@@ -416,6 +422,8 @@ def can_manage_user(actor: Actor, target: User, action: Action) -> Decision:
     if _is_self(actor, target):
         if action == Action.RESET_PASSWORD:
             return refused("Change your own password from My profile.")
+        if action == Action.RESET_SECOND_FACTOR:
+            return refused("Manage your own sign-in methods from My profile.")
         if action in {Action.DEACTIVATE_USER, Action.DELETE_USER}:
             return refused("You cannot deactivate or delete your own account.")
     if action == Action.DEACTIVATE_USER and not target.is_active:

@@ -11,10 +11,12 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from accounts.models import PartnerOrganization, User
 from roles.catalogue import RoleKey
 from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
+from tests.second_factor import mark_verified
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -61,6 +63,22 @@ def _empty_cache() -> None:
     # What one test left in the cache (lockout counts, the audit trail's refusal counts) must
     # not decide another's outcome.
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_includes_the_second_factor(monkeypatch: pytest.MonkeyPatch) -> None:
+    # client.force_login(user) means "signed in", and signed in is both steps: the session is
+    # verified with an authenticator app of the user's (given one if they have none). Tests of
+    # the second step itself sign in through the pages (tests/test_second_factor.py), or call
+    # Client.force_login_password_only.
+    password_only = Client.force_login
+
+    def force_login(self: Client, user: User, backend: str | None = None) -> None:
+        password_only(self, user, backend)
+        mark_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login_password_only", password_only, raising=False)
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

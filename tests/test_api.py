@@ -66,6 +66,20 @@ def test_a_session_alone_never_authenticates_a_call(client, csp):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_a_session_stopped_at_the_second_step_does_not_redirect_a_call(client, csp):
+    # A browser that has passed only the password still carries its session cookie: the API
+    # decides by the bearer token alone, and answers JSON, never the second step's page.
+    _client, token = make_client(csp.global_admin, [UMA], name="Cookie jar")
+    client.force_login_password_only(csp.global_admin)
+
+    with_token = ApiCaller(token, client).get(USERS)
+    without_token = client.get(USERS)
+
+    assert with_token.status_code == 200
+    assert without_token.status_code == 401
+    assert without_token["Content-Type"].startswith("application/json")
+
+
 def test_a_revoked_token_is_refused_at_once_and_recorded(csp, admin_api):
     assert admin_api.get(USERS).status_code == 200
     revoke_client(csp.global_admin, admin_api.api_client)

@@ -167,3 +167,15 @@ def test_it_names_results_by_dataset_size() -> None:
     assert report.size_label(100_000) == "100k"
     assert report.size_label(1_000_000) == "1m"
     assert report.size_label(300) == "300"
+
+
+def test_its_clients_are_past_the_second_factor(csp, monkeypatch) -> None:
+    # Django's own force_login (the password step only), not the suite's: the bench runs
+    # outside pytest, where the pages must still open.
+    from django.test import Client
+
+    monkeypatch.setattr(Client, "force_login", Client.force_login_password_only)
+
+    client = measure.signed_in_client(csp.global_admin)
+
+    assert client.get("/users/").status_code == 200

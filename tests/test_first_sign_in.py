@@ -18,6 +18,7 @@ from roles import rules
 from roles.catalogue import RoleKey
 from roles.rules import Workspace
 from tests.conftest import Cast
+from tests.second_factor import pass_second_factor
 
 NEW_PASSWORD = "Quiet-harbour-lantern-7"
 CHANGE_PASSWORD = reverse("change_password")
@@ -40,7 +41,12 @@ def add_user(
 
 
 def sign_in(client: Client, email: str, password: str):
-    return client.post(reverse("login"), {"username": email, "password": password})
+    """Both steps of sign-in (the second with the authenticator app the user was given: the
+    enrolment that comes first is tests/test_second_factor.py's); the password's answer."""
+    response = client.post(reverse("login"), {"username": email, "password": password})
+    if response.status_code == 302:
+        pass_second_factor(client, User.objects.get(email=email))
+    return response
 
 
 def forced_to_change(path: str) -> str:

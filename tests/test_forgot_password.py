@@ -18,6 +18,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import AuditAction, AuditEvent, AuditOutcome
 from tests.factories import PASSWORD, UserFactory
+from tests.second_factor import pass_second_factor
 
 FORGOT = reverse("password_reset")
 NEW_PASSWORD = "Chosen-after-a-reset-2026"
@@ -257,6 +258,7 @@ def test_a_user_with_a_temporary_password_need_not_change_it_after_a_reset(clien
     user.refresh_from_db()
     assert not user.must_change_password
     client.post(reverse("login"), {"username": user.email, "password": NEW_PASSWORD})
+    pass_second_factor(client, user)
     assert client.get(reverse("home")).status_code == 200
 
 

@@ -32,6 +32,7 @@ from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
 from roles import rules
 from roles.catalogue import RoleKey
 from tests.factories import UserFactory
+from tests.second_factor import pass_second_factor
 
 BASE_URL = "https://partnerhub.example"
 NEW_PASSWORD = "Grace-chose-this-2026"
@@ -280,6 +281,7 @@ def test_the_new_user_then_signs_in_without_changing_the_password(client, grace)
     )
 
     assert signed_in.status_code == 302
+    pass_second_factor(client, grace)
     assert client.get(reverse("home")).status_code == 200
 
 
@@ -559,3 +561,13 @@ def test_the_audit_log_lists_and_filters_invitation_events(client, csp, grace):
     text = page.content.decode()
     assert "Invitation accepted" in text
     assert grace.email in text
+
+
+def test_the_first_sign_in_after_the_invitation_sets_up_the_second_factor(client, grace):
+    accept(client, link_path(mail.outbox[0]))
+    client.post(reverse("login"), {"username": grace.email, "password": NEW_PASSWORD})
+
+    home = client.get(reverse("home"))
+
+    assert home.url.startswith(reverse("second_factor"))
+    assert client.get(home.url).url.startswith(reverse("enrol_authenticator_app"))

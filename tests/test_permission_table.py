@@ -583,6 +583,92 @@ TABLE = [
         {ANON: NO_TOKEN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
         api=True,
     ),
+    # The second factor. Signed in here means past it: the second step sends on (302), the
+    # recovery codes were shown already (302, and the file is gone: 404), a method that is
+    # not one's own is not found (404). tests/test_second_factor.py signs in step by step.
+    Row("second_factor", "get", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("second_factor", "post", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row(
+        "enrol_authenticator_app",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200},
+    ),
+    Row("recovery_codes", "get", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row(
+        "recovery_codes_download",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 404, TOO_LOW: 404, ALLOWED: 404},
+    ),
+    Row(
+        "recovery_codes_download",
+        "post",
+        {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row("sign_in_methods", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    Row("sign_in_methods", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    Row(
+        "remove_sign_in_method",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 404, TOO_LOW: 404, ALLOWED: 404},
+    ),
+    Row(
+        "remove_sign_in_method",
+        "get",
+        {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row("new_recovery_codes", "post", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("new_recovery_codes", "get", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
+    Row("add_passkey", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # Passkeys' endpoints (django-otp-webauthn's script calls them): JSON, 401 before sign-in;
+    # completing without beginning is a bad request (400).
+    Row(
+        "credential-registration-begin",
+        "post",
+        {ANON: 401, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200},
+    ),
+    Row(
+        "credential-registration-complete",
+        "post",
+        {ANON: 401, OUTSIDER: 400, TOO_LOW: 400, ALLOWED: 400},
+    ),
+    Row(
+        "credential-authentication-begin",
+        "post",
+        {ANON: 401, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200},
+    ),
+    Row(
+        "credential-authentication-complete",
+        "post",
+        {ANON: 401, OUTSIDER: 400, TOO_LOW: 400, ALLOWED: 400},
+    ),
+    Row(
+        "credential-authentication-begin",
+        "get",
+        {ANON: 401, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row("js-i18n-catalog", "get", {ANON: 200, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # A Global admin resets another user's second factor (rule 10): like a password reset.
+    Row(
+        "reset_second_factor",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="user_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "reset_second_factor",
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        too_low_role="account_admin",
+        target="billing_admin",
+    ),
+    Row(
+        "reset_second_factor",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="member",
+        target="billing_admin",
+    ),
 ]
 
 # POST bodies that make the allowed request a real, valid one.
@@ -645,6 +731,7 @@ URL_ARGS = {
     "scim_group": [RoleKey.REFERRALS_ADMIN],
     "scim_resource_type": ["User"],
     "scim_schema": [USER_SCHEMA],
+    "remove_sign_in_method": ["app", 999999],
 }
 
 # The roles of each member of the cast: those an API client is given to visit as them.
@@ -655,6 +742,18 @@ CAST_ROLES = {
     "mpn_admin": [RoleKey.MPN_PARTNER_ADMIN],
     "billing_admin": [RoleKey.BILLING_ADMIN],
     "member": [RoleKey.REFERRALS_ADMIN],
+}
+
+# The URLs in django-otp-webauthn's namespace (its script finds them there).
+NAMESPACE = {
+    name: "otp_webauthn"
+    for name in (
+        "credential-registration-begin",
+        "credential-registration-complete",
+        "credential-authentication-begin",
+        "credential-authentication-complete",
+        "js-i18n-catalog",
+    )
 }
 
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
@@ -706,9 +805,10 @@ def url_of(row: Row, csp: Cast, target) -> str:
         # are decided as a directory role would be. Referrals admin is a membership role.
         role = RoleKey.REFERRALS_ADMIN if row.method == "put" else RoleKey.BILLING_ADMIN
         return reverse(row.name, args=[target.public_id, role])
+    name = f"{NAMESPACE[row.name]}:{row.name}" if row.name in NAMESPACE else row.name
     if row.name in URL_ARGS:
-        return reverse(row.name, args=URL_ARGS[row.name])
-    return reverse(row.name, args=[target.public_id] if target else [])
+        return reverse(name, args=URL_ARGS[row.name])
+    return reverse(name, args=[target.public_id] if target else [])
 
 
 def body_of(row: Row, target) -> dict:

@@ -21,6 +21,7 @@ from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.conftest import Cast
 from tests.factories import PASSWORD
+from tests.second_factor import pass_second_factor
 from tests.test_add_user import GRACE, go_to_review, run_url, send_add, step_of
 from tests.test_user_actions import reset_form
 
@@ -217,6 +218,7 @@ def test_a_session_with_no_password_entry_is_asked(admin, csp):
 
 def test_signing_in_counts_as_entering_the_password(client, csp):
     client.post(reverse("login"), {"username": csp.global_admin.email, "password": PASSWORD})
+    pass_second_factor(client, csp.global_admin)
 
     response = reset(client, csp)
 

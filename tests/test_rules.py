@@ -41,6 +41,7 @@ DEACTIVATE = Action.DEACTIVATE_USER
 REACTIVATE = Action.REACTIVATE_USER
 DELETE = Action.DELETE_USER
 RESET_PASSWORD = Action.RESET_PASSWORD
+RESET_SECOND_FACTOR = Action.RESET_SECOND_FACTOR
 
 Y, N = True, False
 
@@ -84,6 +85,7 @@ WHO_MAY_DO_WHAT: dict[Action, tuple[bool, bool, bool, bool, bool]] = {
     Action.REACTIVATE_USER: (Y, Y, N, N, N),
     Action.DELETE_USER: (Y, Y, N, N, N),
     Action.RESET_PASSWORD: (Y, N, N, N, N),
+    Action.RESET_SECOND_FACTOR: (Y, N, N, N, N),  # rule 10
     Action.MANAGE_GLOBAL_ADMIN: (Y, N, N, N, N),
     Action.MANAGE_DIRECTORY_ROLES: (Y, Y, N, N, N),
     Action.MANAGE_MEMBERSHIP_ROLES: (Y, Y, Y, N, N),
@@ -102,7 +104,7 @@ ORGANIZATION_ACTIONS = [
     Action.SEE_AUDIT_LOG,
     Action.MANAGE_API_CLIENTS,
 ]
-USER_ACTIONS = [EDIT, DEACTIVATE, REACTIVATE, DELETE, RESET_PASSWORD]
+USER_ACTIONS = [EDIT, DEACTIVATE, REACTIVATE, DELETE, RESET_PASSWORD, RESET_SECOND_FACTOR]
 
 
 def counts_as(role: str | None, *, csp: bool) -> str | None:
@@ -152,6 +154,7 @@ SUPPORT_MAY: dict[Action, bool] = {
     Action.REACTIVATE_USER: Y,
     Action.DELETE_USER: Y,
     Action.RESET_PASSWORD: N,  # rule 6 keeps it to Global admins
+    Action.RESET_SECOND_FACTOR: N,  # rule 10 too
     Action.MANAGE_GLOBAL_ADMIN: Y,
     Action.MANAGE_DIRECTORY_ROLES: Y,
     Action.MANAGE_MEMBERSHIP_ROLES: Y,
@@ -525,7 +528,9 @@ def test_only_a_global_admin_changes_anything_about_a_global_admin(
 
 
 CHANGES_BELOW_GLOBAL_ADMIN = [
-    change for change in CHANGES_TO_A_USER if change[1] not in {GA, RESET_PASSWORD}
+    change
+    for change in CHANGES_TO_A_USER
+    if change[1] not in {GA, RESET_PASSWORD, RESET_SECOND_FACTOR}
 ]
 
 
@@ -693,6 +698,18 @@ def test_only_a_global_admin_resets_another_users_password(cast, support, actor,
     assert_decision(decision, allowed)
 
 
+# Rule 10: a second factor is reset exactly as a password is (the same cases).
+@pytest.mark.parametrize(("actor", "target", "allowed"), RESET_CASES, ids=lambda value: str(value))
+def test_only_a_global_admin_resets_another_users_second_factor(
+    cast, support, actor, target, allowed
+):
+    decision = rules.can_manage_user(
+        person(cast, support, actor), person(cast, support, target), RESET_SECOND_FACTOR
+    )
+
+    assert_decision(decision, allowed)
+
+
 # A decision of roles/rules.py: resending an invitation is for those who may add users and may
 # edit the user (so below Global admin, not to a Global admin), while the user has no password
 # yet and is active.
@@ -760,7 +777,9 @@ def test_an_anonymous_visitor_resends_no_invitation(csp):
 # 5. A decision of roles/rules.py: nobody deactivates, deletes or resets themselves
 
 
-@pytest.mark.parametrize("action", [DEACTIVATE, DELETE, RESET_PASSWORD], ids=str)
+@pytest.mark.parametrize(
+    "action", [DEACTIVATE, DELETE, RESET_PASSWORD, RESET_SECOND_FACTOR], ids=str
+)
 @pytest.mark.parametrize("name", ["global_admin", "user_admin"])
 def test_nobody_deactivates_deletes_or_resets_themselves(csp, name, action):
     # The cast has two Global admins, so rule 4 is not why the Global admin is refused.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from datetime import date
 from unittest import mock
@@ -15,7 +16,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from accounts.management.commands import seed_demo
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, DemoPerson
+from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, DemoPerson
 from accounts.models import (
     Benefit,
     Competency,
@@ -28,9 +29,11 @@ from accounts.models import (
     membership_year,
 )
 from accounts.support import SUPPORT_GROUP
+from mfa.models import AuthenticatorApp
 from roles.catalogue import SPECS, RoleKey
 from roles.models import Role, RoleAssignment
 from tests.factories import OrganizationFactory, UserFactory
+from tests.second_factor import code_at, current_step
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +76,21 @@ def roles_of(email: str) -> set[str]:
     )
 
 
-def sign_in(client: Client, email: str, password: str = DEMO_PASSWORD) -> int:
+def sign_in(
+    client: Client, email: str, password: str = DEMO_PASSWORD, totp_secret: str = DEMO_TOTP_SECRET
+) -> int:
+    """The password's answer; after a right one, the second step with a code that an app
+    holding the printed secret shows now (or at the next step, for a second sign-in within
+    the same 30 seconds: a code works once)."""
     response = client.post(reverse("login"), {"username": email, "password": password})
     if response.status_code == 302:
         assert response.url == reverse("home")
+        app = AuthenticatorApp.objects.get(user__email=email)
+        step = max(current_step(), app.last_t + 1)
+        key = base64.b32decode(totp_secret + "=" * (-len(totp_secret) % 8))
+        verified = client.post(reverse("second_factor"), {"code": code_at(key, step)})
+        assert verified.status_code == 302, verified.content[:300]
+        assert verified.url == reverse("home")
     return response.status_code
 
 
@@ -330,8 +344,48 @@ def test_with_debug_off_it_wants_a_password_chosen_for_the_server(db, settings):
         seed()
     assert not User.objects.exists()
 
-    seed("--password", "a-password-for-this-demo-server")
+    with pytest.raises(CommandError, match="pass --totp-secret"):
+        seed("--password", "a-password-for-this-demo-server")
+    assert not User.objects.exists()
+
+    seed("--password", "a-password-for-this-demo-server", "--totp-secret", OTHER_SECRET)
     assert User.objects.filter(email="globaladmin@contoso.example").exists()
+
+
+OTHER_SECRET = base64.b32encode(b"another demo secret!").decode()
+
+
+def test_every_demo_account_has_the_printed_authenticator_app_secret(client):
+    output = seed()
+
+    assert f"add the secret {DEMO_TOTP_SECRET} to an authenticator app" in output
+    people = User.objects.filter(email__in=[person.email for person in DEMO_PEOPLE])
+    assert AuthenticatorApp.objects.filter(user__in=people, confirmed=True).count() == len(
+        DEMO_PEOPLE
+    )
+    # Encrypted in the database, like every app's secret.
+    assert all(DEMO_TOTP_SECRET not in app.encrypted_key for app in AuthenticatorApp.objects.all())
+
+
+def test_another_totp_secret_replaces_the_default(client):
+    seed()
+
+    output = seed("--totp-secret", OTHER_SECRET.lower())
+
+    assert OTHER_SECRET in output
+    assert DEMO_TOTP_SECRET not in output
+    assert AuthenticatorApp.objects.filter(user__email="globaladmin@contoso.example").count() == 1
+    assert sign_in(client, "globaladmin@contoso.example", totp_secret=OTHER_SECRET) == 302
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [("not base32!", "must be base32"), ("ABCDEFGH", "too short")],
+)
+def test_a_totp_secret_that_cannot_be_one_is_refused(secret, message):
+    with pytest.raises(CommandError, match=message):
+        seed("--totp-secret", secret)
+    assert not User.objects.exists()
 
 
 # Membership content: competencies and benefits for the membership workspace, no MAPS purchase.

@@ -29,6 +29,7 @@ from roles.models import RoleAssignment
 from roles.rules import RuleRefused
 from tests.conftest import Cast
 from tests.factories import PASSWORD, UserFactory
+from tests.second_factor import pass_second_factor
 
 ORIGIN = Origin(ip_address="203.0.113.7", user_agent="Mozilla/5.0 (PartnerHub tests)")
 
@@ -446,6 +447,7 @@ def test_it_lets_a_global_admin_deactivate_another_while_one_stays_active(csp):
 
 def test_it_ends_a_deactivated_users_open_session_at_its_next_request(client, csp):
     client.post(reverse("login"), {"username": csp.member.email, "password": PASSWORD})
+    pass_second_factor(client, csp.member)
     assert "_auth_user_id" in client.session
     assert client.get(reverse("home")).status_code == 200
 

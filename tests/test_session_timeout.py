@@ -21,7 +21,9 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from accounts.middleware import LAST_ACTIVITY, SIGNED_IN_AT
+from accounts.models import User
 from tests.factories import PASSWORD
+from tests.second_factor import pass_second_factor
 from tests.test_settings import manage, read_settings
 
 LOGIN = reverse("login")
@@ -53,6 +55,7 @@ def clock(monkeypatch) -> Clock:
 def sign_in(client: Client, email: str) -> None:
     response = client.post(LOGIN, {"username": email, "password": PASSWORD})
     assert response.status_code == 302
+    pass_second_factor(client, User.objects.get(email=email))
 
 
 def sent_to_sign_in(response, next_url: str | None) -> bool:

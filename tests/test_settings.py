@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management.utils import get_random_secret_key
 from django.test import override_settings
@@ -27,6 +28,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "partnerhub.example.com",
     # Behind one load balancer that terminates TLS, as docs/deploy.md sets it up.
     "PARTNERHUB_TRUSTED_PROXIES": "1",
+    "PARTNERHUB_MFA_KEYS": Fernet.generate_key().decode(),
 }
 # The variables settings read besides DJANGO_*: none of this machine's may leak into a case.
 SETTINGS_VARIABLES = {
@@ -39,6 +41,9 @@ SETTINGS_VARIABLES = {
     "PARTNERHUB_SESSION_IDLE_MINUTES",
     "PARTNERHUB_SESSION_MAX_HOURS",
     "PARTNERHUB_MAX_REQUEST_BYTES",
+    "PARTNERHUB_MFA_KEYS",
+    "PARTNERHUB_MFA_ISSUER",
+    "PARTNERHUB_WEBAUTHN_ORIGINS",
 }
 
 
@@ -78,6 +83,20 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_the_second_factor_key():
+    result = manage("check", **{**PRODUCTION, "PARTNERHUB_MFA_KEYS": ""})
+
+    assert result.returncode != 0
+    assert "PARTNERHUB_MFA_KEYS is not set" in result.stderr
+
+
+def test_production_refuses_a_second_factor_key_that_is_not_a_fernet_key():
+    result = manage("check", **{**PRODUCTION, "PARTNERHUB_MFA_KEYS": "not-a-key"})
+
+    assert result.returncode != 0
+    assert "must be a Fernet key" in result.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():

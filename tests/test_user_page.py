@@ -29,7 +29,14 @@ pytestmark = pytest.mark.django_db
 GA = RoleKey.GLOBAL_ADMIN
 REFERRALS = RoleKey.REFERRALS_ADMIN
 
-ALL_ACTIONS = {"Edit roles", "Edit details", "Reset password", "Deactivate", "Delete user"}
+ALL_ACTIONS = {
+    "Edit roles",
+    "Edit details",
+    "Reset password",
+    "Reset second factor",
+    "Deactivate",
+    "Delete user",
+}
 SEE_DIRECTORY_ROLES = [
     "Global admin",
     "User management admin",
@@ -165,7 +172,15 @@ def test_a_deactivated_user_can_be_reactivated_not_deactivated(client, csp):
     response = signed_in(client, csp.global_admin).get(page_of(target))
 
     assert action_buttons(response.content.decode()) == dict.fromkeys(
-        {"Edit roles", "Edit details", "Reset password", "Reactivate", "Delete user"}, True
+        {
+            "Edit roles",
+            "Edit details",
+            "Reset password",
+            "Reset second factor",
+            "Reactivate",
+            "Delete user",
+        },
+        True,
     )
     assert "Deactivated" in response.content.decode()
 

@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_PASSWORD = "Browser-demo-password-2026"
+# The demo accounts' authenticator app secret in the browser tests (seed_demo --totp-secret):
+# the test computes each code as a person's phone would.
+DEMO_TOTP_SECRET = "BROWSERTESTSECRETTOTPKEY23456ABC"
 
 
 # Each browser test module sets this as its pytestmark: the live server's thread must see the
@@ -53,7 +56,14 @@ def chromium() -> Iterator[object]:
 @pytest.fixture
 def demo(live_server: object) -> str:
     """The demo organizations in the live server's database; returns the server's URL."""
-    call_command("seed_demo", "--password", DEMO_PASSWORD, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command(
+        "seed_demo",
+        "--password",
+        DEMO_PASSWORD,
+        "--totp-secret",
+        DEMO_TOTP_SECRET,
+        stdout=open(os.devnull, "w"),  # noqa: SIM115
+    )
     return live_server.url
 
 
@@ -93,10 +103,60 @@ def shoot() -> object:
 
 
 def sign_in(page: object, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Both steps: the password, then (when it was right and the person has an app) the code
+    the app shows now."""
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    if "/accounts/second-factor/authenticator-app/" in page.url:
+        enrol(page, email)
+    elif "/accounts/second-factor/" in page.url:
+        enter_code(page, email)
+
+
+# The secrets of the authenticator apps set up in a test, by email (the demo's are the seeded one).
+ENROLLED: dict[str, str] = {}
+
+
+def enrol(page: object, email: str) -> list[str]:
+    """Set up an authenticator app on the enrolment page, as a person would: read the secret,
+    enter the app's code, keep the recovery codes and continue. Returns the codes."""
+    secret = page.get_by_test_id("secret").inner_text().replace(" ", "")
+    ENROLLED[email] = secret
+    page.locator("input[name=code]").fill(app_code(email, secret))
+    page.get_by_role("button", name="Confirm").click()
+    codes = page.get_by_test_id("recovery-codes").locator("li").all_inner_texts()
+    page.get_by_role("button", name="I have kept my codes, continue").click()
+    page.wait_for_load_state()
+    return codes
+
+
+def app_code(email: str, secret: str | None = None) -> str:
+    """The code an app holding the secret shows, not yet used for this person: now, or the next
+    step's when a code of this step was used already (one step of drift is allowed)."""
+    import base64
+    import time
+
+    import pyotp
+
+    from mfa.models import AuthenticatorApp
+
+    secret = secret or ENROLLED.get(email, DEMO_TOTP_SECRET)
+    app = AuthenticatorApp.objects.filter(user__email=email).first()
+    step = int(time.time()) // 30
+    if app is not None:
+        step = max(step, app.last_t + 1)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    return pyotp.TOTP(base64.b32encode(key).decode()).at(step * 30)
+
+
+def enter_code(page: object, email: str) -> None:
+    """The second step of sign-in, with the authenticator app's code."""
+    page.locator("input[name=code]").fill(app_code(email))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state()
 
 
 def open_settings(page: object, item: str) -> None:

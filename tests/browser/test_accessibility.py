@@ -22,8 +22,9 @@ from playwright.sync_api import expect
 
 from accounts.invitations import invitation_path
 from accounts.models import User
+from mfa.models import AuthenticatorApp
 from tests.browser.accessibility import Violation, describe
-from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, sign_in
+from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, enter_code, sign_in
 
 pytestmark = BROWSER_TEST
 
@@ -165,6 +166,39 @@ def sign_in_deactivated(page: object, base_url: str) -> None:
     expect(page.get_by_text("Your account is deactivated")).to_be_visible()
 
 
+def password_only(page: object, base_url: str, email: str) -> None:
+    """Signed in with the password alone, in a browser that was signed out."""
+    page.context.clear_cookies()
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def second_step(page: object, base_url: str) -> None:
+    password_only(page, base_url, "mpnadmin@contoso.example")
+
+
+def second_step_wrong_code(page: object, base_url: str) -> None:
+    password_only(page, base_url, "mpnadmin@contoso.example")
+    page.locator("input[name=code]").fill("000000")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_text("This code is not right")).to_be_visible()
+
+
+def first_enrolment(page: object, base_url: str) -> None:
+    AuthenticatorApp.objects.filter(user__email="kenji.tanaka@contoso.example").delete()
+    password_only(page, base_url, "kenji.tanaka@contoso.example")
+    expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+
+
+def new_recovery_codes(page: object, base_url: str) -> None:
+    page.goto(base_url + reverse("sign_in_methods"))
+    page.get_by_role("button", name="Make new recovery codes").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+
+
 def settings_menu_open(page: object, base_url: str) -> None:
     page.goto(base_url + "/")
     page.get_by_role("button", name="Settings").click()
@@ -260,6 +294,9 @@ PAGES: list[Visit] = [
     Visit(SIGNED_OUT, "/accounts/reset/done/", "Forgot password: done"),
     Visit(SIGNED_OUT, invitation_link, "Invitation: choose a password"),
     Visit(SIGNED_OUT, "/invitation/MQ/not-a-token/", "Invitation: a link that does not work"),
+    Visit(SIGNED_OUT, second_step, "Second step of sign-in"),
+    Visit(SIGNED_OUT, second_step_wrong_code, "Second step of sign-in, a wrong code"),
+    Visit(SIGNED_OUT, first_enrolment, "Set up an authenticator app, at first sign-in"),
     Visit(GLOBAL_ADMIN, "/", "Home"),
     Visit(GLOBAL_ADMIN, settings_menu_open, "Home, the Settings menu open"),
     Visit(GLOBAL_ADMIN, "/users/", "User management"),
@@ -340,6 +377,15 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, "/audit-log/?date_from=2026-02-31", "Audit log, a filter to correct"),
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
     Visit(GLOBAL_ADMIN, "/profile/password/", "Change password"),
+    Visit(GLOBAL_ADMIN, "/profile/sign-in-methods/", "Sign-in methods"),
+    Visit(GLOBAL_ADMIN, "/profile/sign-in-methods/passkey/", "Add a passkey"),
+    Visit(GLOBAL_ADMIN, "/accounts/second-factor/authenticator-app/", "Add an authenticator app"),
+    Visit(GLOBAL_ADMIN, new_recovery_codes, "New recovery codes"),
+    Visit(
+        GLOBAL_ADMIN,
+        at("reset_second_factor", user="john.smith@contoso.example"),
+        "Reset second factor",
+    ),
     Visit(GLOBAL_ADMIN, "/membership/", "Membership"),
     Visit(GLOBAL_ADMIN, "/workspaces/billing/", "A workspace without a page of its own"),
     Visit(GLOBAL_ADMIN, NOWHERE, "Page not found (404)"),
@@ -415,6 +461,7 @@ def sign_in_as(page: object, base_url: str, person: Person) -> None:
         page.locator("#id_username").fill(person.email)
         page.locator("#id_password").fill(DEMO_PASSWORD)
         page.locator("input[type=submit]").click()
+        enter_code(page, person.email)
         expect(page.locator("#site-name")).to_be_visible()
     else:
         sign_in(page, base_url, person.email)

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     BROWSER_TEST,
     DEMO_PASSWORD,
+    enter_code,
     open_settings,
     sign_in,
     sign_out,
@@ -139,6 +140,7 @@ def test_the_support_admin_runs_under_the_policy(page, demo, watch):
     page.locator("#id_username").fill(SUPPORT_STAFF)
     page.locator("#id_password").fill(DEMO_PASSWORD)
     page.locator("input[type=submit]").click()
+    enter_code(page, SUPPORT_STAFF)  # the second step, under the policy too
     expect(page.locator("#site-name")).to_be_visible()
 
     page.goto(f"{demo}/admin/accounts/user/")
@@ -168,4 +170,27 @@ def test_creating_an_api_client_runs_under_the_policy(page, demo, watch):
     page.get_by_role("button", name="Create client").click()
 
     expect(page.get_by_test_id("api-client-token")).to_have_value(re.compile(r"^phc_"))
+    watch.assert_clean()
+
+
+def test_the_second_factor_pages_and_passkey_scripts_run_under_the_policy(page, demo, watch):
+    from tests.browser.test_second_factor import (
+        PASSKEY_MS,
+        add_virtual_authenticator,
+        password_only,
+    )
+
+    add_virtual_authenticator(page)
+    sign_in(page, demo, "globaladmin@contoso.example")
+    page.goto(f"{demo}/profile/sign-in-methods/passkey/")
+    page.get_by_role("button", name="Add a passkey or security key").click()
+    expect(page.get_by_role("heading", name="Sign-in methods")).to_be_visible(timeout=PASSKEY_MS)
+    page.get_by_role("button", name="Make new recovery codes").click()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    sign_out(page)
+
+    password_only(page, demo, "globaladmin@contoso.example")
+    page.get_by_role("button", name="Use a passkey or security key").click()
+    expect(page.get_by_role("heading", name="Verify it's you")).to_have_count(0, timeout=PASSKEY_MS)
+
     watch.assert_clean()

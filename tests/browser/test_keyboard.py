@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from roles.catalogue import RoleKey
-from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD
+from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, app_code
 
 pytestmark = BROWSER_TEST
 
@@ -103,6 +103,12 @@ def test_a_global_admin_adds_a_user_with_the_keyboard_alone(page, demo):
     page.keyboard.press("Tab")
     assert focused(page).name.startswith("Password")
     page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+
+    # The second step: the code field has the focus; Enter verifies.
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
+    assert focused(page).name.startswith("Code")
+    page.keyboard.type(app_code("globaladmin@contoso.example"))
     page.keyboard.press("Enter")
 
     # Home > Settings > User management: Enter opens the menu, the arrow keys move in it.

@@ -10,6 +10,8 @@ leaves alone the MAPS purchases made in the demo: they are in the audit trail.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,11 +36,16 @@ from accounts.models import (
     User,
 )
 from accounts.support import ensure_support_group
+from mfa import crypto
+from mfa.models import AuthenticatorApp
 from roles.catalogue import RoleKey, in_catalogue_order, spec
 from roles.models import Role, RoleAssignment
 
 # Public on purpose: printed by the command and given in the README, for demo accounts only.
 DEMO_PASSWORD = "PartnerHub-demo-2026"  # noqa: S105
+# The demo accounts' authenticator app secret (base32, 20 bytes), public for the same reason:
+# added once to any authenticator app, it gives the codes of every demo account.
+DEMO_TOTP_SECRET = "PARTNERHUBDEMOSECRETTOTPKEY23456"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -307,6 +314,47 @@ def _put_membership(
         )
 
 
+def _totp_key(secret: str | None) -> bytes:
+    """The demo accounts' authenticator app key, from --totp-secret or the public default."""
+    if secret is None:
+        # Public like the default password: with debug off, a secret chosen for the server.
+        if not settings.DEBUG:
+            raise CommandError(
+                "Debug is off: pass --totp-secret, the default demo secret is public."
+            )
+        secret = DEMO_TOTP_SECRET
+    cleaned = "".join(secret.split()).upper()
+    try:
+        key = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+    except (binascii.Error, ValueError):
+        raise CommandError(
+            "The TOTP secret must be base32: letters A to Z and digits 2 to 7."
+        ) from None
+    if len(key) < MIN_TOTP_KEY_BYTES:
+        raise CommandError(
+            f"The TOTP secret is too short: at least {MIN_TOTP_KEY_BYTES * 8} bits "
+            f"({-(-MIN_TOTP_KEY_BYTES * 8 // 5)} base32 characters)."
+        )
+    return key
+
+
+# RFC 4226 asks for at least 128 bits of key.
+MIN_TOTP_KEY_BYTES = 16
+
+
+def _put_authenticator_apps(users: Sequence[User], key: bytes) -> None:
+    """Every demo account's authenticator app holds the key of this run (any other app they
+    had goes; passkeys they added stay)."""
+    AuthenticatorApp.objects.filter(user__in=users).delete()
+    encrypted = crypto.encrypt(key)  # one encryption for all: the same secret
+    AuthenticatorApp.objects.bulk_create(
+        AuthenticatorApp(
+            user=user, name="Authenticator app", confirmed=True, encrypted_key=encrypted
+        )
+        for user in users
+    )
+
+
 def _check_roles_exist_in(definition: DemoOrganization) -> None:
     """A CSP-only role cannot be held in a non-CSP organization (DOMAIN.md rule 5)."""
     if definition.program_type != ProgramType.NON_CSP:
@@ -335,8 +383,17 @@ class Command(BaseCommand):
             "--password",
             help=f"The password of every demo account (default, with debug on: {DEMO_PASSWORD}).",
         )
+        parser.add_argument(
+            "--totp-secret",
+            help=(
+                "The authenticator app secret (base32) of every demo account "
+                f"(default, with debug on: {DEMO_TOTP_SECRET})."
+            ),
+        )
 
-    def handle(self, *args: Any, password: str | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, password: str | None, totp_secret: str | None = None, **options: Any
+    ) -> None:
         if password is None:
             # The default password is public: a server with debug off (a demo deployment, say)
             # gets demo accounts only with a password chosen for it.
@@ -353,6 +410,7 @@ class Command(BaseCommand):
             validate_password(password)
         except ValidationError as weak:
             raise CommandError(f"Choose another demo password: {' '.join(weak.messages)}") from None
+        totp_key = _totp_key(totp_secret)
         for definition in ORGANIZATIONS:
             _check_roles_exist_in(definition)
 
@@ -381,11 +439,16 @@ class Command(BaseCommand):
             holders.append((support, SUPPORT_STAFF))
             _put_roles(holders)
             support.groups.add(ensure_support_group())
+            _put_authenticator_apps([user for user, _ in holders], totp_key)
 
-        self._print_sign_ins(password)
+        self._print_sign_ins(password, base64.b32encode(totp_key).decode().rstrip("="))
 
-    def _print_sign_ins(self, password: str) -> None:
+    def _print_sign_ins(self, password: str, totp_secret: str) -> None:
         self.stdout.write(f"Demo sign-ins (password: {password}):")
+        self.stdout.write(
+            f"Second factor: add the secret {totp_secret} to an authenticator app "
+            "(time-based, 6 digits); it gives the code of every demo account."
+        )
         for definition in ORGANIZATIONS:
             self.stdout.write(
                 f"\n{definition.name} ({definition.program_type.label}, "
