@@ -309,7 +309,11 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, at("delete_user", user="john.smith@contoso.example"), "Delete user"),
     Visit(GLOBAL_ADMIN, at("confirm_password", query="next=/users/"), "Confirm your password"),
     Visit(GLOBAL_ADMIN, "/audit-log/", "Audit log"),
-    Visit(GLOBAL_ADMIN, "/audit-log/?person=smith&action=user.created", "Audit log, filtered"),
+    Visit(
+        GLOBAL_ADMIN,
+        "/audit-log/?person=john.smith%40contoso.example&action=user.created",
+        "Audit log, filtered",
+    ),
     Visit(GLOBAL_ADMIN, "/audit-log/?date_from=2026-02-31", "Audit log, a filter to correct"),
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
     Visit(GLOBAL_ADMIN, "/profile/password/", "Change password"),
