@@ -297,3 +297,23 @@ def test_a_large_organization_is_counted_up_to_the_cap_and_pages_on(client, csp,
     assert len(second.context["rows"]) == total - 25
     assert ">Next<" not in second.content.decode()
     assert ">Previous<" in second.content.decode()
+
+
+def test_a_search_counts_its_matches_up_to_the_cap(client, csp, monkeypatch):
+    monkeypatch.setattr("accounts.views.directory.MATCH_COUNT_CAP", 3)
+    for number in range(30):
+        UserFactory(organization=csp.organization, first_name="Capped", last_name=f"M{number:02}")
+    client.force_login(csp.global_admin)
+
+    first = client.get(reverse("directory"), {"q": "capped"})
+    page = first.content.decode()
+    assert "3+ users match" in page
+    assert [row.member.last_name for row in first.context["rows"]][:2] == ["M00", "M01"]
+    assert len(first.context["rows"]) == 25
+    second = client.get(reverse("directory"), {"q": "capped", "page": 2})
+    assert [row.member.last_name for row in second.context["rows"]] == [
+        f"M{number:02}" for number in range(25, 30)
+    ]
+    assert ">Next<" not in second.content.decode()
+    # Under the cap the count is exact.
+    assert "1 user matches" in client.get(reverse("directory"), {"q": "M07"}).content.decode()

@@ -8,7 +8,7 @@
   (organization, sequence) constraint.
 
 On PostgreSQL each index is built and dropped CONCURRENTLY (the migration is not atomic), so
-the audit trail keeps being written meanwhile. On SQLite the same schema changes run plainly.
+the audit trail keeps being written meanwhile. On SQLite the same statements run plainly.
 """
 
 from django.db import migrations, models
@@ -23,62 +23,61 @@ REPLACED = models.Index(fields=["organization", "-created_at"], name="accounts_a
 TABLE = "accounts_auditevent"
 
 
-def _hash_indexes(cursor) -> list[str]:
-    cursor.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef ~ %s",
-        [TABLE, r"\(hash( varchar_pattern_ops)?\)$"],
+def _hash_indexes(schema_editor) -> list[str]:
+    """The indexes on the hash column alone, whatever Django named them."""
+    with schema_editor.connection.cursor() as cursor:
+        if schema_editor.connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef ~ %s",
+                [TABLE, r"\(hash( varchar_pattern_ops)?\)$"],
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
+                " AND sql LIKE %s",
+                [TABLE, '%("hash")'],
+            )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _concurrently(schema_editor) -> str:
+    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+
+
+def _create(schema_editor, model, index: models.Index) -> None:
+    sql = str(index.create_sql(model, schema_editor))
+    schema_editor.execute(
+        sql.replace(
+            "CREATE INDEX", f"CREATE INDEX {_concurrently(schema_editor)}IF NOT EXISTS", 1
+        )
     )
-    return [name for (name,) in cursor.fetchall()]
 
 
-def _hash_field(model, *, indexed: bool) -> models.Field:
-    field = models.CharField(max_length=64, editable=False, db_index=indexed)
-    field.set_attributes_from_name("hash")
-    field.model = model
-    return field
+def _drop(schema_editor, name: str) -> None:
+    schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{name}"')
 
 
+# Plain SQL on both databases (no table rebuild on SQLite, where altering the field would copy
+# the table); CONCURRENTLY on PostgreSQL.
 def forwards(apps, schema_editor) -> None:
     model = apps.get_model("accounts", "AuditEvent")
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.add_index(model, ORGANIZATION_TIME)
-        schema_editor.add_index(model, ORGANIZATION_ACTION)
-        schema_editor.remove_index(model, REPLACED)
-        schema_editor.alter_field(
-            model, _hash_field(model, indexed=True), _hash_field(model, indexed=False)
-        )
-        return
     for index in (ORGANIZATION_TIME, ORGANIZATION_ACTION):
-        sql = str(index.create_sql(model, schema_editor))
-        schema_editor.execute(
-            sql.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY IF NOT EXISTS", 1)
-        )
-    with schema_editor.connection.cursor() as cursor:
-        names = [REPLACED.name, *_hash_indexes(cursor)]
-    for name in names:
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-    schema_editor.execute(f"ANALYZE {TABLE}")
+        _create(schema_editor, model, index)
+    for name in [REPLACED.name, *_hash_indexes(schema_editor)]:
+        _drop(schema_editor, name)
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"ANALYZE {TABLE}")
 
 
 def backwards(apps, schema_editor) -> None:
     model = apps.get_model("accounts", "AuditEvent")
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.alter_field(
-            model, _hash_field(model, indexed=False), _hash_field(model, indexed=True)
-        )
-        schema_editor.add_index(model, REPLACED)
-        schema_editor.remove_index(model, ORGANIZATION_ACTION)
-        schema_editor.remove_index(model, ORGANIZATION_TIME)
-        return
-    for sql in (
-        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "accounts_auditevent_hash_idx" ON {TABLE} (hash)',
-        str(REPLACED.create_sql(model, schema_editor)).replace(
-            "CREATE INDEX", "CREATE INDEX CONCURRENTLY IF NOT EXISTS", 1
-        ),
-    ):
-        schema_editor.execute(sql)
+    schema_editor.execute(
+        f"CREATE INDEX {_concurrently(schema_editor)}IF NOT EXISTS "
+        f'"accounts_auditevent_hash_idx" ON {TABLE} (hash)'
+    )
+    _create(schema_editor, model, REPLACED)
     for index in (ORGANIZATION_ACTION, ORGANIZATION_TIME):
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index.name}"')
+        _drop(schema_editor, index.name)
 
 
 class Migration(migrations.Migration):

@@ -3,12 +3,11 @@ and exported as CSV as filtered.
 
 Counting (a decision, also in docs/architecture.md): the organization's users are counted
 exactly up to COUNT_CAP; a larger organization reads "10,000+ users", pages on with Next (no
-Last page: counting 80,000 users on every view cost 10 to 17 ms). A search or filter is counted
-exactly, in the same query that picks the page's users (a window count), found on the
-(organization, search text) trigram index (migration 0014) or an ordering's index: its cost is
-bounded by the matches, never by the product's million users. Searches of one or two letters,
-which trigrams cannot narrow, walk the organization's name index, and are allowed. A filter
-(role, status, last sign-in) is counted like a search, with the page's users.
+Last page: counting 80,000 users on every view cost 10 to 17 ms). A search's or filter's
+matches are counted up to MATCH_COUNT_CAP ("1,000+ users match"). Each count is a walk that
+stops at its cap; the page is read on the ordering's index, in order, stopping at the page, or,
+for a rare word, found on the (organization, search text) trigram index (migration 0014) and
+sorted: the planner picks by the word. Neither grows with the product's million users.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from uuid import UUID
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Window
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -54,6 +52,10 @@ PAGE_SIZES = (25, 50, 100)
 PAGE_SIZE = PAGE_SIZES[0]
 # The organization's users are counted exactly up to this many; beyond, "10,000+".
 COUNT_CAP = 10_000
+# A search's or a filter's matches, up to this many; beyond, "1,000+ users match". Counting
+# every "smith" of an organization of 100,000 walks its whole name index (or reads thousands
+# of rows scattered over the table); 1,000 is a short walk, and more than anyone pages through.
+MATCH_COUNT_CAP = 1_000
 
 # The columns one may sort by, and what each sorts on; a leading "-" reverses. Each ordering has
 # its index (organization first, pk last: migrations 0005 and 0011), so a page is read, not
@@ -138,12 +140,18 @@ def _last_page(count: int, per_page: int) -> int:
 
 
 def _page_of_users(
-    users: UserQuerySet, number: int, per_page: int, ordering: tuple[str, ...], *, extra: int = 0
+    users: UserQuerySet,
+    matches: UserQuerySet,
+    number: int,
+    per_page: int,
+    ordering: tuple[str, ...],
+    *,
+    extra: int = 0,
 ) -> UserQuerySet:
-    """The users of one page (and `extra` after it), found on the ordering's index before any
-    row is read."""
+    """The users of one page of the matches (and `extra` after it), found on the ordering's
+    index (walked in order, stopping at the page) before any row is read."""
     offset = (number - 1) * per_page
-    on_page = users.order_by(*ordering).values("pk")[offset : offset + per_page + extra]
+    on_page = matches.order_by(*ordering).values("pk")[offset : offset + per_page + extra]
     return users.filter(pk__in=on_page)
 
 
@@ -160,23 +168,6 @@ class OpenEndedPage(Page):
 
     def has_next(self) -> bool:
         return self._has_next
-
-
-def _page_of_matches(
-    matches: UserQuerySet, number: int, per_page: int, ordering: tuple[str, ...]
-) -> tuple[UserQuerySet, int, int]:
-    """A page of the users a search or filter matches and how many match, in one query."""
-    offset = (number - 1) * per_page
-    rows = list(
-        matches.order_by(*ordering)
-        .annotate(matching=Window(Count("*")))
-        .values_list("pk", "matching")[offset : offset + per_page]
-    )
-    if rows or number == 1:
-        return matches.filter(pk__in=[pk for pk, _ in rows]), rows[0][1] if rows else 0, number
-    # Past the last page (a stale link, "Last" after users left): show the last one, as
-    # Paginator.get_page does.
-    return _page_of_matches(matches, _last_page(matches.count(), per_page), per_page, ordering)
 
 
 def _day(moment: datetime | None) -> str:
@@ -230,21 +221,21 @@ def directory(request: HttpRequest) -> HttpResponse:
     """Lists the organization's users; the same page, read-only, for those who change nothing."""
     filterset, view_form, sort, per_page = _directory_state(request)
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
-    capped = False
-    if filterset.narrows:
-        on_page, count, number = _page_of_matches(filterset.qs, number, per_page, ordering)
-    else:
-        users = organization_users(request)
-        # At most COUNT_CAP + 1 entries of the organization's index are read.
-        count = users.order_by()[: COUNT_CAP + 1].count()
-        capped = count > COUNT_CAP
-        if not capped:
-            number = min(number, _last_page(count, per_page))
-        on_page = _page_of_users(users, number, per_page, ordering, extra=int(capped))
+    users = organization_users(request)
+    matches = filterset.qs if filterset.narrows else users
+    cap = MATCH_COUNT_CAP if filterset.narrows else COUNT_CAP
+    # At most cap + 1 matches are counted: the walk stops there, however many there are.
+    count = matches.order_by()[: cap + 1].count()
+    capped = count > cap
+    if not capped:
+        # Past the last page (a stale link, "Last" after users left): the last one, as
+        # Paginator.get_page does.
+        number = min(number, _last_page(count, per_page))
+    on_page = _page_of_users(users, matches, number, per_page, ordering, extra=int(capped))
     members: list[User] = list(on_page.with_status().only(*SHOWN_FIELDS).order_by(*ordering))
     if capped:
         page: Page = OpenEndedPage(members[:per_page], number, per_page, len(members) > per_page)
-        members, count = members[:per_page], COUNT_CAP
+        members, count = members[:per_page], cap
     else:
         # A Paginator over the known count: it counts nothing itself.
         page = Page(members, number, Paginator(range(count), per_page))
@@ -260,7 +251,7 @@ def directory(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "per_page": per_page,
             "page": page,
-            "count_capped": f"{COUNT_CAP:,}" if capped else "",
+            "count_capped": f"{cap:,}" if capped else "",
             "rows": _rows(members),
             "page_query": state,
             "sort_query": _without(state, "sort"),
