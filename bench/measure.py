@@ -153,6 +153,12 @@ def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> li
             "global_admin",
         ),
         Scenario(
+            "audit_log_busy_person",
+            "Audit log filtered: a Global admin (who did a third of it)",
+            f"{audit_log}?{urlencode({'person': actors.other_global_admin.email})}",
+            "global_admin",
+        ),
+        Scenario(
             "audit_log_action_dates",
             "Audit log filtered: an action and a year",
             f"{audit_log}?"

@@ -231,17 +231,19 @@ def machine() -> dict[str, str]:
 
 
 def vacuum_state() -> str:
-    """Whether autovacuum has been through the loaded tables yet, table by table."""
+    """Whether the server runs autovacuum, and whether the loaded tables were vacuumed."""
     with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
         cursor.execute(
             "SELECT relname, last_autovacuum IS NOT NULL OR last_vacuum IS NOT NULL "
             "FROM pg_stat_user_tables WHERE relname IN "
             "('accounts_user', 'roles_roleassignment', 'accounts_auditevent') ORDER BY relname"
         )
-        return ", ".join(
-            f"{name} {'vacuumed' if done else 'not yet vacuumed'}"
-            for name, done in cursor.fetchall()
+        tables = ", ".join(
+            f"{name} {'vacuumed' if done else 'not vacuumed'}" for name, done in cursor.fetchall()
         )
+    return f"autovacuum {autovacuum} on this server; {tables}"
 
 
 def size_label(users: int) -> str:
