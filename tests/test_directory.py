@@ -317,3 +317,20 @@ def test_a_search_counts_its_matches_up_to_the_cap(client, csp, monkeypatch):
     assert ">Next<" not in second.content.decode()
     # Under the cap the count is exact.
     assert "1 user matches" in client.get(reverse("directory"), {"q": "M07"}).content.decode()
+
+
+@pytest.mark.parametrize("cap", [3, 30, 100])
+def test_pages_of_matches_are_the_same_whatever_the_cap(client, csp, monkeypatch, cap):
+    # The first pages come from the ids read for the count, later ones from the index again.
+    monkeypatch.setattr("accounts.views.directory.MATCH_COUNT_CAP", cap)
+    for number in range(60):
+        UserFactory(organization=csp.organization, first_name="Paged", last_name=f"P{number:02}")
+    client.force_login(csp.global_admin)
+
+    shown = []
+    for number in (1, 2, 3):
+        response = client.get(reverse("directory"), {"q": "paged", "page": number})
+        shown += [row.member.last_name for row in response.context["rows"]]
+        assert (">Next<" in response.content.decode()) == (number < 3)
+
+    assert shown == [f"P{number:02}" for number in range(60)]

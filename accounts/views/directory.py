@@ -155,6 +155,38 @@ def _page_of_users(
     return users.filter(pk__in=on_page)
 
 
+def _page_of_matches(
+    users: UserQuerySet,
+    matches: UserQuerySet,
+    number: int,
+    per_page: int,
+    ordering: tuple[str, ...],
+) -> tuple[UserQuerySet, int, int, bool]:
+    """The page of a search's or filter's matches, how many match (up to MATCH_COUNT_CAP), the
+    page number shown and whether the count stopped at the cap.
+
+    One query reads the ids of the first MATCH_COUNT_CAP + 1 matches in the page's order: the
+    count and, for the first pages, the page itself. PostgreSQL picks how by the word: a common
+    one walks the ordering's index and stops at the cap; a rare one is found on the trigram
+    index and its few matches sorted. Only a page past the cap reads again, with an offset.
+    """
+    ids = list(matches.order_by(*ordering).values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1])
+    count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
+    if not capped:
+        number = min(number, _last_page(count, per_page))
+    offset = (number - 1) * per_page
+    if offset + per_page < len(ids) or not capped:
+        # The page, and the first user of the next one when capped (whether Next is offered).
+        end = offset + per_page + int(capped)
+        return users.filter(pk__in=ids[offset:end]), count, number, capped
+    return (
+        _page_of_users(users, matches, number, per_page, ordering, extra=1),
+        count,
+        number,
+        capped,
+    )
+
+
 class OpenEndedPage(Page):
     """A page of a list counted only up to COUNT_CAP: whether another follows is known by
     reading one row more, and the last page's number is not known."""
@@ -222,16 +254,21 @@ def directory(request: HttpRequest) -> HttpResponse:
     filterset, view_form, sort, per_page = _directory_state(request)
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
     users = organization_users(request)
-    matches = filterset.qs if filterset.narrows else users
-    cap = MATCH_COUNT_CAP if filterset.narrows else COUNT_CAP
-    # At most cap + 1 matches are counted: the walk stops there, however many there are.
-    count = matches.order_by()[: cap + 1].count()
-    capped = count > cap
-    if not capped:
-        # Past the last page (a stale link, "Last" after users left): the last one, as
-        # Paginator.get_page does.
-        number = min(number, _last_page(count, per_page))
-    on_page = _page_of_users(users, matches, number, per_page, ordering, extra=int(capped))
+    if filterset.narrows:
+        on_page, count, number, capped = _page_of_matches(
+            users, filterset.qs, number, per_page, ordering
+        )
+        cap = MATCH_COUNT_CAP
+    else:
+        cap = COUNT_CAP
+        # At most COUNT_CAP + 1 entries of the organization's index are read.
+        count = users.order_by()[: cap + 1].count()
+        capped = count > cap
+        if not capped:
+            # Past the last page (a stale link, "Last" after users left): the last one, as
+            # Paginator.get_page does.
+            number = min(number, _last_page(count, per_page))
+        on_page = _page_of_users(users, users, number, per_page, ordering, extra=int(capped))
     members: list[User] = list(on_page.with_status().only(*SHOWN_FIELDS).order_by(*ordering))
     if capped:
         page: Page = OpenEndedPage(members[:per_page], number, per_page, len(members) > per_page)
