@@ -247,11 +247,12 @@ def vacuum_state() -> str:
 
 
 def size_label(users: int) -> str:
-    """100000 → "100k", 1000000 → "1m", 300 → "300"."""
-    if users >= 1_000_000 and users % 1_000_000 == 0:
-        return f"{users // 1_000_000}m"
-    if users >= 1000 and users % 1000 == 0:
-        return f"{users // 1000}k"
+    """100000 → "100k", 1000000 → "1m" (1,010,001 too: a measurement again adds the bulk
+    add's users), 300 → "300"."""
+    if users >= 1_000_000:
+        return f"{round(users / 1_000_000, 1):g}m"
+    if users >= 1000:
+        return f"{round(users / 1000):g}k"
     return str(users)
 
 

@@ -241,3 +241,9 @@ def test_it_names_results_by_dataset_size() -> None:
     assert report.size_label(100_000) == "100k"
     assert report.size_label(1_000_000) == "1m"
     assert report.size_label(300) == "300"
+
+
+def test_a_measurement_again_keeps_the_size_label() -> None:
+    assert report.size_label(1_010_001) == "1m"
+    assert report.size_label(50_000) == "50k"
+    assert report.size_label(60_001) == "60k"
