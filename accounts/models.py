@@ -495,7 +495,8 @@ class AuditEvent(models.Model):
     NO_ORGANIZATION_CHAIN_LOCK = 0x61756469745F6E6F  # "audit_no"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Indexed with the id, in Meta.indexes: the support admin's list across organizations.
+    created_at = models.DateTimeField(default=timezone.now)
     organization = models.ForeignKey(
         PartnerOrganization,
         on_delete=models.PROTECT,
@@ -547,6 +548,10 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["organization", "-created_at", "-id"], name="accounts_audit_org_time_idx2"
             ),
+            # The whole log in its order (the support admin). With created_at alone, PostgreSQL
+            # preferred it for one organization's newest page too, filtering the organization
+            # and sorting by id: 20 ms past another organization's burst of events.
+            models.Index(fields=["-created_at", "-id"], name="accounts_audit_time_idx"),
             models.Index(
                 fields=["organization", "action", "-created_at", "-id"],
                 name="accounts_audit_org_action_idx",

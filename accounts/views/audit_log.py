@@ -243,15 +243,27 @@ def _past(events: AuditEventQuerySet, cursor: UUID, older: bool) -> AuditEventQu
     )
 
 
+def _first(events: AuditEventQuerySet, *ordering: str) -> list[AuditEvent]:
+    """The first PAGE_SIZE + 1 events in this order, in one query: their ids picked first.
+
+    Picking ids alone, PostgreSQL reads them from the organization's (created_at, id) index
+    without touching the table; asked for whole rows, it preferred the log-wide time index and
+    filtered out other organizations' events one by one (20 to 50 ms after another
+    organization's burst of events).
+    """
+    ids = events.order_by(*ordering).values("pk")[: PAGE_SIZE + 1]
+    return list(AuditEvent.objects.filter(pk__in=ids).order_by(*ordering))
+
+
 def log_page(request: HttpRequest, events: AuditEventQuerySet) -> LogPage:
     """The page the address asks for: the newest events, or those past a cursor."""
     older, newer = _cursor(request, OLDER), _cursor(request, NEWER)
     if newer is not None:
-        rows = list(_past(events, newer, older=False).order_by("created_at", "id")[: PAGE_SIZE + 1])
+        rows = _first(_past(events, newer, older=False), "created_at", "id")
         return LogPage(rows[:PAGE_SIZE][::-1], has_newer=len(rows) > PAGE_SIZE, has_older=True)
     if older is not None:
         events = _past(events, older, older=True)
-    rows = list(events.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
+    rows = _first(events, "-created_at", "-id")
     return LogPage(rows[:PAGE_SIZE], has_newer=older is not None, has_older=len(rows) > PAGE_SIZE)
 
 
