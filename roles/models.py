@@ -102,12 +102,17 @@ class RoleAssignment(models.Model):
     granted_at = models.DateTimeField(default=timezone.now)
     # The user's organization, copied here when the assignment is made (users never change
     # organization): "who holds Global admin in this organization?" is then one index range,
-    # (organization, role) including the user (roles migration 0008), instead of a walk of the
+    # (organization, role) including the user (roles migration 0007), instead of a walk of the
     # organization's users. Set by save() and bulk_create() from the user; no index of its own,
     # the composite one starts with it.
+    # Nullable in the database for one release: while old and new code run side by side during
+    # an upgrade (docs/deploy.md), the old code writes assignments without it. The next release
+    # fills those again and makes the column NOT NULL; until then a missing one only makes
+    # the last-Global-admin check count fewer others, which refuses, never allows.
     organization = models.ForeignKey(
         "accounts.PartnerOrganization",
         on_delete=models.CASCADE,
+        null=True,
         related_name="+",
         editable=False,
         db_index=False,

@@ -1,7 +1,9 @@
 """The organization of each role assignment, copied from its user (filled by 0006).
 
-Nullable while it is filled: adding a nullable column without a default changes only the
-catalog on PostgreSQL, however many assignments there are. No index of its own: 0008 builds the
+Nullable, and for this release it stays so: while an upgrade rolls out, old code writes
+assignments without it (docs/deploy.md); the next release fills those and sets NOT NULL.
+Adding a nullable column without a default changes only the catalog on PostgreSQL, however
+many assignments there are. No index of its own: 0007 builds the
 (organization, role) INCLUDE (user) index concurrently, which starts with it.
 """
 

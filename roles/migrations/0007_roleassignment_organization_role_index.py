@@ -38,6 +38,6 @@ class Migration(migrations.Migration):
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
     atomic = False
 
-    dependencies = [("roles", "0007_roleassignment_organization_required")]
+    dependencies = [("roles", "0006_fill_roleassignment_organization")]
 
     operations = [migrations.RunPython(add_index, remove_index)]
