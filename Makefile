@@ -35,7 +35,8 @@ test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The benchmark on PostgreSQL (DATABASE_URL; default: the local partnerhub_bench database).
-# BENCH_ARGS passes options, e.g. BENCH_ARGS="--users 1000000"; see bench/README.md.
+# A million users and audit events by default; BENCH_ARGS="--quick" for 50,000 (a few minutes).
+# BENCH_ARGS passes options; see bench/README.md.
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

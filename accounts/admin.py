@@ -740,12 +740,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "target_label",
         "change_in_words",
     )
-    list_filter = ("action", "outcome", "organization")
+    # A million events: never counted (accounts.paging), the newest first on the
+    # (created_at, id) order and no sorting by a column; the organization chosen by a link or
+    # its partner ID, not from a list of every organization on every page.
+    list_filter = ("action", "outcome", OrganizationFilter, PartnerIdFilter)
     list_select_related = ("organization",)
     readonly_fields = ("change_in_words",)
     search_fields = ("actor_label", "target_label")
     search_help_text = "Search by who acted or whom it concerned."
     show_full_result_count = False
+    sortable_by = ()
+    list_per_page = 25
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[UncountedChangeList]:
+        return UncountedChangeList
 
     @admin.display(description="Change")
     def change_in_words(self, event: AuditEvent) -> str:

@@ -61,7 +61,11 @@ class DirectoryFilter(django_filters.FilterSet):
         # a user once per role.
         if value == NO_ROLE:
             return users.filter(~Exists(RoleAssignment.objects.filter(user=OuterRef("pk"))))
-        holds = RoleAssignment.objects.filter(user=OuterRef("pk"), role__key=value)
+        # The assignment's organization too: a plan that reads the role's holders first reads
+        # the organization's, on the (organization, role) index, not every organization's.
+        holds = RoleAssignment.objects.filter(
+            user=OuterRef("pk"), organization=OuterRef("organization_id"), role__key=value
+        )
         return users.filter(Exists(holds))
 
     def filter_status(self, users: UserQuerySet, name: str, value: str) -> UserQuerySet:

@@ -548,7 +548,10 @@ class _Writer:
             [
                 # By id: thousands of them, and the related objects are not needed here.
                 RoleAssignment(
-                    user_id=user.pk, role_id=self.roles[key].pk, granted_by_id=self.actor.pk
+                    user_id=user.pk,
+                    role_id=self.roles[key].pk,
+                    granted_by_id=self.actor.pk,
+                    organization_id=self.organization.pk,
                 )
                 for user, row in zip(users, rows, strict=True)
                 for key in row.role_keys

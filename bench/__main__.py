@@ -13,23 +13,45 @@ from pathlib import Path
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/partnerhub_bench"
 
 
+FULL_USERS = 1_000_000
+QUICK_USERS = 50_000
+# The largest organization's share of the users: 100,000 of a million (the issue: at least 8%).
+LARGE_SHARE = 0.10
+USERS_PER_ORGANIZATION = 500
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--users", type=int, default=100_000, help="users (default 100,000)")
     parser.add_argument(
-        "--organizations", type=int, default=2_000, help="organizations (default 2,000)"
+        "--quick",
+        action="store_true",
+        help="50,000 users and audit events, fewer requests, shorter load test (a few minutes)",
+    )
+    parser.add_argument("--users", type=int, default=None, help="users (default 1,000,000)")
+    parser.add_argument(
+        "--audit-events", type=int, default=None, help="audit events (default: as many as users)"
+    )
+    parser.add_argument(
+        "--organizations", type=int, default=None, help="organizations (default: users / 500)"
     )
     parser.add_argument(
         "--large-org",
         type=int,
         default=None,
-        help="users of the large organization (default 50,000, at most half the users)",
+        help="users of the large organization, the largest (default: 10%% of the users)",
+    )
+    parser.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="no VACUUM after loading (the tables as a server without autovacuum leaves them)",
     )
     parser.add_argument("--seed", type=int, default=2026, help="the dataset's random seed")
     parser.add_argument(
-        "--requests", type=int, default=300, help="requests per page, in-process (300)"
+        "--requests", type=int, default=None, help="requests per page, in-process (200; quick 60)"
     )
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page (10)")
+    parser.add_argument(
+        "--duration", type=int, default=None, help="seconds of wrk per page (10; quick 6)"
+    )
     parser.add_argument(
         "--import-rows", type=int, default=10_000, help="rows of the bulk add CSV (10,000)"
     )
@@ -42,7 +64,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--results", type=Path, default=Path(__file__).parent / "results", help="where to write"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.users is None:
+        args.users = QUICK_USERS if args.quick else FULL_USERS
+    if args.audit_events is None:
+        args.audit_events = args.users
+    if args.organizations is None:
+        args.organizations = max(10, args.users // USERS_PER_ORGANIZATION)
+    if args.large_org is None:
+        args.large_org = max(1, int(args.users * LARGE_SHARE))
+    if args.requests is None:
+        args.requests = 60 if args.quick else 200
+    if args.duration is None:
+        args.duration = 6 if args.quick else 10
+    return args
 
 
 def production_like_environment() -> None:
@@ -97,7 +132,9 @@ def main(argv: list[str]) -> int:
         return 2
     ensure_database()
 
-    from accounts.models import PartnerOrganization, User
+    from django.db.models import Count
+
+    from accounts.models import AuditEvent, PartnerOrganization, User
     from bench import bulk_add, dataset, measure, report, serve
     from roles.models import RoleAssignment
 
@@ -106,36 +143,54 @@ def main(argv: list[str]) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
 
     loaded = None
-    large_org = args.large_org if args.large_org is not None else min(50_000, args.users // 2)
     if not args.skip_load:
         print(
             f"Loading {args.users:,} users in {args.organizations:,} organizations "
-            f"(the large one: {large_org:,})...",
+            f"(the large one: {args.large_org:,}) and {args.audit_events:,} audit events...",
             flush=True,
         )
-        loaded = dataset.load(args.users, args.organizations, large_org, args.seed)
-        vacuum_started = time.perf_counter()
-        dataset.vacuum()
-        loaded.seconds += time.perf_counter() - vacuum_started
+        loaded = dataset.load(
+            args.users, args.organizations, args.large_org, args.seed, args.audit_events
+        )
+        if not args.no_vacuum:
+            vacuum_started = time.perf_counter()
+            dataset.vacuum()
+            loaded.seconds += time.perf_counter() - vacuum_started
         print(
-            f"Loaded {loaded.users:,} users, {loaded.role_assignments:,} role assignments in "
-            f"{loaded.organizations:,} organizations in {loaded.seconds:.1f} s.",
+            f"Loaded {loaded.users:,} users, {loaded.role_assignments:,} role assignments, "
+            f"{loaded.audit_events:,} audit events in {loaded.organizations:,} organizations "
+            f"in {loaded.seconds:.1f} s.",
             flush=True,
         )
     actors = dataset.find_actors()
     surname, fragment, no_hit = "smith", "ia.garc", "zzqxv"
     large_users = User.objects.in_organization(actors.large_organization)
+    largest = (
+        User.objects.partner_users()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .values_list("n", flat=True)[:2]
+    )
     counts = {
         "organizations": PartnerOrganization.objects.count(),
         "partner users": User.objects.partner_users().count(),
         "role assignments": RoleAssignment.objects.count(),
-        "users of the large organization": large_users.count(),
+        "audit events": AuditEvent.objects.count(),
+        "users of the large organization (the one measured)": large_users.count(),
+        "users of the next largest organization": list(largest)[-1],
+        "audit events of the large organization": AuditEvent.objects.in_organization(
+            actors.large_organization
+        ).count(),
+        "Global admins of the large organization": large_users.filter(
+            role_assignments__role__key="global_admin"
+        ).count(),
         f'"{surname}" in the large organization': large_users.search(surname).count(),
         f'"{fragment}" in the large organization': large_users.search(fragment).count(),
         f'"{surname}" across all organizations': User.objects.search(surname).count(),
     }
 
-    print(f"Measuring pages in-process, up to {args.requests} requests each:", flush=True)
+    print(f"Measuring pages in-process, interleaved, up to {args.requests} rounds:", flush=True)
     timings = measure.measure(
         actors,
         requests=args.requests,
@@ -144,6 +199,17 @@ def main(argv: list[str]) -> int:
         no_hit=no_hit,
         progress=True,
     )
+    change = measure.time_change_to_global_admin(actors)
+    timings.append(change)
+    print(
+        f"  {change.scenario.label}: median {change.median_ms:.1f} ms, p95 {change.p95_ms:.1f}"
+        f" ms, {change.queries} queries",
+        flush=True,
+    )
+    check = measure.time_last_global_admin_check(actors)
+    print(f"  last-Global-admin check: p95 {check.p95_ms:.3f} ms", flush=True)
+    print("Counting the queries of every URL of the permission table...", flush=True)
+    urls = measure.count_every_url(actors)
 
     # The REST API and SCIM (bench/api.py), measured like the pages, reported in the notes.
     from bench import api as api_bench
@@ -154,10 +220,18 @@ def main(argv: list[str]) -> int:
     notes = [
         *api_lines,
         "median and p95 of pages: server-side, in-process (Django test client: middleware, view, "
-        "templates, database; no network), one request at a time, after 3 warm-up requests; "
-        "queries: SQL queries of one request.",
-        "The directory pages are requested as the large organization's Global admin; the admin "
-        "pages as support staff (the Support group, not a superuser).",
+        "templates, database; no network), the pages interleaved (one request of each per "
+        "round), after 3 warm-up requests; cold: the median of "
+        f"{measure.COLD_RUNS} first requests on a new database connection; queries: SQL "
+        "queries of one request.",
+        "The directory and audit log pages are requested as the large organization's Global "
+        "admin (the User management admin where said); the support admin's pages and the plain "
+        "admin as support staff (the Support group, not a superuser). The plain admin searches "
+        "the same organization with the same page size (25).",
+        "Users are stored in the order they joined, organizations interleaved. Vacuum: "
+        + report.vacuum_state(),
+        "The machine's 2 cores may be shared with other work while the bench runs: the load "
+        "average is in the Machine section; the ratios compare pages measured in the same run.",
     ]
     load: tuple | str | None = None
     if args.skip_server:
@@ -201,8 +275,10 @@ def main(argv: list[str]) -> int:
         "Why a target is missed, and what would meet it: bench/README.md, "
         '"Where the targets are missed".'
     )
-    table = report.rows(timings, load, imports)
-    text = report.document(table, report.dataset_lines(loaded, counts), notes, started_at)
+    table = report.rows(timings, load, imports, check=check, urls=urls)
+    text = report.document(
+        table, report.dataset_lines(loaded, counts), notes, started_at, urls=urls
+    )
     users = loaded.users if loaded else counts["partner users"]
     path = report.write(text, args.results, users, started_at)
     print()

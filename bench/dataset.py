@@ -1,15 +1,21 @@
-"""A realistic PartnerHub dataset, loaded by COPY: organizations, users, their roles.
+"""A realistic PartnerHub dataset, loaded by COPY: organizations, users, roles, audit events.
 
-One large organization, many small ones (a long tail), names that repeat the way real surnames do
-(Smith, Garcia, Müller...), accents, emails on each organization's own domain. Every
-organization keeps at least one Global admin. No password is hashed per user: every user shares
-one unusable password (the bench signs in with the test client's force_login).
+One large organization (the largest: the one measured), many small ones (a long tail), names
+that repeat the way real surnames do (Smith, Garcia, Müller...), accents, emails on each
+organization's own domain. Every organization keeps at least one Global admin. Users are written
+in the order they joined, organizations interleaved, as a production table holds them: an
+organization's users are spread over the whole table, not stored side by side. Audit events
+are chained by hash exactly as AuditEvent.save() chains them (verify_audit passes), half of them
+in the large organization. No password is hashed per user: every user shares one unusable
+password (the bench signs in with the test client's force_login).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import random
 import re
 import time
@@ -22,10 +28,10 @@ from itertools import accumulate
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from accounts.identity import email_skeleton
-from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.models import AuditAction, AuditOutcome, PartnerOrganization, ProgramType, User
 from accounts.search import fold
 from accounts.support import SUPPORT_GROUP, ensure_support_group
 from roles.catalogue import SPECS, RoleKey
@@ -39,7 +45,10 @@ LOADED_TABLES = (
     "accounts_user",
     "roles_roleassignment",
     "accounts_user_groups",
+    "accounts_auditevent",
 )
+# The share of the audit events that fall in the large organization (its admins are busy).
+LARGE_ORGANIZATION_EVENTS = 0.5
 # Rows per COPY: bounds the memory a million users take.
 CHUNK = 50_000
 
@@ -122,7 +131,9 @@ class LoadResult:
     users: int = 0
     role_assignments: int = 0
     global_admins: int = 0
+    audit_events: int = 0
     large_organization_users: int = 0
+    large_organization_events: int = 0
     program_types: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -152,11 +163,15 @@ def organization_sizes(users: int, organizations: int, large: int) -> list[int]:
     total = sum(weights)
     sizes = [max(1, int(rest * w / total)) for w in weights]
     # Rounding leaves a few users over (or under): even it out from the largest down.
+    # The large organization is the largest (the one measured): the tail's head is cut below it
+    # and what is cut goes to the rest of the tail.
+    sizes = [min(size, max(1, large - 1)) for size in sizes]
     diff, i = rest - sum(sizes), 0
     while diff != 0:
         step = 1 if diff > 0 else -1
-        if sizes[i % others] + step >= 1:
-            sizes[i % others] += step
+        index = others - 1 - (i % others) if step > 0 else i % others
+        if 1 <= sizes[index] + step < large:
+            sizes[index] += step
             diff -= step
         i += 1
     return [large, *sizes]
@@ -169,9 +184,13 @@ def _csv_chunk(rows: list[tuple]) -> io.StringIO:
     return buffer
 
 
-def _copy(cursor, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    # CSV: an unquoted empty field is NULL, which is how csv.writer writes None.
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+def _copy(
+    cursor, table: str, columns: Sequence[str], rows: list[tuple], not_null: Sequence[str] = ()
+) -> None:
+    # CSV: an unquoted empty field is NULL, which is how csv.writer writes None; in the
+    # `not_null` columns it is an empty string.
+    forced = f", FORCE_NOT_NULL ({', '.join(not_null)})" if not_null else ""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv{forced})"
     cursor.copy_expert(sql, _csv_chunk(rows))
 
 
@@ -193,7 +212,43 @@ USER_COLUMNS = (
     "search_text",
     "email_skeleton",
 )
-ASSIGNMENT_COLUMNS = ("id", "granted_at", "granted_by_id", "role_id", "user_id")
+ASSIGNMENT_COLUMNS = ("id", "granted_at", "granted_by_id", "role_id", "user_id", "organization_id")
+EVENT_COLUMNS = (
+    "id",
+    "public_id",
+    "created_at",
+    "organization_id",
+    "action",
+    "outcome",
+    "reason",
+    "actor_id",
+    "actor_label",
+    "target_id",
+    "target_label",
+    "before",
+    "after",
+    "ip_address",
+    "user_agent",
+    "sequence",
+    "previous_hash",
+    "hash",
+    "repeats",
+)
+# Text columns that may be empty (never NULL).
+EVENT_TEXT = ("reason", "previous_hash", "target_label", "user_agent")
+# What the audit trail mostly holds, roughly as often as admins do each.
+EVENT_KINDS = (
+    (AuditAction.ROLE_GRANTED, AuditOutcome.DONE, 30),
+    (AuditAction.ROLE_REVOKED, AuditOutcome.DONE, 10),
+    (AuditAction.USER_EDITED, AuditOutcome.DONE, 20),
+    (AuditAction.USER_CREATED, AuditOutcome.DONE, 20),
+    (AuditAction.USER_DEACTIVATED, AuditOutcome.DONE, 5),
+    (AuditAction.PASSWORD_RESET, AuditOutcome.DONE, 5),
+    (AuditAction.ROLE_GRANTED, AuditOutcome.REFUSED, 5),
+    (AuditAction.MAPS_PURCHASED, AuditOutcome.DONE, 5),
+)
+# Users of each organization remembered as actors and targets of its events.
+EVENT_PEOPLE = 200
 
 
 class _Generator:
@@ -294,65 +349,196 @@ def _reset_sequences(tables: Sequence[str]) -> None:
             )
 
 
+@dataclass
+class _OrganizationState:
+    """What the generator remembers of one organization while its users are written."""
+
+    org_id: int
+    domain: str
+    csp: bool
+    admins: int
+    position: int = 0
+    first_admin: int | None = None
+    taken: dict[str, int] = field(default_factory=dict)
+    # (id, label) of its admins and of its first EVENT_PEOPLE users, for the audit events.
+    admin_people: list[tuple[int, str]] = field(default_factory=list)
+    people: list[tuple[int, str]] = field(default_factory=list)
+
+
 def _users(
-    gen: _Generator, sizes: list[int], orgs: list[tuple]
+    gen: _Generator, sizes: list[int], orgs: list[tuple], states: list[_OrganizationState]
 ) -> Iterator[tuple[tuple, list[tuple]]]:
-    """Yields (user row, its role assignment rows), organization by organization."""
-    user_id = assignment_id = 0
-    for size, org in zip(sizes, orgs, strict=True):
-        org_id, domain, csp = org[0], org[1], org[2]
-        taken: dict[str, int] = {}
-        admins = 1 + min(2, size // 50)  # at least one Global admin; three in large ones
-        first_admin: int | None = None
-        for position, (first, last) in enumerate(gen.names(size)):
-            user_id += 1
-            if gen.rng.random() < 0.15:
-                local = f"{_ascii_local(first)[:1]}{_ascii_local(last)}"
-            else:
-                local = f"{_ascii_local(first)}.{_ascii_local(last)}"
-            seen = taken.get(local, 0)
-            taken[local] = seen + 1
-            email = f"{local}{seen + 1 if seen else ''}@{domain}"
-            admin = position < admins
-            active = admin or gen.rng.random() > 0.03
-            created_at = gen.moment()
-            row = (
-                user_id,
-                gen.password,
-                None,
-                False,
-                gen.uuid(),
-                email,
-                first,
-                last,
-                active,
-                False,
-                False,
-                created_at,
-                first_admin,
-                org_id,
-                # What User.refresh_search_text stores: fold(f"{first} {last} {email}"); the
-                # email is already folded (ASCII, lower case, no spaces).
-                f"{_folded_name(first, last)} {email}",
-                # What User.refresh_email_skeleton stores.
-                email_skeleton(email),
-            )
-            assignments = []
-            for key in gen.user_roles(csp, admin):
-                assignment_id += 1
-                assignments.append(
-                    (assignment_id, created_at, first_admin, gen.roles[key], user_id)
+    """Yields (user row, its role assignment rows) in the order users joined: organizations
+    interleaved at random, so that no organization's users sit together in the table."""
+    joined = [index for index, size in enumerate(sizes) for _ in range(size)]
+    gen.rng.shuffle(joined)
+    for index, _size in enumerate(sizes):
+        org_id, domain, csp = orgs[index]
+        states.append(
+            _OrganizationState(org_id, domain, csp, admins=1 + min(2, sizes[index] // 50))
+        )
+    assignment_id = 0
+    for user_id, index in enumerate(joined, start=1):
+        state = states[index]
+        [(first, last)] = gen.names(1)
+        if gen.rng.random() < 0.15:
+            local = f"{_ascii_local(first)[:1]}{_ascii_local(last)}"
+        else:
+            local = f"{_ascii_local(first)}.{_ascii_local(last)}"
+        seen = state.taken.get(local, 0)
+        state.taken[local] = seen + 1
+        email = f"{local}{seen + 1 if seen else ''}@{state.domain}"
+        # The first users of an organization are its Global admins (at least one, active).
+        admin = state.position < state.admins
+        state.position += 1
+        active = admin or gen.rng.random() > 0.03
+        created_at = gen.moment()
+        row = (
+            user_id,
+            gen.password,
+            None,
+            False,
+            gen.uuid(),
+            email,
+            first,
+            last,
+            active,
+            False,
+            False,
+            created_at,
+            state.first_admin,
+            state.org_id,
+            # What User.refresh_search_text stores: fold(f"{first} {last} {email}"); the
+            # email is already folded (ASCII, lower case, no spaces).
+            f"{_folded_name(first, last)} {email}",
+            # What User.refresh_email_skeleton stores.
+            email_skeleton(email),
+        )
+        assignments = []
+        for key in gen.user_roles(state.csp, admin):
+            assignment_id += 1
+            assignments.append(
+                (
+                    assignment_id,
+                    created_at,
+                    state.first_admin,
+                    gen.roles[key],
+                    user_id,
+                    state.org_id,
                 )
-            if first_admin is None:
-                first_admin = user_id
-            yield row, assignments
+            )
+        label = f"{first} {last} <{email}>"
+        if admin:
+            state.admin_people.append((user_id, label))
+        if len(state.people) < EVENT_PEOPLE:
+            state.people.append((user_id, label))
+        if state.first_admin is None:
+            state.first_admin = user_id
+        yield row, assignments
+
+
+def _event_hash(content: dict) -> str:
+    """AuditEvent.content_hash, for a row about to be copied (the same canonical JSON)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _audit_events(
+    gen: _Generator, count: int, states: list[_OrganizationState], sizes: list[int]
+) -> Iterator[tuple]:
+    """`count` events, oldest first, organizations interleaved in time; each organization's
+    chain numbered and hashed as AuditEvent.save() does."""
+    large_share = round(count * LARGE_ORGANIZATION_EVENTS) if len(states) > 1 else count
+    weights = list(accumulate(sizes[1:])) if len(states) > 1 else None
+    organizations = [0] * large_share
+    if weights:
+        organizations += [
+            1 + i
+            for i in gen.rng.choices(
+                range(len(states) - 1), cum_weights=weights, k=count - large_share
+            )
+        ]
+    gen.rng.shuffle(organizations)
+    kinds = [(action, outcome) for action, outcome, _weight in EVENT_KINDS]
+    kind_weights = list(accumulate(weight for _a, _o, weight in EVENT_KINDS))
+    role_names = [spec.name for spec in SPECS.values()]
+    # Three years of events, one every few minutes at a million: evenly spread, oldest first.
+    start = gen.now - timedelta(days=3 * 365)
+    step = (3 * 365 * 86400) / max(count, 1)
+    chains: dict[int, tuple[int, str]] = {}
+    for event_id, index in enumerate(organizations, start=1):
+        state = states[index]
+        created_at = start + timedelta(seconds=event_id * step, microseconds=event_id % 997)
+        action, outcome = gen.rng.choices(kinds, cum_weights=kind_weights)[0]
+        actor_id, actor_label = gen.rng.choice(state.admin_people)
+        target_id, target_label = gen.rng.choice(state.people)
+        if action in (AuditAction.ROLE_GRANTED, AuditAction.ROLE_REVOKED):
+            role = gen.rng.choice(role_names)
+            before, after = ({"roles": []}, {"roles": [role]})
+            if action == AuditAction.ROLE_REVOKED:
+                before, after = after, before
+        elif action == AuditAction.USER_EDITED:
+            before, after = {"last_name": "Before"}, {"last_name": target_label.split(" <")[0]}
+        else:
+            before, after = {}, {}
+        reason = (
+            "Only a Global admin can grant or revoke Global admin." if outcome == "refused" else ""
+        )
+        sequence, previous_hash = chains.get(state.org_id, (0, ""))
+        sequence += 1
+        public_id = gen.uuid()
+        ip_address = f"198.51.100.{event_id % 250 + 1}"
+        user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edge/131.0"
+        content = {
+            "public_id": public_id,
+            "sequence": sequence,
+            "organization": state.org_id,
+            "created_at": created_at.isoformat(timespec="microseconds"),
+            "action": action.value,
+            "outcome": outcome.value,
+            "reason": reason,
+            "actor_label": actor_label,
+            "target_label": target_label,
+            "before": before,
+            "after": after,
+            "ip_address": ip_address,
+            "user_agent": user_agent,
+            "previous_hash": previous_hash,
+        }
+        event_hash = _event_hash(content)
+        chains[state.org_id] = (sequence, event_hash)
+        yield (
+            event_id,
+            public_id,
+            created_at.isoformat(),
+            state.org_id,
+            action.value,
+            outcome.value,
+            reason,
+            actor_id,
+            actor_label,
+            target_id,
+            target_label,
+            json.dumps(before, ensure_ascii=False),
+            json.dumps(after, ensure_ascii=False),
+            ip_address,
+            user_agent,
+            sequence,
+            previous_hash,
+            event_hash,
+            0,
+        )
 
 
 @transaction.atomic
 def load(
-    users: int = 100_000, organizations: int = 2_000, large: int = 50_000, seed: int = 2026
+    users: int = 100_000,
+    organizations: int = 2_000,
+    large: int = 10_000,
+    seed: int = 2026,
+    audit_events: int = 0,
 ) -> LoadResult:
-    """Replace every organization and user with a generated dataset; then ANALYZE."""
+    """Replace every organization, user and audit event with a generated dataset; ANALYZE."""
     started = time.perf_counter()
     organizations = max(1, min(organizations, users))
     gen = _Generator(seed, datetime.now(UTC))
@@ -385,7 +571,8 @@ def load(
         )
         user_rows: list[tuple] = []
         assignment_rows: list[tuple] = []
-        for row, assignments in _users(gen, sizes, orgs):
+        states: list[_OrganizationState] = []
+        for row, assignments in _users(gen, sizes, orgs, states):
             user_rows.append(row)
             assignment_rows.extend(assignments)
             if len(user_rows) >= CHUNK:
@@ -398,9 +585,20 @@ def load(
         _copy(cursor, "roles_roleassignment", ASSIGNMENT_COLUMNS, assignment_rows)
         result.users += len(user_rows)
         result.role_assignments += len(assignment_rows)
+        event_rows: list[tuple] = []
+        for event in _audit_events(gen, audit_events, states, sizes):
+            event_rows.append(event)
+            if event[3] == states[0].org_id:
+                result.large_organization_events += 1
+            if len(event_rows) >= CHUNK:
+                _copy(cursor, "accounts_auditevent", EVENT_COLUMNS, event_rows, EVENT_TEXT)
+                result.audit_events += len(event_rows)
+                event_rows = []
+        _copy(cursor, "accounts_auditevent", EVENT_COLUMNS, event_rows, EVENT_TEXT)
+        result.audit_events += len(event_rows)
         for statement in restore:
             cursor.execute(statement)
-    _reset_sequences(LOADED_TABLES[:3])
+    _reset_sequences([*LOADED_TABLES[:3], "accounts_auditevent"])
     _add_support_staff()
     with connection.cursor() as cursor:
         # The loaded tables only: a database-wide ANALYZE also takes the shared catalogs, and
@@ -426,10 +624,12 @@ def _add_support_staff() -> User:
 
 
 def vacuum() -> None:
-    """VACUUM ANALYZE the loaded tables (outside a transaction), as autovacuum would in time.
+    """VACUUM ANALYZE the loaded tables (outside a transaction), as autovacuum would within
+    minutes of such a load on a production server (unless --no-vacuum).
 
     Freshly copied rows are not yet in the visibility map: until a vacuum, every index-only scan
-    (the directory's counts) also reads the table.
+    also reads the table. A production table of a million slowly changing users is almost all
+    visible; a server with autovacuum off (the report says) would never make it so.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(LOADED_TABLES)}")
@@ -441,23 +641,47 @@ class Actors:
 
     large_organization: PartnerOrganization
     global_admin: User
+    other_global_admin: User  # whose page, and whose change, the Global admin path times
     sample_user: User
     support: User
+    # One user of the large organization per role, holding no role above it (for the
+    # permission table's visitors), by role key.
+    by_role: dict[str, User]
 
 
 def find_actors() -> Actors:
-    """The large organization's first Global admin, a user with several roles, support staff."""
+    """The large organization's Global admins, a user per role, support staff."""
     organization = PartnerOrganization.objects.get(partner_id=LARGE_PARTNER_ID)
-    members = User.objects.in_organization(organization)
-    admin = (
-        members.filter(is_active=True, role_assignments__role__key=RoleKey.GLOBAL_ADMIN)
-        .order_by("pk")
-        .first()
+    members = User.objects.in_organization(organization).filter(is_active=True)
+    admins = list(
+        members.filter(role_assignments__role__key=RoleKey.GLOBAL_ADMIN).order_by("pk")[:2]
     )
+    admin = admins[0]
     sample = (
-        members.filter(role_assignments__role__key=RoleKey.SALES_AGENT, is_active=True)
+        members.filter(role_assignments__role__key=RoleKey.SALES_AGENT)
         .exclude(pk=admin.pk)
         .order_by("pk")
         .first()
     ) or admin
-    return Actors(organization, admin, sample, User.objects.get(email=SUPPORT_EMAIL))
+    by_role = {RoleKey.GLOBAL_ADMIN.value: admin}
+    for key in SPECS:
+        if key == RoleKey.GLOBAL_ADMIN:
+            continue
+        holder = (
+            members.filter(role_assignments__role__key=key)
+            .exclude(role_assignments__role__key=RoleKey.GLOBAL_ADMIN)
+            .annotate(held=models.Count("role_assignments"))
+            .filter(held=1)
+            .order_by("pk")
+            .first()
+        )
+        if holder is not None:
+            by_role[key] = holder
+    return Actors(
+        organization,
+        admin,
+        admins[-1],
+        sample,
+        User.objects.get(email=SUPPORT_EMAIL),
+        by_role,
+    )

@@ -1,28 +1,36 @@
-"""Server-side timings: pages requested in-process with Django's test client, one at a time.
+"""Server-side timings: pages requested in-process with Django's test client, interleaved.
 
 Each request goes through the whole middleware stack, the view, the templates and the database;
-no network and no browser. The SQL queries of one request are counted (after a warm-up, so
-per-process caches such as content types are already filled).
+no network and no browser. The pages are requested in turn, one request of each before the next
+of any (A B C A B C ...), so a change in the machine's other load falls on every page alike.
+Warm: after a warm-up, up to `requests` rounds. Cold: the first request on a new database
+connection (PostgreSQL's per-connection caches empty), a few times per page. The SQL queries
+of one request are counted (after the warm-up, so per-process caches are already filled).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from bench.dataset import Actors
+from roles import rules
 
-# A page is given at most this many seconds of requests (after its warm-up), however many were
-# asked for: a slow page still gets measured, and the run stays bounded.
-TIME_BUDGET_SECONDS = 25.0
+# The rounds stop after this many seconds (once MIN_REQUESTS rounds are done), however many were
+# asked for: the run stays bounded on a slow machine.
+TIME_BUDGET_SECONDS = 120.0
 MIN_REQUESTS = 20
+COLD_RUNS = 5
+# How deep in the audit log the deep page starts (events newer than it), at most.
+DEEP_EVENTS = 500_000
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Scenario:
     key: str
     label: str
     url: str
-    actor: str  # "global_admin" or "support"
+    actor: str  # "global_admin", "other_global_admin", "user_admin" or "support"
 
 
 @dataclass
@@ -47,6 +55,8 @@ class Timing:
     status: int
     bytes: int
     error: str = ""  # why the page could not be measured (the other numbers are then 0)
+    cold_median_ms: float = 0.0
+    durations: list[float] = field(default_factory=list, repr=False)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -56,17 +66,34 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+def _deep_cursor(actors: Actors) -> str:
+    """The public id of an event deep in the large organization's log (half of it, at most
+    DEEP_EVENTS newer): where "Older" leads after thousands of pages."""
+    events = AuditEvent.objects.in_organization(actors.large_organization)
+    total = events.count()
+    depth = min(DEEP_EVENTS, total // 2)
+    found = events.order_by("-created_at", "-id").values_list("public_id", flat=True)[
+        depth : depth + 1
+    ]
+    return str(found[0]) if found else ""
+
+
 def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> list[Scenario]:
     """The pages the bench measures, for the loaded dataset."""
     directory = reverse("directory")
     admin_list = reverse("admin:accounts_user_changelist")
     reference_list = reverse("reference_admin:accounts_user_changelist")
     sample = reverse("user_detail", args=[actors.sample_user.public_id])
+    other_admin = reverse("user_detail", args=[actors.other_global_admin.public_id])
+    audit_log = reverse("audit_log")
+    organization = actors.large_organization.pk
+    deep = _deep_cursor(actors)
+    person = actors.sample_user.email
 
-    def q(url: str, query: str) -> str:
-        return f"{url}?{urlencode({'q': query})}"
+    def q(url: str, query: str, **more: object) -> str:
+        return f"{url}?{urlencode({'q': query, **more})}"
 
-    return [
+    found = [
         Scenario("directory", "User management (directory)", directory, "global_admin"),
         Scenario(
             "directory_surname",
@@ -105,22 +132,62 @@ def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> li
             "global_admin",
         ),
         Scenario("roles_overview", "Roles page", reverse("roles_overview"), "global_admin"),
-        Scenario("user_detail", "A user's page (user_detail)", sample, "global_admin"),
+        Scenario("user_detail", "A Sales agent's page", sample, "global_admin"),
+        Scenario(
+            "user_detail_global_admin",
+            "A Global admin's page (seen by another)",
+            other_admin,
+            "global_admin",
+        ),
+        Scenario("audit_log", "Audit log, newest", audit_log, "global_admin"),
+        Scenario(
+            "audit_log_deep",
+            "Audit log, deep (older than half the log)",
+            f"{audit_log}?{urlencode({'before': deep})}",
+            "global_admin",
+        ),
+        Scenario(
+            "audit_log_person",
+            "Audit log filtered: a person",
+            f"{audit_log}?{urlencode({'person': person})}",
+            "global_admin",
+        ),
+        Scenario(
+            "audit_log_busy_person",
+            "Audit log filtered: a Global admin (who did a third of it)",
+            f"{audit_log}?{urlencode({'person': actors.other_global_admin.email})}",
+            "global_admin",
+        ),
+        Scenario(
+            "audit_log_action_dates",
+            "Audit log filtered: an action and a year",
+            f"{audit_log}?"
+            + urlencode(
+                {"action": "user.deactivated", "date_from": "2025-01-01", "date_to": "2025-12-31"}
+            ),
+            "global_admin",
+        ),
+        Scenario(
+            "audit_log_user_admin",
+            "Audit log as a User management admin (their actions only)",
+            audit_log,
+            "user_admin",
+        ),
         Scenario("admin_list", "Support admin: user list", admin_list, "support"),
         Scenario(
             "admin_search",
-            f'Support admin: search "{surname}"',
+            f'Support admin: search "{surname}" (all organizations)',
             q(admin_list, surname),
             "support",
         ),
-        Scenario("reference_list", "Plain Django admin: user list", reference_list, "support"),
         Scenario(
             "reference_search",
-            f'Plain Django admin: search "{surname}"',
-            q(reference_list, surname),
+            f'Plain Django admin: search "{surname}" (same organization, 25 a page)',
+            q(reference_list, surname, organization=organization),
             "support",
         ),
     ]
+    return found
 
 
 def signed_in_client(user: object) -> Client:
@@ -145,40 +212,20 @@ def signed_in_client(user: object) -> Client:
 
 
 def signed_in_clients(actors: Actors) -> dict[str, Client]:
-    """A signed-in test client per actor (signed_in_client)."""
-    return {
-        name: signed_in_client(user)
-        for name, user in (("global_admin", actors.global_admin), ("support", actors.support))
+    """A signed-in test client per actor (signed_in_client: past the second factor)."""
+    people = {
+        "global_admin": actors.global_admin,
+        "other_global_admin": actors.other_global_admin,
+        "user_admin": actors.by_role.get("user_management_admin", actors.global_admin),
+        "support": actors.support,
     }
+    return {name: signed_in_client(user) for name, user in people.items()}
 
 
-def time_page(client: Client, scenario: Scenario, *, requests: int, warmup: int = 3) -> Timing:
-    """Requests the page `requests` times (fewer if it uses up its time budget); times each."""
-    for _ in range(warmup):
-        response = client.get(scenario.url, secure=True)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(scenario.url, secure=True)
-    # Counted now: captured_queries reads the connection's log, which later requests empty.
-    queries = len(captured.captured_queries)
-    if response.status_code != 200:
-        raise RuntimeError(f"{scenario.url} answered {response.status_code}, not 200")
-    durations: list[float] = []
-    deadline = time.perf_counter() + TIME_BUDGET_SECONDS
-    while len(durations) < requests:
-        started = time.perf_counter()
-        client.get(scenario.url, secure=True)
-        durations.append((time.perf_counter() - started) * 1000)
-        if started > deadline and len(durations) >= MIN_REQUESTS:
-            break
-    return Timing(
-        scenario=scenario,
-        requests=len(durations),
-        median_ms=statistics.median(durations),
-        p95_ms=percentile(durations, 0.95),
-        queries=queries,
-        status=response.status_code,
-        bytes=len(response.content),
-    )
+def _timed(client: Client, url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = client.get(url, secure=True)
+    return (time.perf_counter() - started) * 1000, response.status_code
 
 
 def measure(
@@ -190,26 +237,203 @@ def measure(
     no_hit: str = "zzqxv",
     only: set[str] | None = None,
     progress: bool = False,
+    cold_runs: int = COLD_RUNS,
 ) -> list[Timing]:
-    """Times every scenario (or those named in `only`) and returns their timings, in order."""
+    """Times every scenario (or those named in `only`), interleaved; returns them in order."""
     clients = signed_in_clients(actors)
-    timings = []
-    for scenario in scenarios(actors, surname=surname, fragment=fragment, no_hit=no_hit):
-        if only is not None and scenario.key not in only:
-            continue
+    chosen = [
+        scenario
+        for scenario in scenarios(actors, surname=surname, fragment=fragment, no_hit=no_hit)
+        if only is None or scenario.key in only
+    ]
+    timings: list[Timing] = []
+    for scenario in chosen:
+        client = clients[scenario.actor]
         try:
-            timing = time_page(clients[scenario.actor], scenario, requests=requests)
+            for _ in range(3):
+                response = client.get(scenario.url, secure=True)
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(scenario.url, secure=True)
+            if response.status_code != 200:
+                raise RuntimeError(f"{scenario.url} answered {response.status_code}, not 200")
+            timings.append(
+                Timing(
+                    scenario,
+                    0,
+                    0.0,
+                    0.0,
+                    len(captured.captured_queries),
+                    response.status_code,
+                    len(response.content),
+                )
+            )
         except Exception as error:  # one broken page must not lose the whole run
-            timing = Timing(
-                scenario, 0, 0.0, 0.0, 0, 0, 0, error=f"{type(error).__name__}: {error}"
+            timings.append(
+                Timing(scenario, 0, 0.0, 0.0, 0, 0, 0, error=f"{type(error).__name__}: {error}")
             )
-        if progress and timing.error:
-            print(f"  {scenario.label}: failed: {timing.error}", flush=True)
-        elif progress:
-            print(
-                f"  {scenario.label}: median {timing.median_ms:.1f} ms, p95 {timing.p95_ms:.1f}"
-                f" ms, {timing.queries} queries ({timing.requests} requests)",
-                flush=True,
-            )
-        timings.append(timing)
+    live = [timing for timing in timings if not timing.error]
+    # Cold: each page first on a fresh database connection, pages in turn.
+    cold: dict[str, list[float]] = {timing.scenario.key: [] for timing in live}
+    for _ in range(cold_runs):
+        for timing in live:
+            if not connection.in_atomic_block:  # a test's transaction stays open
+                connection.close()
+            elapsed, _status = _timed(clients[timing.scenario.actor], timing.scenario.url)
+            cold[timing.scenario.key].append(elapsed)
+    # Warm: one request of each page per round.
+    deadline = time.perf_counter() + TIME_BUDGET_SECONDS
+    for round_number in range(requests):
+        for timing in live:
+            elapsed, _status = _timed(clients[timing.scenario.actor], timing.scenario.url)
+            timing.durations.append(elapsed)
+        if round_number + 1 >= MIN_REQUESTS and time.perf_counter() > deadline:
+            break
+    for timing in live:
+        timing.requests = len(timing.durations)
+        timing.median_ms = statistics.median(timing.durations)
+        timing.p95_ms = percentile(timing.durations, 0.95)
+        timing.cold_median_ms = statistics.median(cold[timing.scenario.key])
+    if progress:
+        for timing in timings:
+            if timing.error:
+                print(f"  {timing.scenario.label}: failed: {timing.error}", flush=True)
+            else:
+                print(
+                    f"  {timing.scenario.label}: median {timing.median_ms:.1f} ms, p95 "
+                    f"{timing.p95_ms:.1f} ms, cold {timing.cold_median_ms:.1f} ms, "
+                    f"{timing.queries} queries ({timing.requests} requests)",
+                    flush=True,
+                )
     return timings
+
+
+@dataclass
+class CheckTiming:
+    """The last-active-Global-admin check alone, as the database runs it."""
+
+    median_ms: float
+    p95_ms: float
+    runs: int
+
+
+def time_last_global_admin_check(actors: Actors, runs: int = 200) -> CheckTiming:
+    """rules.other_active_global_admins(...).exists() for a Global admin of the large
+    organization: the query a Global admin's page and every change to one run (rule 4)."""
+    admin = actors.global_admin
+    query = rules.other_active_global_admins(admin.organization_id, admin.pk)
+    for _ in range(5):
+        query.exists()
+    durations = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        query.exists()
+        durations.append((time.perf_counter() - started) * 1000)
+    return CheckTiming(statistics.median(durations), percentile(durations, 0.95), runs)
+
+
+def time_change_to_global_admin(actors: Actors, runs: int = 30) -> Timing:
+    """A Global admin edits another Global admin's details (POST, then undone), timed."""
+    scenario = Scenario(
+        "change_global_admin",
+        "A change to a Global admin (edit details, POST)",
+        reverse("edit_user", args=[actors.other_global_admin.public_id]),
+        "global_admin",
+    )
+    client = Client()
+    client.force_login(actors.global_admin)
+    target = actors.other_global_admin
+    durations = []
+    queries = status = 0
+    for number in range(runs + 2):
+        body = {
+            "first_name": target.first_name,
+            "last_name": target.last_name if number % 2 else f"{target.last_name}-x",
+            "email": target.email,
+        }
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(scenario.url, body, secure=True)
+        elapsed = (time.perf_counter() - started) * 1000
+        status, queries = response.status_code, len(captured.captured_queries)
+        if number >= 2:  # two warm-up changes
+            durations.append(elapsed)
+    # Left as it was: an even number of changes, the last one back to the original name.
+    client.post(
+        scenario.url,
+        {"first_name": target.first_name, "last_name": target.last_name, "email": target.email},
+        secure=True,
+    )
+    return Timing(
+        scenario,
+        len(durations),
+        statistics.median(durations),
+        percentile(durations, 0.95),
+        queries,
+        status,
+        0,
+        error="" if status == 302 else f"answered {status}",
+    )
+
+
+# The permission table's cast (tests.conftest.Cast), by the one role each of them holds.
+CAST_ROLES = {
+    "global_admin": "global_admin",
+    "user_admin": "user_management_admin",
+    "account_admin": "account_admin",
+    "mpn_admin": "mpn_partner_admin",
+    "billing_admin": "billing_admin",
+    "member": "referrals_admin",
+}
+
+
+@dataclass
+class UrlCount:
+    """One row of the permission table, requested once as its allowed visitor."""
+
+    name: str
+    method: str
+    actor: str
+    status: int
+    expected: int
+    queries: int
+
+
+def count_every_url(actors: Actors) -> list[UrlCount]:
+    """Every row of the permission table (tests/test_permission_table.py), requested once as the
+    role it allows, in the large organization, its SQL queries counted. Each request runs in a
+    transaction rolled back after it: the dataset is left as it was."""
+    from tests.test_permission_table import ALLOWED, BODIES, TABLE, URL_ARGS
+
+    cast = {name: actors.by_role.get(key) for name, key in CAST_ROLES.items()}
+    counts = []
+    for row in TABLE:
+        actor = cast.get(row.allowed_role)
+        target = cast.get(row.target) if row.target else None
+        if actor is None or (row.target and target is None):
+            continue
+        client = Client()
+        client.force_login(actor)
+        with transaction.atomic():
+            if row.name == "reactivate_user":
+                target.is_active = False
+                target.save(update_fields=["is_active"])
+            args = [target.public_id] if target else URL_ARGS.get(row.name, [])
+            url = reverse(row.name, args=args)
+            body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
+            client.get("/healthz", secure=True)  # the session's first request
+            with CaptureQueriesContext(connection) as captured:
+                response = getattr(client, row.method)(url, body, secure=True)
+            transaction.set_rollback(True)
+        if target is not None:
+            target.refresh_from_db()
+        counts.append(
+            UrlCount(
+                row.name,
+                row.method.upper(),
+                row.allowed_role,
+                response.status_code,
+                row.expected[ALLOWED],
+                len(captured.captured_queries),
+            )
+        )
+    return counts

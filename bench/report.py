@@ -13,20 +13,24 @@ from django.db import connection
 
 from bench.bulk_add import ImportTiming
 from bench.dataset import LoadResult
-from bench.measure import Timing
+from bench.measure import CheckTiming, Timing, UrlCount
 from bench.serve import LoadResult as WrkResult
 
-# The issue's targets. Searches (User management in the large organization, the support admin
-# across all organizations): p95 under 20 ms server-side and at least 10 times faster (median)
-# than Django's plain admin doing the same search in the same run. Every page: at most 6 queries.
-# Under load, the User management page serves at least half the requests/s of a trivial view.
-# Bulk add: 10,000 rows validated and written in under 10 s.
+# The issue's targets, at a million users and a million audit events. Every page a partner
+# admin or support staff opens: p95 at most 25 ms server-side; the directory's search for a common
+# surname in the largest organization at most 20 ms; the last-active-Global-admin check under
+# 1 ms; the directory, a user's page and the audit log at most 6 queries (every URL's count is
+# constant in the data: tests/test_query_counts_every_url.py). Under load, the User management
+# page serves at least half the requests/s of a trivial view. Bulk add: 10,000 rows in 10 s.
+PAGE_P95_MS = 25.0
 SEARCH_P95_MS = 20.0
-SEARCH_VS_REFERENCE_MIN = 10.0  # the plain admin's median / ours
+SEARCH = "directory_surname"
+LAST_ADMIN_CHECK_MS = 1.0
 PAGE_MAX_QUERIES = 6
+BOUNDED_QUERIES = ("directory", "user_detail", "audit_log")
 DIRECTORY_VS_TRIVIAL_MIN = 0.5  # directory requests/s / trivial view requests/s
 IMPORT_MAX_SECONDS = 10.0
-SEARCHES = ("directory_surname", "directory_fragment", "directory_no_hit", "admin_search")
+SEARCHES = ("directory_surname", "directory_fragment", "directory_no_hit")
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Row:
     label: str
     median: str = ""
     p95: str = ""
+    cold: str = ""
     queries: str = ""
     rps: str = ""
     ratio: str = ""
@@ -49,10 +54,36 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def _page_row(timing: Timing, reference: Timing | None) -> Row:
+    row = Row(
+        timing.scenario.label,
+        _ms(timing.median_ms),
+        _ms(timing.p95_ms),
+        _ms(timing.cold_median_ms) if timing.cold_median_ms else "",
+        str(timing.queries),
+    )
+    key = timing.scenario.key
+    if key.startswith("reference_"):
+        row.target = "reference"
+        return row
+    limit = SEARCH_P95_MS if key == SEARCH else PAGE_P95_MS
+    targets, ok = [f"p95 ≤ {limit:.0f} ms"], timing.p95_ms <= limit
+    if key.startswith(BOUNDED_QUERIES):
+        targets.append(f"≤ {PAGE_MAX_QUERIES} queries")
+        ok = ok and timing.queries <= PAGE_MAX_QUERIES
+    if key in SEARCHES and reference is not None:
+        row.ratio = f"{reference.median_ms / timing.median_ms:.1f} x faster than plain admin"
+    row.target, row.met = ", ".join(targets), _met(ok)
+    return row
+
+
 def rows(
     timings: list[Timing],
     load: tuple[WrkResult, WrkResult] | str | None,
     imports: list[ImportTiming] | None,
+    *,
+    check: CheckTiming | None = None,
+    urls: list[UrlCount] | None = None,
 ) -> list[Row]:
     """One row per measured thing, with its target and whether it was met."""
     by_key = {timing.scenario.key: timing for timing in timings}
@@ -66,28 +97,29 @@ def rows(
                 Row(timing.scenario.label, target=f"failed: {timing.error}", met="**missed**")
             )
             continue
-        row = Row(
-            timing.scenario.label,
-            _ms(timing.median_ms),
-            _ms(timing.p95_ms),
-            str(timing.queries),
+        table.append(_page_row(timing, reference))
+    if check is not None:
+        table.append(
+            Row(
+                "Last-active-Global-admin check (its query alone)",
+                f"{check.median_ms:,.2f}",
+                f"{check.p95_ms:,.2f}",
+                target=f"p95 < {LAST_ADMIN_CHECK_MS:.0f} ms",
+                met=_met(check.p95_ms < LAST_ADMIN_CHECK_MS),
+            )
         )
-        if timing.scenario.key.startswith("reference_"):
-            row.target = "reference"
-            table.append(row)
-            continue
-        ok = timing.queries <= PAGE_MAX_QUERIES
-        row.target = f"≤ {PAGE_MAX_QUERIES} queries"
-        if timing.scenario.key in SEARCHES:
-            ok = ok and timing.p95_ms < SEARCH_P95_MS
-            row.target = f"p95 < {SEARCH_P95_MS:.0f} ms, " + row.target
-            if reference is not None:
-                speedup = reference.median_ms / timing.median_ms
-                row.ratio = f"{speedup:.0f} x faster than plain admin"
-                row.target += f", ≥ {SEARCH_VS_REFERENCE_MIN:.0f} x faster"
-                ok = ok and speedup >= SEARCH_VS_REFERENCE_MIN
-        row.met = _met(ok)
-        table.append(row)
+    if urls is not None:
+        wrong = [url for url in urls if url.status != url.expected]
+        bounded = [url for url in urls if url.method == "GET" and url.name in BOUNDED_QUERIES]
+        table.append(
+            Row(
+                f"Every URL of the permission table ({len(urls)} requests, counted below)",
+                queries=f"max {max((url.queries for url in urls), default=0)}",
+                target=f"statuses as the table; directory, user page, audit log ≤ "
+                f"{PAGE_MAX_QUERIES} queries",
+                met=_met(not wrong and all(url.queries <= PAGE_MAX_QUERIES for url in bounded)),
+            )
+        )
     if isinstance(load, tuple):
         trivial, directory = load
         table.append(
@@ -133,11 +165,35 @@ def rows(
     return table
 
 
+def url_table(urls: list[UrlCount]) -> str:
+    """Every URL of the permission table: status and queries, as its allowed visitor."""
+    lines = [
+        "| URL | method | as | status (expected) | queries |",
+        "| --- | --- | --- | --- | ---: |",
+    ]
+    for url in urls:
+        status = f"{url.status}" + ("" if url.status == url.expected else f" (**{url.expected}**)")
+        lines.append(f"| {url.name} | {url.method} | {url.actor} | {status} | {url.queries} |")
+    return "\n".join(lines)
+
+
 def markdown_table(table: list[Row]) -> str:
-    header = "| measured | median ms | p95 ms | queries | requests/s | ratio | target | result |"
-    lines = [header, "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    header = (
+        "| measured | median ms | p95 ms | cold ms | queries | requests/s | ratio | target "
+        "| result |"
+    )
+    lines = [header, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for row in table:
-        cells = (row.label, row.median, row.p95, row.queries, row.rps, row.ratio, row.target)
+        cells = (
+            row.label,
+            row.median,
+            row.p95,
+            row.cold,
+            row.queries,
+            row.rps,
+            row.ratio,
+            row.target,
+        )
         lines.append("| " + " | ".join((*cells, row.met)) + " |")
     return "\n".join(lines)
 
@@ -174,12 +230,29 @@ def machine() -> dict[str, str]:
     }
 
 
+def vacuum_state() -> str:
+    """Whether the server runs autovacuum, and whether the loaded tables were vacuumed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT relname, last_autovacuum IS NOT NULL OR last_vacuum IS NOT NULL "
+            "FROM pg_stat_user_tables WHERE relname IN "
+            "('accounts_user', 'roles_roleassignment', 'accounts_auditevent') ORDER BY relname"
+        )
+        tables = ", ".join(
+            f"{name} {'vacuumed' if done else 'not vacuumed'}" for name, done in cursor.fetchall()
+        )
+    return f"autovacuum {autovacuum} on this server; {tables}"
+
+
 def size_label(users: int) -> str:
-    """100000 → "100k", 1000000 → "1m", 300 → "300"."""
-    if users >= 1_000_000 and users % 1_000_000 == 0:
-        return f"{users // 1_000_000}m"
-    if users >= 1000 and users % 1000 == 0:
-        return f"{users // 1000}k"
+    """100000 → "100k", 1000000 → "1m" (1,010,001 too: a measurement again adds the bulk
+    add's users), 300 → "300"."""
+    if users >= 1_000_000:
+        return f"{round(users / 1_000_000, 1):g}m"
+    if users >= 1000:
+        return f"{round(users / 1000):g}k"
     return str(users)
 
 
@@ -188,6 +261,7 @@ def document(
     dataset: dict[str, str],
     notes: list[str],
     started: datetime,
+    urls: list[UrlCount] | None = None,
 ) -> str:
     """The whole report: title, table, machine, dataset, notes."""
     parts = [
@@ -205,6 +279,8 @@ def document(
     ]
     if notes:
         parts += ["", "## Notes", "", *(f"- {note}" for note in notes)]
+    if urls:
+        parts += ["", "## Every URL of the permission table, counted", "", url_table(urls)]
     return "\n".join(parts) + "\n"
 
 
@@ -220,6 +296,6 @@ def write(text: str, directory: Path, users: int, when: datetime | None = None) 
 def dataset_lines(load: LoadResult | None, counts: dict[str, int]) -> dict[str, str]:
     lines = {key: f"{value:,}" for key, value in counts.items()}
     if load is not None:
-        lines["loaded in"] = f"{load.seconds:.1f} s (COPY, ANALYZE, then VACUUM ANALYZE)"
+        lines["loaded in"] = f"{load.seconds:.1f} s (COPY, keys and indexes rebuilt, ANALYZE)"
         lines["program types"] = ", ".join(f"{k}: {v:,}" for k, v in load.program_types.items())
     return lines

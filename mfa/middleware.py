@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware
 
 from api.paths import is_api_request
 
@@ -25,6 +27,27 @@ ALLOWED_BEFORE_SECOND_FACTOR = {
     ("otp_webauthn", "credential-authentication-complete"),
     ("otp_webauthn", "js-i18n-catalog"),
 }
+
+
+class VerifiedSessionMiddleware(OTPMiddleware):
+    """django-otp's OTPMiddleware, with `request.user.is_verified()` answered by the session
+    alone: the session names the device it passed its second factor with (django-otp's
+    `otp_login` writes it, after a code, a passkey or a recovery code was accepted), and that
+    is enough. django-otp also reads that device on every request, to check it still exists
+    and is confirmed: one query more on every page (the directory, at the issue's bound of six
+    queries, would take seven). Nothing needs that read here: the session is server-side,
+    every way a person's methods are taken from them (a Global admin's reset, an operator's
+    reset of support staff, deactivation) ends all their sessions (`end_sessions`), and the
+    person removing their own method stays past the second factor by design
+    (`mfa.views._keep_verified`). `user.otp_device` is therefore not set: nothing reads it.
+    """
+
+    def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
+        session = request.session
+        user.is_verified = lambda: bool(
+            user.is_authenticated and session.get(DEVICE_ID_SESSION_KEY)
+        )
+        return user
 
 
 class SecondFactorRequiredMiddleware:

@@ -177,8 +177,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): whether this session passed its second factor (django-otp).
-    "django_otp.middleware.OTPMiddleware",
+    # request.user.is_verified(): whether this session passed its second factor (django-otp's
+    # middleware, answered from the session: mfa.middleware.VerifiedSessionMiddleware).
+    "mfa.middleware.VerifiedSessionMiddleware",
     # Signed in but not past the second factor: only the second step, enrolment and sign-out.
     "mfa.middleware.SecondFactorRequiredMiddleware",
     # Times in the browser's time zone, when it said which (static/js/time-zone.js).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -50,7 +53,38 @@ class Role(models.Model):
 
 class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
     def in_organization(self, organization: object) -> RoleAssignmentQuerySet:
-        return self.filter(user__organization=organization)
+        return self.filter(organization=organization)
+
+    def bulk_create(
+        self, objs: Iterable[RoleAssignment], *args: Any, **kwargs: Any
+    ) -> list[RoleAssignment]:
+        objs = list(objs)
+        _fill_organizations(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+def _fill_organizations(assignments: list[RoleAssignment]) -> None:
+    """Copy each assignment's organization from its user: from the user object when the caller
+    gave one, else from the database in one query for all of them."""
+    from accounts.models import User
+
+    missing = []
+    for assignment in assignments:
+        if assignment.organization_id is not None:
+            continue
+        user = assignment._state.fields_cache.get("user")
+        if user is not None:
+            assignment.organization_id = user.organization_id
+        else:
+            missing.append(assignment)
+    if missing:
+        organizations = dict(
+            User.objects.filter(pk__in={a.user_id for a in missing}).values_list(
+                "pk", "organization_id"
+            )
+        )
+        for assignment in missing:
+            assignment.organization_id = organizations.get(assignment.user_id)
 
 
 class RoleAssignment(models.Model):
@@ -66,6 +100,23 @@ class RoleAssignment(models.Model):
         related_name="+",
     )
     granted_at = models.DateTimeField(default=timezone.now)
+    # The user's organization, copied here when the assignment is made (users never change
+    # organization): "who holds Global admin in this organization?" is then one index range,
+    # (organization, role) including the user (roles migration 0007), instead of a walk of the
+    # organization's users. Set by save() and bulk_create() from the user; no index of its own,
+    # the composite one starts with it.
+    # Nullable in the database for one release: while old and new code run side by side during
+    # an upgrade (docs/deploy.md), the old code writes assignments without it. The next release
+    # fills those again and makes the column NOT NULL; until then a missing one only makes
+    # the last-Global-admin check count fewer others, which refuses, never allows.
+    organization = models.ForeignKey(
+        "accounts.PartnerOrganization",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
+    )
 
     objects = RoleAssignmentQuerySet.as_manager()
 
@@ -79,6 +130,10 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} for {self.user}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _fill_organizations([self])
+        super().save(*args, **kwargs)
 
 
 class GrantRequestStatus(models.TextChoices):

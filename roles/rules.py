@@ -353,8 +353,11 @@ def other_active_global_admins(organization_id: object, user_id: object) -> mode
     """The organization's other active Global admins (ids, or OuterRefs for a subquery)."""
     from roles.models import RoleAssignment
 
+    # On the assignments' own organization: one range of the (organization, role) INCLUDE (user)
+    # index (roles migration 0007), then each of the few Global admins' rows, not a walk of
+    # the organization's users.
     return RoleAssignment.objects.filter(
-        role__key=GA, user__organization_id=organization_id, user__is_active=True
+        role__key=GA, organization_id=organization_id, user__is_active=True
     ).exclude(user_id=user_id)
 
 

@@ -11,21 +11,22 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
+from accounts import audit
 from accounts.identity import email_skeleton
-from accounts.models import PartnerOrganization, ProgramType, User
+from accounts.models import AuditAction, AuditEvent, PartnerOrganization, ProgramType, User
 from accounts.search import fold
 from bench import dataset, measure, report, serve
 from roles.catalogue import SPECS, RoleKey
 from roles.models import RoleAssignment
 
-USERS, ORGANIZATIONS, LARGE = 300, 5, 120
+USERS, ORGANIZATIONS, LARGE, EVENTS = 300, 5, 120, 400
 
 
 @pytest.fixture
 def loaded(db: None) -> dataset.LoadResult:
-    return dataset.load(users=USERS, organizations=ORGANIZATIONS, large=LARGE)
+    return dataset.load(users=USERS, organizations=ORGANIZATIONS, large=LARGE, audit_events=EVENTS)
 
 
 @pytest.mark.postgresql
@@ -37,6 +38,38 @@ def test_it_loads_the_dataset_asked_for(loaded: dataset.LoadResult) -> None:
     assert large.users.count() == LARGE == loaded.large_organization_users
     assert RoleAssignment.objects.count() == loaded.role_assignments
     assert loaded.seconds > 0
+    # The large organization is the largest, the one measured.
+    sizes = Counter(User.objects.partner_users().values_list("organization", flat=True))
+    assert sizes.most_common(1)[0] == (large.pk, LARGE)
+    # Half the audit events are the large organization's.
+    assert AuditEvent.objects.count() == EVENTS == loaded.audit_events
+    assert AuditEvent.objects.in_organization(large).count() == EVENTS // 2
+
+
+@pytest.mark.postgresql
+def test_it_interleaves_the_organizations_users(loaded: dataset.LoadResult) -> None:
+    # Not stored side by side: the large organization's users are spread over the ids.
+    large = PartnerOrganization.objects.get(partner_id=dataset.LARGE_PARTNER_ID)
+    ids = sorted(large.users.values_list("pk", flat=True))
+    assert ids[-1] - ids[0] > USERS * 0.9
+    assert ids != list(range(ids[0], ids[0] + LARGE))
+
+
+@pytest.mark.postgresql
+def test_it_chains_the_audit_events_as_the_product_does(loaded: dataset.LoadResult) -> None:
+    report_ = audit.verify_chains(None)
+    assert report_.intact, report_.breaks
+    assert report_.events == EVENTS
+    # The product appends after them.
+    large = PartnerOrganization.objects.get(partner_id=dataset.LARGE_PARTNER_ID)
+    event = audit.record(None, AuditAction.USER_EDITED, organization=large, actor_label="x")
+    assert event.sequence == EVENTS // 2 + 1
+    assert audit.verify_chains(large).intact
+
+
+@pytest.mark.postgresql
+def test_role_assignments_carry_their_users_organization(loaded: dataset.LoadResult) -> None:
+    assert not RoleAssignment.objects.exclude(organization=F("user__organization")).exists()
 
 
 @pytest.mark.postgresql
@@ -93,7 +126,7 @@ def _schema() -> set[tuple[str, str]]:
 @pytest.mark.postgresql
 def test_it_puts_back_the_keys_and_indexes_it_sets_aside(db: None) -> None:
     before = _schema()
-    dataset.load(users=50, organizations=3, large=20)
+    dataset.load(users=50, organizations=3, large=20, audit_events=30)
     assert _schema() == before
     assert any("FOREIGN KEY" in definition for _table, definition in before)
 
@@ -120,22 +153,63 @@ def test_it_measures_pages_with_numbers_and_query_counts(loaded: dataset.LoadRes
     timings = measure.measure(
         actors,
         requests=3,
-        only={"directory", "directory_surname", "user_detail", "admin_search", "reference_search"},
+        cold_runs=1,
+        only={
+            "directory",
+            "directory_surname",
+            "user_detail_global_admin",
+            "audit_log_deep",
+            "admin_search",
+            "reference_search",
+        },
     )
     assert [t.scenario.key for t in timings] == [
         "directory",
         "directory_surname",
-        "user_detail",
+        "user_detail_global_admin",
+        "audit_log_deep",
         "admin_search",
         "reference_search",
     ]
     for timing in timings:
+        assert not timing.error
         assert timing.status == 200
         assert timing.requests == 3
         assert 0 < timing.median_ms <= timing.p95_ms
+        assert timing.cold_median_ms > 0
         assert timing.queries > 0
-    table = report.markdown_table(report.rows(timings, None, None))
+    check = measure.time_last_global_admin_check(actors, runs=5)
+    change = measure.time_change_to_global_admin(actors, runs=2)
+    assert change.status == 302
+    assert not change.error
+    urls = measure.count_every_url(actors)
+    assert all(url.status == url.expected for url in urls), [
+        url for url in urls if url.status != url.expected
+    ]
+    table = report.markdown_table(
+        report.rows([*timings, change], None, None, check=check, urls=urls)
+    )
     assert "x faster than plain admin" in table
+    assert "Last-active-Global-admin check" in table
+    assert "Every URL of the permission table" in table
+
+
+@pytest.mark.postgresql
+@pytest.mark.urls("bench.urls")
+def test_the_plain_admin_searches_the_same_organization(loaded: dataset.LoadResult, client):
+    actors = dataset.find_actors()
+    [reference] = [
+        scenario
+        for scenario in measure.scenarios(actors, surname="smith", fragment="x", no_hit="y")
+        if scenario.key == "reference_search"
+    ]
+    client.force_login(actors.support)
+    response = client.get(reference.url)
+
+    shown = response.context["cl"].result_list
+    assert response.status_code == 200
+    assert len(shown) <= 25
+    assert {user.organization_id for user in shown} <= {actors.large_organization.pk}
 
 
 WRK_OUTPUT = """\
@@ -179,3 +253,9 @@ def test_its_clients_are_past_the_second_factor(csp, monkeypatch) -> None:
     client = measure.signed_in_client(csp.global_admin)
 
     assert client.get("/users/").status_code == 200
+
+
+def test_a_measurement_again_keeps_the_size_label() -> None:
+    assert report.size_label(1_010_001) == "1m"
+    assert report.size_label(50_000) == "50k"
+    assert report.size_label(60_001) == "60k"

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.views.directory import PAGE_SIZE
 from roles.catalogue import CATALOGUE, RoleKey
 from tests.factories import OrganizationFactory, UserFactory
@@ -274,3 +275,63 @@ def test_every_sort_lists_every_user_once(client, csp):
             for email in emails_listed(client.get(URL, {"sort": sort, "page": page}))
         ]
         assert len(listed) == len(set(listed)) == PAGE_SIZE + 5 + 7, sort
+
+
+def test_a_large_organization_is_counted_up_to_the_cap_and_pages_on(client, csp, monkeypatch):
+    # Counting 80,000 users on every view cost more than the page: past the cap, "N+ users",
+    # Next while there is more, and no Last page.
+    monkeypatch.setattr("accounts.views.directory.COUNT_CAP", 5)
+    for number in range(30):
+        UserFactory(organization=csp.organization, first_name="Zed", last_name=f"Many {number:02}")
+    client.force_login(csp.global_admin)
+
+    first = client.get(reverse("directory"))
+    page = first.content.decode()
+    assert "5+ users." in page
+    assert "Page 1<" in page
+    assert ">Last<" not in page
+    assert ">Next<" in page
+    assert len(first.context["rows"]) == 25
+    # The second page is the last: it has rows and no Next.
+    second = client.get(reverse("directory"), {"page": 2})
+    total = User.objects.filter(organization=csp.organization).count()
+    assert len(second.context["rows"]) == total - 25
+    assert ">Next<" not in second.content.decode()
+    assert ">Previous<" in second.content.decode()
+
+
+def test_a_search_counts_its_matches_up_to_the_cap(client, csp, monkeypatch):
+    monkeypatch.setattr("accounts.views.directory.MATCH_COUNT_CAP", 3)
+    for number in range(30):
+        UserFactory(organization=csp.organization, first_name="Capped", last_name=f"M{number:02}")
+    client.force_login(csp.global_admin)
+
+    first = client.get(reverse("directory"), {"q": "capped"})
+    page = first.content.decode()
+    assert "3+ users match" in page
+    assert [row.member.last_name for row in first.context["rows"]][:2] == ["M00", "M01"]
+    assert len(first.context["rows"]) == 25
+    second = client.get(reverse("directory"), {"q": "capped", "page": 2})
+    assert [row.member.last_name for row in second.context["rows"]] == [
+        f"M{number:02}" for number in range(25, 30)
+    ]
+    assert ">Next<" not in second.content.decode()
+    # Under the cap the count is exact.
+    assert "1 user matches" in client.get(reverse("directory"), {"q": "M07"}).content.decode()
+
+
+@pytest.mark.parametrize("cap", [3, 30, 100])
+def test_pages_of_matches_are_the_same_whatever_the_cap(client, csp, monkeypatch, cap):
+    # The first pages come from the ids read for the count, later ones from the index again.
+    monkeypatch.setattr("accounts.views.directory.MATCH_COUNT_CAP", cap)
+    for number in range(60):
+        UserFactory(organization=csp.organization, first_name="Paged", last_name=f"P{number:02}")
+    client.force_login(csp.global_admin)
+
+    shown = []
+    for number in (1, 2, 3):
+        response = client.get(reverse("directory"), {"q": "paged", "page": number})
+        shown += [row.member.last_name for row in response.context["rows"]]
+        assert (">Next<" in response.content.decode()) == (number < 3)
+
+    assert shown == [f"P{number:02}" for number in range(60)]

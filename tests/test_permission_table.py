@@ -821,8 +821,9 @@ def body_of(row: Row, target) -> dict:
     return BODIES[row.name](target)
 
 
-@pytest.mark.parametrize(("row", "kind", "status"), cases())
-def test_permission_table(client, csp, outsider, row, kind, status):
+def prepared(row: Row, csp: Cast, kind: str) -> tuple[object, str, dict]:
+    """The row's target (made ready for the request), its URL and its body. Shared with
+    tests/test_query_counts_every_url.py, which walks the same rows."""
     if row.target == API_CLIENT:
         target, _ = make_client(csp.global_admin, [RoleKey.REFERRALS_ADMIN], name="Payroll")
     else:
@@ -830,16 +831,20 @@ def test_permission_table(client, csp, outsider, row, kind, status):
     if row.name in {"reactivate_user", "api_user_reactivate"}:
         target.is_active = False
         target.save(update_fields=["is_active"])
+    url = url_of(row, csp, target)
     if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
         # Revoking a directory role needs a User management admin: the allowed client here
         # (an Account admin's roles) is refused that one, so it revokes a membership role.
         RoleAssignment.objects.create(
             user=target, role=Role.objects.get(key=RoleKey.REFERRALS_ADMIN)
         )
-    url = url_of(row, csp, target)
-    if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
         url = reverse(row.name, args=[target.public_id, RoleKey.REFERRALS_ADMIN])
-    body = body_of(row, target)
+    return target, url, body_of(row, target)
+
+
+@pytest.mark.parametrize(("row", "kind", "status"), cases())
+def test_permission_table(client, csp, outsider, row, kind, status):
+    _target, url, body = prepared(row, csp, kind)
 
     refused_before = AuditEvent.objects.refused().count()
 

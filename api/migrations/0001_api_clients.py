@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0013_api_client_audit_actions'),
+        ('accounts', '0016_audit_api_client_and_second_factor_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

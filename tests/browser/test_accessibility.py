@@ -373,7 +373,11 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, api_client_to_correct, "API clients: a form to correct"),
     Visit(GLOBAL_ADMIN, api_client_created, "API clients: a token shown once"),
     Visit(SIGNED_OUT, "/api/v1/docs/", "API documentation (Swagger UI)", SWAGGER_UI_RULES),
-    Visit(GLOBAL_ADMIN, "/audit-log/?person=smith&action=user.created", "Audit log, filtered"),
+    Visit(
+        GLOBAL_ADMIN,
+        "/audit-log/?person=john.smith%40contoso.example&action=user.created",
+        "Audit log, filtered",
+    ),
     Visit(GLOBAL_ADMIN, "/audit-log/?date_from=2026-02-31", "Audit log, a filter to correct"),
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
     Visit(GLOBAL_ADMIN, "/profile/password/", "Change password"),

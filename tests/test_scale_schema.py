@@ -1,0 +1,123 @@
+"""The schema that keeps pages fast at a million users: the organization copied onto each role
+assignment, and the indexes the queries are written for (PostgreSQL's plans checked)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from accounts.models import AuditEvent, User
+from roles import rules
+from roles import services as roles_services
+from roles.catalogue import RoleKey
+from roles.models import Role, RoleAssignment
+from tests.factories import OrganizationFactory, UserFactory
+
+
+def test_an_assignment_takes_its_users_organization_however_it_is_made(db):
+    organization = OrganizationFactory()
+    user = UserFactory(organization=organization)
+    role = Role.objects.get(key=RoleKey.SALES_AGENT)
+    other = Role.objects.get(key=RoleKey.BILLING_ADMIN)
+    third = Role.objects.get(key=RoleKey.HELPDESK_AGENT)
+
+    saved = RoleAssignment.objects.create(user=user, role=role)
+    by_id = RoleAssignment.objects.bulk_create([RoleAssignment(user_id=user.pk, role=other)])[0]
+    by_user = RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=third)])[0]
+
+    for assignment in (saved, by_id, by_user):
+        assert assignment.organization_id == organization.pk
+    assert set(RoleAssignment.objects.in_organization(organization)) == {saved, by_id, by_user}
+
+
+def test_services_grant_roles_in_the_users_organization(csp):
+    roles_services.change_roles(csp.global_admin, csp.member, [RoleKey.SALES_AGENT])
+
+    assert RoleAssignment.objects.get(user=csp.member).organization == csp.organization
+
+
+def test_the_last_global_admin_counts_only_the_organizations_assignments(csp, outsider):
+    # Another organization's active Global admin does not keep ours from being the last.
+    csp.second_global_admin.is_active = False
+    csp.second_global_admin.save(update_fields=["is_active"])
+    admin = User.objects.get(pk=csp.global_admin.pk)
+
+    assert rules.is_last_active_global_admin(admin)
+    assert outsider.organization_id != admin.organization_id
+
+
+def _plan(queryset, *, bitmap_only: bool = False) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The tables are tiny here: make the planner show what it can use, not what is cheapest.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        if bitmap_only:  # a GIN index is read by a bitmap scan only
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute("SET LOCAL enable_indexonlyscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
+@pytest.mark.postgresql
+def test_the_last_global_admin_check_reads_the_organization_role_index(csp):
+    plan = _plan(rules.other_active_global_admins(csp.organization.pk, csp.global_admin.pk))
+
+    assert "roles_assignment_org_role_idx" in plan
+
+
+@pytest.mark.postgresql
+def test_a_directory_search_meets_the_organization_in_the_trigram_index(csp):
+    matches = User.objects.in_organization(csp.organization).search("smith")
+    # Only the combined trigram index left: the plan shows which conditions it takes.
+    _keep_only_index("accounts_user", "accounts_user_org_search_trgm")
+    plan = _plan(matches.order_by(), bitmap_only=True)
+
+    # Bound as bigint: the organization is a condition of the trigram index, with the word.
+    assert "Bitmap Index Scan on accounts_user_org_search_trgm" in plan
+    index_condition = plan.split("accounts_user_org_search_trgm", 1)[1].split("\n")[1]
+    assert "organization_id" in index_condition
+    assert "search_text" in index_condition
+
+
+def _keep_only_index(table: str, kept: str) -> None:
+    """Drop every other plain index of the table, inside the test's transaction (rolled back):
+    the plan then shows what the kept one serves."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
+            " AND indexrelid::regclass::text <> %s AND NOT EXISTS"
+            " (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
+            [table, kept],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@pytest.mark.postgresql
+def test_the_audit_log_pages_on_its_time_index(csp):
+    _keep_only_index("accounts_auditevent", "accounts_audit_org_time_idx2")
+    events = AuditEvent.objects.in_organization(csp.organization).order_by("-created_at", "-id")
+    plan = _plan(events[:51])
+
+    # Read in the page's order from the index: no sort of the organization's events.
+    assert "accounts_audit_org_time_idx2" in plan
+    assert "Sort" not in plan
+
+
+@pytest.mark.postgresql
+def test_the_hash_is_not_indexed(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'accounts_auditevent'"
+            " AND indexdef LIKE '%(hash%'"
+        )
+        assert cursor.fetchall() == []
+
+
+def test_an_assignment_written_without_its_organization_never_allows_more(csp):
+    # Old code during an upgrade writes assignments without the organization: the check then
+    # sees fewer other Global admins, so it refuses what it would allow, never the reverse.
+    RoleAssignment.objects.filter(user=csp.second_global_admin).update(organization=None)
+    admin = User.objects.get(pk=csp.global_admin.pk)
+
+    assert rules.is_last_active_global_admin(admin)
