@@ -150,7 +150,10 @@ INSTALLED_APPS = [
     "partnerhub",
     "accounts",
     "roles",
+    "jobs",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +365,16 @@ if _base.scheme not in {"http", "https"} or not _base.hostname or _base.path or 
         "PARTNERHUB_BASE_URL must be a scheme and host, like https://partnerhub.example.com, "
         f"not {PARTNERHUB_BASE_URL!r}."
     )
+
+# Background jobs (jobs/): Django's task framework (the django-tasks backport) with its database
+# backend, so a job is enqueued in the transaction of the change that needs it and any number of
+# workers (manage.py run_worker) on any number of machines share the one database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A job left running by a worker that stopped sending its heartbeat this long ago (killed, its
+# machine gone) runs again (jobs.recovery); a job that stopped this many times fails.
+JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 60)
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10)
+JOBS_MAX_RUNS = 5
 
 X_FRAME_OPTIONS = "DENY"
 # Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every
