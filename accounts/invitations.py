@@ -98,7 +98,7 @@ def invitation_expires_at(sent_at: datetime) -> datetime:
     return sent_at + INVITATION_TIMEOUT
 
 
-def _invitation_message(
+def invitation_message(
     user: User, *, invited_by: User | None, base_url: str, connection: object
 ) -> EmailMultiAlternatives:
     context = {
@@ -124,7 +124,7 @@ def send_invitations(users: Iterable[User], *, invited_by: User | None, base_url
     """Email each user a one-time link to set their password, over one connection; returns how many."""  # noqa: E501 (the shared contract's words)
     connection = get_connection()
     messages = [
-        _invitation_message(user, invited_by=invited_by, base_url=base_url, connection=connection)
+        invitation_message(user, invited_by=invited_by, base_url=base_url, connection=connection)
         for user in users
     ]
     if not messages:
@@ -138,6 +138,10 @@ class InvitationStatus:
 
     sent_at: datetime
     expires_at: datetime
+    # Where the email stands (jobs.models.OutgoingEmail): "waiting" for a worker or a retry,
+    # "sent", or "failed" with why; None for invitations sent before workers sent them.
+    delivery: str | None = None
+    delivery_error: str = ""
 
     @property
     def expired(self) -> bool:
@@ -177,4 +181,12 @@ def invitation_status(user: User) -> InvitationStatus | None:
             _invitations_sent().filter(target=user).values_list("created_at", flat=True).first()
         )
     sent_at = last_sent or user.created_at
-    return InvitationStatus(sent_at=sent_at, expires_at=invitation_expires_at(sent_at))
+    from jobs.emails import latest_invitation
+
+    email = latest_invitation(user)
+    return InvitationStatus(
+        sent_at=sent_at,
+        expires_at=invitation_expires_at(sent_at),
+        delivery=email.state if email else None,
+        delivery_error=email.error if email else "",
+    )
