@@ -1,5 +1,6 @@
-"""Adding users from a CSV file: check every row first (a dry run writes nothing), then add the
-valid rows in one transaction, each new user invited by email to set their own password.
+"""Adding users from a CSV file: reading, checking and writing rows, a chunk at a time. The jobs
+that run a file's check (a dry run that adds nobody) and its addition, each chunk in a short
+transaction of its own, are in jobs.user_imports; new users are invited by email.
 
 The file is read row by row with `csv` and handled in chunks of CHUNK_SIZE rows: one query per
 chunk finds the emails already in use, `bulk_create` writes the chunk's users and role
@@ -15,8 +16,8 @@ docs/architecture.md):
   check of a file, with their count and the first rows, never one event per row.
 - On import, a role the actor may not grant refuses its row (the other rows are added), and the
   refused rows are one refused ROLE_GRANTED event, as in the dry run.
-- New users get an unusable password and an emailed one-time link (accounts.invitations), sent
-  after the transaction commits: nobody is invited to an account that was rolled back.
+- New users get an unusable password and an emailed one-time link (accounts.invitations), a job
+  enqueued in the chunk's transaction: nobody is invited to an account that was rolled back.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import smtplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +34,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import audit
-from accounts.audit import NOWHERE, Origin
+from accounts.audit import Origin
 from accounts.duplicates import lookalike_emails
 from accounts.forms.text import EmailAddressField, OneLineField
 from accounts.identity import email_skeleton, is_canonical
-from accounts.invitations import send_invitations
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
-from accounts.services import EmailInUse, lock_organization, snapshot
+from accounts.services import EmailInUse, snapshot
 from roles import rules
 from roles.catalogue import CATALOGUE, SPECS, in_catalogue_order
 from roles.models import Role, RoleAssignment
@@ -50,8 +49,10 @@ logger = logging.getLogger(__name__)
 
 HEADER = ("First name", "Last name", "Email", "Roles")
 ROLE_SEPARATOR = ";"
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 10_000
+# 200,000 rows of long names and several roles each fit in 32 MB; the rows are checked and added
+# by a worker (jobs.user_imports), a chunk at a time.
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ROWS = 200_000
 CHUNK_SIZE = 1000
 
 TOO_BIG = (
@@ -324,6 +325,7 @@ REFUSALS_RECORDED = 20  # refused roles named in the audit event of a file (all 
 SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
 SHOWN_ADDED = 200  # rows added, on the result page (the result file has every row)
 RESULT_HEADER = [*HEADER, "Outcome", "Errors", "Warnings"]
+RESULT_FILE_HEADER = ["Line", *RESULT_HEADER]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -338,6 +340,7 @@ class ImportReport:
     """What a dry run or an import found: counts, the first rows to show, the result file."""
 
     dry_run: bool
+    header: bool = True  # False: one chunk's rows of a result file kept in parts
     rows: int = 0
     valid: int = 0  # a dry run: ready to add; an import: added
     invalid: int = 0
@@ -353,7 +356,8 @@ class ImportReport:
 
     def __post_init__(self) -> None:
         self._writer = csv.writer(self._result, lineterminator="\r\n")
-        self._writer.writerow(["Line", *RESULT_HEADER])
+        if self.header:
+            self._writer.writerow(RESULT_FILE_HEADER)
 
     def add(self, chunk: list[ImportRow]) -> None:
         for row in chunk:
@@ -439,34 +443,6 @@ def _refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> No
     audit.require(rules.can(actor, Action.ADD_USER, organization), AuditAction.USER_CREATED)
 
 
-def dry_run(
-    text: str,
-    *,
-    actor: User,
-    organization: PartnerOrganization,
-    origin: Origin = NOWHERE,
-    progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> ImportReport:
-    """Check every row as the import would, and add nothing. Rows asking for roles the actor
-    may not grant are one refused attempt (record_refused_roles).
-
-    Raises BadFile for a file that cannot be read, RuleRefused when the actor may not add
-    users to the organization.
-    """
-    total = count_rows(text)
-    _refuse_unless_may_add(actor, organization)
-    checker = _Checker(actor, organization)
-    report = ImportReport(dry_run=True)
-    for chunk in _chunks(text, chunk_size):
-        checker.check(chunk)
-        report.add(chunk)
-        if progress:
-            progress(chunk, total)
-    record_refused_roles(report, actor=actor, organization=organization, origin=origin)
-    return report
-
-
 def record_refused_roles(
     report: ImportReport, *, actor: User, organization: PartnerOrganization, origin: Origin
 ) -> None:
@@ -487,50 +463,6 @@ def record_refused_roles(
         detail={"refused": report.refused_roles, "first": report.refused_shown},
         origin=origin,
     )
-
-
-def import_users(
-    text: str,
-    *,
-    actor: User,
-    organization: PartnerOrganization,
-    base_url: str,
-    origin: Origin = NOWHERE,
-    progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> ImportReport:
-    """Check every row again and add the valid ones in one transaction, under the
-    organization's lock; then email each new user their one-time link.
-
-    Every user created and role granted is audited in the transaction, and so is every role
-    refused. Raises BadFile or RuleRefused (recorded) as dry_run does; nothing is added then.
-    """
-    total = count_rows(text)
-    report = ImportReport(dry_run=False)
-    added_ids: list[int] = []
-    with (
-        audit.refusals_recorded(
-            actor,
-            action=AuditAction.USER_CREATED,
-            organization=organization,
-            target_label=f"{total} users from a CSV file",
-            origin=origin,
-        ),
-        transaction.atomic(),
-    ):
-        organization = lock_organization(organization.pk, actor)
-        # Asked again under the lock: the dry run's answers may be stale.
-        _refuse_unless_may_add(actor, organization)
-        writer = _Writer(actor, organization, origin)
-        for chunk in _chunks(text, chunk_size):
-            writer.checker.check(chunk)
-            added_ids.extend(writer.add(chunk))
-            report.add(chunk)
-            if progress:
-                progress(chunk, total)
-        record_refused_roles(report, actor=actor, organization=organization, origin=origin)
-    report.invitations_sent = _invite(added_ids, actor, base_url)
-    return report
 
 
 class _Writer:
@@ -606,24 +538,6 @@ class _Writer:
         return audit.unsaved_event(
             self.actor, action, organization=self.organization, origin=self.origin, **fields
         )
-
-
-def _invite(user_ids: list[int], actor: User, base_url: str) -> int:
-    """Email each new user their link, a chunk of users at a time (memory stays bounded).
-
-    The users are added already: a mail server that fails is reported (the count sent falls
-    short), never an error that would hide what was added.
-    """
-    sent = 0
-    for start in range(0, len(user_ids), CHUNK_SIZE):
-        users = User.objects.filter(pk__in=user_ids[start : start + CHUNK_SIZE]).select_related(
-            "organization"
-        )
-        try:
-            sent += send_invitations(users, invited_by=actor, base_url=base_url)
-        except (OSError, smtplib.SMTPException):
-            logger.exception("Sending the invitations of a CSV import failed.")
-    return sent
 
 
 def role_names_for(actor: User, organization: PartnerOrganization) -> list[tuple[str, str]]:

@@ -58,13 +58,25 @@ urlpatterns = [
         name="add_user_step",
     ),
     path("users/import/", csv_import.import_users, name="import_users"),
-    path("users/import/review/", csv_import.import_users_review, name="import_users_review"),
-    path("users/import/confirm/", csv_import.import_users_confirm, name="import_users_confirm"),
-    path("users/import/result/", csv_import.import_users_result, name="import_users_result"),
     path(
-        "users/import/result.csv",
-        csv_import.import_users_result_csv,
-        name="import_users_result_csv",
+        "users/import/<uuid:import_id>/",
+        csv_import.import_users_detail,
+        name="import_users_detail",
+    ),
+    path(
+        "users/import/<uuid:import_id>/progress/",
+        csv_import.import_users_progress,
+        name="import_users_progress",
+    ),
+    path(
+        "users/import/<uuid:import_id>/confirm/",
+        csv_import.import_users_confirm,
+        name="import_users_confirm",
+    ),
+    path(
+        "users/import/<uuid:import_id>/<str:step>.csv",
+        csv_import.import_users_file,
+        name="import_users_file",
     ),
     path(
         "users/import/template.csv",

@@ -295,13 +295,14 @@ STORAGES = {
 }
 
 # Request bodies: at most PARTNERHUB_MAX_REQUEST_BYTES, refused from the declared length before
-# anything reads them (partnerhub.request_size); only the CSV import takes more (its 2 MB file).
+# anything reads them (partnerhub.request_size); only the CSV import takes more (its 32 MB file,
+# 200,000 rows, kept in the database and read by a worker).
 # Django's own limit on the form fields it parses is the same number; a file up to the import's
 # limit stays in memory (never written to a temporary file on disk), since nothing larger is
 # let in.
 PARTNERHUB_MAX_REQUEST_BYTES = env_int("PARTNERHUB_MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNERHUB_MAX_REQUEST_BYTES
-FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 33 * 1024 * 1024
 
 # Messages stay on the server: one of them may carry a temporary password, shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.audit import NOWHERE
 from accounts.models import AuditAction, AuditEvent
 from accounts.views.user import REPLACES, password_version
+from jobs import user_imports
+from jobs.models import UserImport
+from jobs.testing import run_ready_jobs
 from roles.catalogue import RoleKey
 from tests.conftest import Cast
 from tests.factories import UserFactory
@@ -263,8 +267,8 @@ TABLE = [
         "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
-    # Add users from CSV: without a checked file in the session, its later pages send the
-    # admin back to the first (302); POSTing no file shows the form again with the error (200).
+    # Add users from CSV. An import of the organization, checked, named by the later URLs:
+    # another organization's answers 404 (IMPORT_URLS below).
     Row("import_users", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
     Row(
         "import_users",
@@ -274,15 +278,25 @@ TABLE = [
         too_low_role="account_admin",
     ),
     Row(
-        "import_users_review",
+        "import_users_detail",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
         too_low_role="mpn_admin",
+    ),
+    Row(
+        "import_users_detail", "post", {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}
+    ),
+    Row(
+        "import_users_progress",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
     ),
     Row(
         "import_users_confirm",
         "post",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
         allowed_role="user_admin",
         too_low_role="account_admin",
     ),
@@ -292,14 +306,9 @@ TABLE = [
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
     Row(
-        "import_users_result",
+        "import_users_file",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
-    ),
-    Row(
-        "import_users_result_csv",
-        "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
     ),
     Row(
         "import_users_template",
@@ -366,6 +375,29 @@ URL_ARGS = {
     "workspace": ["billing"],
 }
 
+# The URLs that name an import of the organization, and what they add after its id.
+IMPORT_URLS = {
+    "import_users_detail": [],
+    "import_users_progress": [],
+    "import_users_confirm": [],
+    "import_users_file": ["check"],
+}
+
+
+def checked_import(csp: Cast, uploader) -> UserImport:
+    """A file of one user, checked by a worker, waiting for its uploader's confirmation."""
+    user_import = user_imports.start(
+        "First name,Last name,Email,Roles\nAda,Lovelace,ada@import.example,\n",
+        file_name="people.csv",
+        actor=uploader,
+        organization=csp.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs()
+    return user_import
+
+
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
 # not staff) to the admin's own sign-in. Checked in test_the_admin_is_for_support_staff_only.
 ADMIN_NAMESPACE = "admin"
@@ -413,9 +445,14 @@ def test_permission_table(client, csp, outsider, row, kind, status):
     if row.name == "reactivate_user":
         target.is_active = False
         target.save(update_fields=["is_active"])
-    url = reverse(row.name, args=[target.public_id] if target else URL_ARGS.get(row.name, []))
-    visitor(client, csp, outsider, row, kind)
     body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
+    if row.name not in IMPORT_URLS:
+        url = reverse(row.name, args=[target.public_id] if target else URL_ARGS.get(row.name, []))
+    else:
+        user_import = checked_import(csp, getattr(csp, row.allowed_role))
+        url = reverse(row.name, args=[user_import.pk, *IMPORT_URLS[row.name]])
+        body = {"upload": str(user_import.pk)} if row.method == "post" else {}
+    visitor(client, csp, outsider, row, kind)
 
     refused_before = AuditEvent.objects.refused().count()
 
