@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -32,7 +33,7 @@ from roles.rules import RuleRefused
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1000
+CHUNK_SIZE: int | None = None  # None: settings.JOBS_IMPORT_CHUNK_SIZE (tests set a smaller one)
 
 
 class Step(StrEnum):
@@ -113,7 +114,7 @@ def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
     try:
-        _run(user_import, step, chunk_size or CHUNK_SIZE)
+        _run(user_import, step, chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE)
     except imports.BadFile as bad:
         _fail(user_import, str(bad))
     except RuleRefused as refusal:
