@@ -103,7 +103,12 @@ urlpatterns = [
     path("users/<uuid:public_id>/added/", add_user.user_added, name="user_added"),
     # Settings > Audit log
     path("audit-log/", audit_log.audit_log, name="audit_log"),
-    path("audit-log/export.csv", audit_log.audit_log_export, name="audit_log_export"),
+    path("audit-log/export/", audit_log.audit_log_export, name="audit_log_export"),
+    path(
+        "audit-log/exports/<uuid:export_id>.csv",
+        audit_log.audit_log_export_file,
+        name="audit_log_export_file",
+    ),
     # Settings > My profile
     path("profile/", profile.my_profile, name="profile"),
     path("profile/password/", profile.change_password, name="change_password"),

@@ -225,6 +225,7 @@ class AuditExport(models.Model):
     )
     requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     query = models.CharField(max_length=2000, blank=True)  # the audit log's filters, as asked
+    time_zone = models.CharField(max_length=64, blank=True)  # the days of the date filters
     state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
     rows = models.IntegerField(default=0)
     error = models.TextField(blank=True)

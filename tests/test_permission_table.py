@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.audit import NOWHERE
 from accounts.models import AuditAction, AuditEvent
 from accounts.views.user import REPLACES, password_version
 from jobs import user_imports
-from jobs.models import UserImport
+from jobs.exports import request_export
+from jobs.models import AuditExport, UserImport
 from jobs.testing import run_ready_jobs
 from roles.catalogue import RoleKey
 from tests.conftest import Cast
@@ -228,16 +230,25 @@ TABLE = [
         allowed_role="user_admin",
         too_low_role="account_admin",
     ),
+    # Asking for the export enqueues its job (302 back to the page); the file is its requester's
+    # only (another admin's answers 404, like one that does not exist: EXPORT_URLS below).
     Row(
         "audit_log_export",
-        "get",
-        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
         too_low_role="account_admin",
     ),
     Row(
         "audit_log_export",
-        "post",
+        "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row(
+        "audit_log_export_file",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
     ),
     Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
@@ -398,6 +409,13 @@ def checked_import(csp: Cast, uploader) -> UserImport:
     return user_import
 
 
+def written_export(requester) -> AuditExport:
+    """The requester's audit export, written by a worker."""
+    export = request_export(requester, QueryDict(), "UTC")
+    run_ready_jobs()
+    return export
+
+
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
 # not staff) to the admin's own sign-in. Checked in test_the_admin_is_for_support_staff_only.
 ADMIN_NAMESPACE = "admin"
@@ -446,7 +464,9 @@ def test_permission_table(client, csp, outsider, row, kind, status):
         target.is_active = False
         target.save(update_fields=["is_active"])
     body = BODIES[row.name](target) if row.method == "post" and row.name in BODIES else {}
-    if row.name not in IMPORT_URLS:
+    if row.name == "audit_log_export_file":
+        url = reverse(row.name, args=[written_export(getattr(csp, row.allowed_role)).pk])
+    elif row.name not in IMPORT_URLS:
         url = reverse(row.name, args=[target.public_id] if target else URL_ARGS.get(row.name, []))
     else:
         user_import = checked_import(csp, getattr(csp, row.allowed_role))
