@@ -713,3 +713,116 @@ def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
 @pytest.mark.parametrize("text", ["=cmd()", "  =cmd()", "+1", "@SUM(A1)", "\t=x"])
 def test_a_cell_that_a_spreadsheet_would_run_is_shown_as_text(text):
     assert imports._cell(text) == f"'{text}"
+
+
+# Jobs: progress, coming back, who confirms, failures
+
+
+def test_the_upload_answers_at_once_and_the_page_follows_the_check(client, csp):
+    client.force_login(csp.global_admin)
+    data = many_rows(30).encode()
+
+    response = client.post(
+        reverse("import_users"), {"file": SimpleUploadedFile("p.csv", data, "text/csv")}
+    )
+
+    user_import = latest()
+    assert (user_import.state, user_import.rows_total) == (UserImport.State.CHECKING, 30)
+    page = client.get(response.url).content.decode()
+    # Without the script: the state and a Refresh link; the script polls the progress URL.
+    assert "Checking: 0 of 30 rows checked." in page
+    assert 'data-testid="refresh"' in page
+    assert reverse("import_users_progress", args=[user_import.pk]) in page
+    assert '<script src="/static/js/import_progress.js" defer></script>' in page
+    assert "<script>" not in page
+    progress = client.get(reverse("import_users_progress", args=[user_import.pk])).json()
+    assert progress == {
+        "state": "checking",
+        "working": True,
+        "rows_total": 30,
+        "rows_done": 0,
+        "percent": 0,
+        "text": "Checking: 0 of 30 rows checked.",
+    }
+
+    run_ready_jobs()
+
+    progress = client.get(reverse("import_users_progress", args=[user_import.pk])).json()
+    assert (progress["state"], progress["rows_done"], progress["percent"]) == ("checked", 30, 100)
+    assert b"30 ready to add" in client.get(response.url).content
+
+
+def test_the_upload_page_lists_the_organizations_imports(client, csp, outsider):
+    client.force_login(csp.user_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"), name="mine.csv")
+    client.force_login(outsider)
+    upload(client, csv_text("Bob,Other,bob@import.example,"), name="theirs.csv")
+
+    client.force_login(csp.global_admin)
+    listed = client.get(reverse("import_users")).content.decode()
+
+    table = listed.split('data-testid="recent-imports"')[1].split("</table>")[0]
+    assert "mine.csv" in table
+    assert "theirs.csv" not in table
+    assert csp.user_admin.get_full_name() in table
+
+
+def test_only_the_admin_who_checked_a_file_adds_it(client, csp):
+    client.force_login(csp.user_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+    user_import = latest()
+
+    client.force_login(csp.global_admin)
+    page = client.get(detail_url(user_import)).content.decode()
+    assert 'data-testid="not-yours"' in page
+    response = confirm(client)
+
+    assert response.status_code == 302
+    assert not User.objects.filter(email="ada@import.example").exists()
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.CHECKED
+
+
+def test_a_confirmation_sent_twice_adds_once(client, csp):
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+    user_import = latest()
+    url = reverse("import_users_confirm", args=[user_import.pk])
+
+    client.post(url, {"upload": str(user_import.pk)})
+    client.post(url, {"upload": str(user_import.pk)})
+    run_ready_jobs()
+
+    assert User.objects.filter(email="ada@import.example").count() == 1
+    assert len(sent_mail()) == 1
+
+
+def test_a_file_the_job_cannot_read_fails_with_the_reason_on_the_page(client, csp, monkeypatch):
+    client.force_login(csp.global_admin)
+    client.post(
+        reverse("import_users"),
+        {"file": SimpleUploadedFile("p.csv", many_rows(6).encode(), "text/csv")},
+    )
+    # The limit lowered between the upload and the check (a deploy): the job says so.
+    monkeypatch.setattr(imports, "MAX_ROWS", 5)
+    run_ready_jobs()
+
+    user_import = latest()
+    assert user_import.state == UserImport.State.FAILED
+    page = client.get(detail_url(user_import)).content.decode()
+    assert 'data-testid="import-failed"' in page
+    assert "The file has more than" in page
+    assert not User.objects.filter(email__endswith="@import.example").exists()
+
+
+def test_thousands_of_bad_rows_are_explained_and_nothing_is_added(client, csp):
+    client.force_login(csp.global_admin)
+    bad = csv_text(*(f"Bad,Row{n},not-an-email-{n}," for n in range(3000)))
+
+    upload(client, bad)
+
+    page = client.get(detail_url()).content.decode()
+    assert "3000 rows: 0 ready to add, 3000 with errors." in page
+    assert "No row is ready to add." in page
+    assert "Rows with errors" in page
+    assert not User.objects.filter(last_name__startswith="Row").exists()
