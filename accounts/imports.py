@@ -172,18 +172,53 @@ def _rows(text: str) -> Iterator[ImportRow]:
         ) from None
 
 
-def names_global_admin(text: str) -> bool:
-    """Does any row of the file name Global admin, valid or not? A row invalid at the dry run
-    may be valid by the confirmation, so the page asks for the password for any such row."""
+@dataclass(frozen=True)
+class Scan:
+    """What the upload request learns of a file in one fast pass: its rows, and whether any row
+    names Global admin (valid or not: a row invalid at the check may be valid on Add, so the
+    page asks for the password for any such row)."""
+
+    rows: int
+    names_global_admin: bool
+
+
+def scan(text: str) -> Scan:
+    """Count the user rows and look for Global admin, with csv alone (no per-row objects): a
+    200,000-row file takes a fraction of a second. BadFile as the job's reading would raise."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        return any(rules.GA in _role_keys(row.roles)[0] for row in _rows(text))
+        header = next((cells for cells in reader if not _is_blank(cells)), None)
+        if header is None:
+            raise BadFile(EMPTY)
+        roles_at = _columns(header)["Roles"]
+        rows, global_admin = 0, False
+        for cells in reader:
+            if not any(cells) or _is_blank(cells):
+                continue
+            rows += 1
+            if rows > MAX_ROWS:
+                raise BadFile(TOO_MANY_ROWS)
+            if not global_admin and roles_at < len(cells) and "global" in cells[roles_at].lower():
+                global_admin = rules.GA in _role_keys(cells[roles_at])[0]
+    except csv.Error as error:
+        raise BadFile(
+            f"Line {reader.line_num} cannot be read as CSV ({error}). Save the file as CSV from "
+            "your spreadsheet and choose it again."
+        ) from None
+    return Scan(rows=rows, names_global_admin=global_admin)
+
+
+def names_global_admin(text: str) -> bool:
+    """Does any row of the file name Global admin, valid or not?"""
+    try:
+        return scan(text).names_global_admin
     except BadFile:
         return False
 
 
 def count_rows(text: str) -> int:
     """How many user rows the file has; BadFile when it cannot be imported at all."""
-    return sum(1 for _ in _rows(text))
+    return scan(text).rows
 
 
 def _chunks(text: str, size: int) -> Iterator[list[ImportRow]]:

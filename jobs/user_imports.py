@@ -56,17 +56,19 @@ def start(
     organization: PartnerOrganization,
     origin: Origin,
     base_url: str,
+    scanned: imports.Scan | None = None,
 ) -> UserImport:
     """Keep the file and enqueue its check, in one transaction. The file was decoded and its
     header and size checked (accounts.forms.import_users); the rows are the job's."""
+    found = scanned or imports.scan(text)
     with transaction.atomic():
         user_import = UserImport.objects.create(
             organization=organization,
             created_by=actor if actor is not None and actor.pk else None,
             file_name=file_name[:200],
             text=text,
-            rows_total=imports.count_rows(text),
-            names_global_admin=imports.names_global_admin(text),
+            rows_total=found.rows,
+            names_global_admin=found.names_global_admin,
             ip_address=origin.ip_address,
             user_agent=origin.user_agent,
             base_url=base_url,

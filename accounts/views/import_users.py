@@ -72,6 +72,7 @@ def import_users(request: HttpRequest) -> HttpResponse:
             organization=request.user.organization,
             origin=Origin.from_request(request),
             base_url=base_url_for_email(request),
+            scanned=form.scanned,
         )
         return redirect("import_users_detail", import_id=user_import.pk)
     recent = UserImport.objects.in_organization(request.user.organization).filter(
