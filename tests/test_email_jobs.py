@@ -119,3 +119,18 @@ def test_a_busy_mail_server_delays_a_password_reset(csp, client, settings):
         run_ready_jobs(include_later=True)
 
         assert handler.recipients == [csp.member.email]
+
+
+def test_a_resend_replaces_the_invitation_still_waiting(csp, settings):
+    from accounts.services import resend_invitation
+
+    with smtp_server(settings) as handler:
+        ada = invite(csp, "ada@contoso.example")
+        resend_invitation(csp.global_admin, ada, base_url="https://partnerhub.example")
+
+        run_ready_jobs()
+
+        first, newest = OutgoingEmail.objects.filter(user=ada).order_by("pk")
+        assert (first.state, first.error) == ("failed", "Replaced by a newer invitation.")
+        assert newest.state == OutgoingEmail.State.SENT
+        assert handler.recipients == ["ada@contoso.example"]
