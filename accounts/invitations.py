@@ -166,6 +166,24 @@ def last_invitation_sent_expression() -> models.Subquery:
     )
 
 
+# The newest invitation email's state and error, annotated the same way (jobs.models).
+LAST_INVITATION_DELIVERY = "last_invitation_delivery"
+LAST_INVITATION_ERROR = "last_invitation_error"
+
+
+def last_invitation_delivery_expressions() -> dict[str, models.Subquery]:
+    """Where the newest invitation email of the user loaded stands, and why (or NULL)."""
+    from jobs.models import OutgoingEmail
+
+    newest = OutgoingEmail.objects.filter(
+        user_id=models.OuterRef("pk"), kind=OutgoingEmail.Kind.INVITATION
+    ).order_by("-created_at", "-id")
+    return {
+        LAST_INVITATION_DELIVERY: models.Subquery(newest.values("state")[:1]),
+        LAST_INVITATION_ERROR: models.Subquery(newest.values("error")[:1]),
+    }
+
+
 def invitation_status(user: User) -> InvitationStatus | None:
     """The invitation of a user who has not set a password yet; None for anyone else.
 
@@ -181,12 +199,17 @@ def invitation_status(user: User) -> InvitationStatus | None:
             _invitations_sent().filter(target=user).values_list("created_at", flat=True).first()
         )
     sent_at = last_sent or user.created_at
-    from jobs.emails import latest_invitation
+    if LAST_INVITATION_DELIVERY in user.__dict__:
+        delivery = user.__dict__[LAST_INVITATION_DELIVERY]
+        error = user.__dict__[LAST_INVITATION_ERROR] or ""
+    else:
+        from jobs.emails import latest_invitation
 
-    email = latest_invitation(user)
+        email = latest_invitation(user)
+        delivery, error = (email.state, email.error) if email else (None, "")
     return InvitationStatus(
         sent_at=sent_at,
         expires_at=invitation_expires_at(sent_at),
-        delivery=email.state if email else None,
-        delivery_error=email.error if email else "",
+        delivery=delivery,
+        delivery_error=error,
     )
