@@ -93,7 +93,9 @@ class UserImport(models.Model):
         User, null=True, on_delete=models.SET_NULL, related_name="user_imports"
     )
     file_name = models.CharField(max_length=200)
-    text = models.TextField()
+    # The file as uploaded (UTF-8): bytes, since a row may hold a NUL, which a text column
+    # refuses and the row check must see (and refuse, at its row).
+    content = models.BinaryField()
     rows_total = models.IntegerField()
     names_global_admin = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CHECKING)
@@ -124,6 +126,10 @@ class UserImport(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+    @property
+    def text(self) -> str:
+        return bytes(self.content).decode("utf-8")
 
     @property
     def working(self) -> bool:

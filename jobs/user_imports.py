@@ -1,6 +1,6 @@
 """Adding users from a CSV file, as two jobs: the check (a dry run) and the addition.
 
-The file waits in the database (UserImport.text). Each job reads it a chunk of CHUNK_SIZE rows
+The file waits in the database (UserImport.content). Each job reads it a chunk of CHUNK_SIZE rows
 at a time and writes each chunk's outcome in one short transaction: for the addition, the
 chunk's users, their roles, their audit events, their invitation jobs, the chunk's part of the
 result file and its ImportChunk row, under the organization's lock for that chunk only (a
@@ -12,6 +12,7 @@ one user, and checked again when added: the directory and the admin's roles may 
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import nullcontext
 from enum import StrEnum
@@ -66,7 +67,7 @@ def start(
             organization=organization,
             created_by=actor if actor is not None and actor.pk else None,
             file_name=file_name[:200],
-            text=text,
+            content=text.encode("utf-8"),
             rows_total=found.rows,
             names_global_admin=found.names_global_admin,
             ip_address=origin.ip_address,
@@ -224,6 +225,12 @@ def _add_chunk(
     )
 
 
+def _without_nul(value: Any) -> Any:
+    """What a row said, storable: PostgreSQL refuses NUL in text and JSON, so a NUL a hostile
+    file holds (its row is refused for it) is kept as U+FFFD, the replacement character."""
+    return json.loads(json.dumps(value).replace("\\u0000", "\\ufffd"))
+
+
 def _save_chunk(
     user_import: UserImport,
     step: Step,
@@ -241,14 +248,16 @@ def _save_chunk(
         warned=report.warned,
         refused_roles=report.refused_roles,
         grants_global_admin=report.grants_global_admin,
-        shown={
-            "problems": report.problems,
-            "ready": report.ready,
-            "lookalikes": report.lookalikes,
-            "refused": report.refused_shown,
-        },
+        shown=_without_nul(
+            {
+                "problems": report.problems,
+                "ready": report.ready,
+                "lookalikes": report.lookalikes,
+                "refused": report.refused_shown,
+            }
+        ),
     )
-    files.add_part(stored, index + 1, report.result_csv)
+    files.add_part(stored, index + 1, report.result_csv.replace("\x00", "\ufffd"))
     counter = "rows_added_done" if step is Step.ADD else "rows_checked"
     UserImport.objects.filter(pk=user_import.pk).update(
         **{counter: F(counter) + report.rows}, updated_at=timezone.now()

@@ -396,7 +396,8 @@ def test_the_query_count_does_not_grow_with_the_rows(csp, django_assert_max_num_
 
     assert User.objects.filter(email__endswith="@import.example").count() == 550
     if connection.vendor == "postgresql":
-        assert many == few
+        # One more query per 200 invitations: each batch is a job of its own (jobs.emails).
+        assert many == few + (3 - 1)
     # SQLite caps the parameters of one INSERT (999), so bulk_create splits a chunk into a few
     # statements there; still a handful per chunk, never one per row.
     assert many < few + 40

@@ -113,7 +113,7 @@ def test_results_older_than_seven_days_are_purged(csp):
         UserImport.objects.create(
             organization=csp.organization,
             file_name="f.csv",
-            text="",
+            content=b"",
             rows_total=0,
             base_url="x",
             created_at=created_at,

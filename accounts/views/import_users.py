@@ -86,7 +86,7 @@ def import_users(request: HttpRequest) -> HttpResponse:
             "max_rows": f"{imports.MAX_ROWS:,}",
             "header": ",".join(imports.HEADER),
             "roles": imports.role_names_for(request.user, request.user.organization),
-            "recent": recent.select_related("created_by").defer("text")[:LISTED],
+            "recent": recent.select_related("created_by").defer("content")[:LISTED],
             "result_days": RESULT_DAYS,
         },
     )
