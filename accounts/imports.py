@@ -280,11 +280,14 @@ class _Checker:
         # Each look-alike skeleton's first valid row: (line, email).
         self.first_line_of_skeleton: dict[str, tuple[int, str]] = {}
 
-    def check(self, chunk: list[ImportRow]) -> None:
+    def check(self, chunk: list[ImportRow], *, lookalikes: bool = True) -> None:
+        """Check the chunk's rows; lookalikes=False skips the possible duplicates (guidance the
+        check showed already, which adding does not need)."""
         for row in chunk:
             self._check_cells(row)
         self.mark_emails_in_use([row for row in chunk if row.email])
-        self.mark_lookalikes([row for row in chunk if row.valid])
+        if lookalikes:
+            self.mark_lookalikes([row for row in chunk if row.valid])
 
     def _check_cells(self, row: ImportRow) -> None:
         invalid = set()

@@ -177,7 +177,8 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
         # Every chunk is checked, those done too: the check remembers the file's emails, so
         # a row repeating an earlier one's email is found whichever run reads it. The check's
         # queries run before the lock is taken, to keep it short.
-        checker.check(chunk)
+        # Adding needs no look-alike warnings: the check showed them.
+        checker.check(chunk, lookalikes=not adding)
         if index in done:
             continue
         report = imports.ImportReport(dry_run=not adding, header=False)
