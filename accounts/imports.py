@@ -221,7 +221,7 @@ def count_rows(text: str) -> int:
     return scan(text).rows
 
 
-def _chunks(text: str, size: int) -> Iterator[list[ImportRow]]:
+def chunks(text: str, size: int) -> Iterator[list[ImportRow]]:
     chunk: list[ImportRow] = []
     for row in _rows(text):
         chunk.append(row)
@@ -266,7 +266,7 @@ def _role_keys(cell: str) -> tuple[list[str], list[str]]:
     return in_catalogue_order(keys), unknown
 
 
-class _Checker:
+class Checker:
     """Checks rows as the add-user flow checks one user, remembering the file's emails."""
 
     def __init__(self, actor: User, organization: PartnerOrganization) -> None:
@@ -477,7 +477,7 @@ class ImportReport:
 Progress = Callable[[list[ImportRow], int], None]
 
 
-def _refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> None:
+def refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> None:
     audit.require(rules.can(actor, Action.ADD_USER, organization), AuditAction.USER_CREATED)
 
 
@@ -503,12 +503,12 @@ def record_refused_roles(
     )
 
 
-class _Writer:
+class Writer:
     """Adds a chunk's valid rows: users, role assignments, audit events, a few queries each."""
 
     def __init__(self, actor: User, organization: PartnerOrganization, origin: Origin) -> None:
         self.actor, self.organization, self.origin = actor, organization, origin
-        self.checker = _Checker(actor, organization)
+        self.checker = Checker(actor, organization)
         self.roles = {role.key: role for role in Role.objects.all()}
 
     def add(self, chunk: list[ImportRow]) -> list[int]:
@@ -550,7 +550,7 @@ class _Writer:
             # Someone (in another organization: our lock does not cover theirs) took one of
             # these emails since the check. Check again and add the others; a second failure
             # stops the whole import.
-            _Checker.mark_emails_in_use([row for row in chunk if row.valid])
+            Checker.mark_emails_in_use([row for row in chunk if row.valid])
             return self._bulk_create_users(chunk)
 
     def _bulk_create_users(self, chunk: list[ImportRow]) -> list[User]:

@@ -165,15 +165,12 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
     )
     stored = _result_file(user_import, step)
     if adding:
-        writer = imports._Writer(actor, organization, origin)
+        writer = imports.Writer(actor, organization, origin)
         checker = writer.checker
     else:
-        audit.require(
-            imports.rules.can(actor, imports.Action.ADD_USER, organization),
-            AuditAction.USER_CREATED,
-        )
-        checker = imports._Checker(actor, organization)
-    for index, chunk in enumerate(imports._chunks(user_import.text, chunk_size)):
+        imports.refuse_unless_may_add(actor, organization)
+        checker = imports.Checker(actor, organization)
+    for index, chunk in enumerate(imports.chunks(user_import.text, chunk_size)):
         # Every chunk is checked, those done too: the check remembers the file's emails, so
         # a row repeating an earlier one's email is found whichever run reads it. The check's
         # queries run before the lock is taken, to keep it short.
@@ -203,13 +200,13 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
 
 
 def _add_chunk(
-    user_import: UserImport, writer: imports._Writer, chunk: list[imports.ImportRow], actor: User
+    user_import: UserImport, writer: imports.Writer, chunk: list[imports.ImportRow], actor: User
 ) -> None:
     """The chunk's users, roles, audit events and invitation jobs, under the organization's
     lock (held until the caller's transaction commits: one chunk's worth of inserts)."""
     organization = lock_organization(user_import.organization_id, actor)
     # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more.
-    imports._refuse_unless_may_add(actor, organization)
+    imports.refuse_unless_may_add(actor, organization)
     writer.organization = organization
     try:
         with transaction.atomic():
@@ -219,7 +216,7 @@ def _add_chunk(
         # theirs): check the chunk's emails again and add the others.
         for row in chunk:
             row.added = False
-        imports._Checker.mark_emails_in_use([row for row in chunk if row.valid])
+        imports.Checker.mark_emails_in_use([row for row in chunk if row.valid])
         user_ids = writer.add(chunk)
     queue_invitations(
         [User(pk=pk) for pk in user_ids], invited_by=actor, base_url=user_import.base_url

@@ -113,7 +113,7 @@ class Command(BaseCommand):
         if acting is not None:
             # Asked before anything is kept: a refusal names the reason at once.
             try:
-                imports._refuse_unless_may_add(acting, organization)
+                imports.refuse_unless_may_add(acting, organization)
             except RuleRefused as refusal:
                 raise CommandError(f"Refused: {refusal.reason}") from None
         user_import = user_imports.start(
