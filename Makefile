@@ -24,10 +24,14 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(BIN)/.installed node_modules/.installed
 
-# Migrate the database (SQLite unless DATABASE_URL says otherwise), load the demo, serve.
+# Migrate the database (SQLite unless DATABASE_URL says otherwise), load the demo, serve, with a
+# background worker beside the server as in production; Ctrl-C stops both.
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py run_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 # The whole test suite; PYTEST_ARGS passes more, e.g. PYTEST_ARGS="-k rules -x".

@@ -73,6 +73,7 @@ class Browser:
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         behind_balancer: bool = True,
+        body: bytes | None = None,
     ) -> Response:
         parts = urlsplit(base)
         sent = {"Host": parts.netloc, "User-Agent": "partnerhub-smoke"}
@@ -80,10 +81,10 @@ class Browser:
             sent.update({"X-Forwarded-Proto": "https", "X-Forwarded-For": CLIENT_ADDRESS})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
         if form is not None:
             body = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if body is not None:
             # Django checks a secure POST's Origin against the host it was sent to.
             sent["Origin"] = f"https://{parts.netloc}"
         sent.update(headers or {})

@@ -1,5 +1,6 @@
-"""Adding users from a CSV file: check every row first (a dry run writes nothing), then add the
-valid rows in one transaction, each new user invited by email to set their own password.
+"""Adding users from a CSV file: reading, checking and writing rows, a chunk at a time. The jobs
+that run a file's check (a dry run that adds nobody) and its addition, each chunk in a short
+transaction of its own, are in jobs.user_imports; new users are invited by email.
 
 The file is read row by row with `csv` and handled in chunks of CHUNK_SIZE rows: one query per
 chunk finds the emails already in use, `bulk_create` writes the chunk's users and role
@@ -15,8 +16,8 @@ docs/architecture.md):
   check of a file, with their count and the first rows, never one event per row.
 - On import, a role the actor may not grant refuses its row (the other rows are added), and the
   refused rows are one refused ROLE_GRANTED event, as in the dry run.
-- New users get an unusable password and an emailed one-time link (accounts.invitations), sent
-  after the transaction commits: nobody is invited to an account that was rolled back.
+- New users get an unusable password and an emailed one-time link (accounts.invitations), a job
+  enqueued in the chunk's transaction: nobody is invited to an account that was rolled back.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import smtplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,13 +34,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import audit
-from accounts.audit import NOWHERE, Origin
+from accounts.audit import Origin
 from accounts.duplicates import lookalike_emails
 from accounts.forms.text import EmailAddressField, OneLineField
 from accounts.identity import email_skeleton, is_canonical
-from accounts.invitations import send_invitations
 from accounts.models import AuditAction, AuditEvent, PartnerOrganization, User
-from accounts.services import EmailInUse, lock_organization, snapshot
+from accounts.services import EmailInUse, snapshot
 from roles import rules
 from roles.catalogue import CATALOGUE, SPECS, in_catalogue_order
 from roles.models import Role, RoleAssignment
@@ -50,8 +49,10 @@ logger = logging.getLogger(__name__)
 
 HEADER = ("First name", "Last name", "Email", "Roles")
 ROLE_SEPARATOR = ";"
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 10_000
+# 200,000 rows of long names and several roles each fit in 32 MB; the rows are checked and added
+# by a worker (jobs.user_imports), a chunk at a time.
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ROWS = 200_000
 CHUNK_SIZE = 1000
 
 TOO_BIG = (
@@ -171,21 +172,56 @@ def _rows(text: str) -> Iterator[ImportRow]:
         ) from None
 
 
-def names_global_admin(text: str) -> bool:
-    """Does any row of the file name Global admin, valid or not? A row invalid at the dry run
-    may be valid by the confirmation, so the page asks for the password for any such row."""
+@dataclass(frozen=True)
+class Scan:
+    """What the upload request learns of a file in one fast pass: its rows, and whether any row
+    names Global admin (valid or not: a row invalid at the check may be valid on Add, so the
+    page asks for the password for any such row)."""
+
+    rows: int
+    names_global_admin: bool
+
+
+def scan(text: str) -> Scan:
+    """Count the user rows and look for Global admin, with csv alone (no per-row objects): a
+    200,000-row file takes a fraction of a second. BadFile as the job's reading would raise."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        return any(rules.GA in _role_keys(row.roles)[0] for row in _rows(text))
+        header = next((cells for cells in reader if not _is_blank(cells)), None)
+        if header is None:
+            raise BadFile(EMPTY)
+        roles_at = _columns(header)["Roles"]
+        rows, global_admin = 0, False
+        for cells in reader:
+            if not any(cells) or _is_blank(cells):
+                continue
+            rows += 1
+            if rows > MAX_ROWS:
+                raise BadFile(TOO_MANY_ROWS)
+            if not global_admin and roles_at < len(cells) and "global" in cells[roles_at].lower():
+                global_admin = rules.GA in _role_keys(cells[roles_at])[0]
+    except csv.Error as error:
+        raise BadFile(
+            f"Line {reader.line_num} cannot be read as CSV ({error}). Save the file as CSV from "
+            "your spreadsheet and choose it again."
+        ) from None
+    return Scan(rows=rows, names_global_admin=global_admin)
+
+
+def names_global_admin(text: str) -> bool:
+    """Does any row of the file name Global admin, valid or not?"""
+    try:
+        return scan(text).names_global_admin
     except BadFile:
         return False
 
 
 def count_rows(text: str) -> int:
     """How many user rows the file has; BadFile when it cannot be imported at all."""
-    return sum(1 for _ in _rows(text))
+    return scan(text).rows
 
 
-def _chunks(text: str, size: int) -> Iterator[list[ImportRow]]:
+def chunks(text: str, size: int) -> Iterator[list[ImportRow]]:
     chunk: list[ImportRow] = []
     for row in _rows(text):
         chunk.append(row)
@@ -230,7 +266,7 @@ def _role_keys(cell: str) -> tuple[list[str], list[str]]:
     return in_catalogue_order(keys), unknown
 
 
-class _Checker:
+class Checker:
     """Checks rows as the add-user flow checks one user, remembering the file's emails."""
 
     def __init__(self, actor: User, organization: PartnerOrganization) -> None:
@@ -244,11 +280,14 @@ class _Checker:
         # Each look-alike skeleton's first valid row: (line, email).
         self.first_line_of_skeleton: dict[str, tuple[int, str]] = {}
 
-    def check(self, chunk: list[ImportRow]) -> None:
+    def check(self, chunk: list[ImportRow], *, lookalikes: bool = True) -> None:
+        """Check the chunk's rows; lookalikes=False skips the possible duplicates (guidance the
+        check showed already, which adding does not need)."""
         for row in chunk:
             self._check_cells(row)
         self.mark_emails_in_use([row for row in chunk if row.email])
-        self.mark_lookalikes([row for row in chunk if row.valid])
+        if lookalikes:
+            self.mark_lookalikes([row for row in chunk if row.valid])
 
     def _check_cells(self, row: ImportRow) -> None:
         invalid = set()
@@ -324,6 +363,7 @@ REFUSALS_RECORDED = 20  # refused roles named in the audit event of a file (all 
 SHOWN_READY = 20  # rows ready to add: a sample, to see that the columns were read right
 SHOWN_ADDED = 200  # rows added, on the result page (the result file has every row)
 RESULT_HEADER = [*HEADER, "Outcome", "Errors", "Warnings"]
+RESULT_FILE_HEADER = ["Line", *RESULT_HEADER]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -338,6 +378,7 @@ class ImportReport:
     """What a dry run or an import found: counts, the first rows to show, the result file."""
 
     dry_run: bool
+    header: bool = True  # False: one chunk's rows of a result file kept in parts
     rows: int = 0
     valid: int = 0  # a dry run: ready to add; an import: added
     invalid: int = 0
@@ -353,7 +394,8 @@ class ImportReport:
 
     def __post_init__(self) -> None:
         self._writer = csv.writer(self._result, lineterminator="\r\n")
-        self._writer.writerow(["Line", *RESULT_HEADER])
+        if self.header:
+            self._writer.writerow(RESULT_FILE_HEADER)
 
     def add(self, chunk: list[ImportRow]) -> None:
         for row in chunk:
@@ -435,36 +477,8 @@ class ImportReport:
 Progress = Callable[[list[ImportRow], int], None]
 
 
-def _refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> None:
+def refuse_unless_may_add(actor: User, organization: PartnerOrganization) -> None:
     audit.require(rules.can(actor, Action.ADD_USER, organization), AuditAction.USER_CREATED)
-
-
-def dry_run(
-    text: str,
-    *,
-    actor: User,
-    organization: PartnerOrganization,
-    origin: Origin = NOWHERE,
-    progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> ImportReport:
-    """Check every row as the import would, and add nothing. Rows asking for roles the actor
-    may not grant are one refused attempt (record_refused_roles).
-
-    Raises BadFile for a file that cannot be read, RuleRefused when the actor may not add
-    users to the organization.
-    """
-    total = count_rows(text)
-    _refuse_unless_may_add(actor, organization)
-    checker = _Checker(actor, organization)
-    report = ImportReport(dry_run=True)
-    for chunk in _chunks(text, chunk_size):
-        checker.check(chunk)
-        report.add(chunk)
-        if progress:
-            progress(chunk, total)
-    record_refused_roles(report, actor=actor, organization=organization, origin=origin)
-    return report
 
 
 def record_refused_roles(
@@ -489,56 +503,12 @@ def record_refused_roles(
     )
 
 
-def import_users(
-    text: str,
-    *,
-    actor: User,
-    organization: PartnerOrganization,
-    base_url: str,
-    origin: Origin = NOWHERE,
-    progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> ImportReport:
-    """Check every row again and add the valid ones in one transaction, under the
-    organization's lock; then email each new user their one-time link.
-
-    Every user created and role granted is audited in the transaction, and so is every role
-    refused. Raises BadFile or RuleRefused (recorded) as dry_run does; nothing is added then.
-    """
-    total = count_rows(text)
-    report = ImportReport(dry_run=False)
-    added_ids: list[int] = []
-    with (
-        audit.refusals_recorded(
-            actor,
-            action=AuditAction.USER_CREATED,
-            organization=organization,
-            target_label=f"{total} users from a CSV file",
-            origin=origin,
-        ),
-        transaction.atomic(),
-    ):
-        organization = lock_organization(organization.pk, actor)
-        # Asked again under the lock: the dry run's answers may be stale.
-        _refuse_unless_may_add(actor, organization)
-        writer = _Writer(actor, organization, origin)
-        for chunk in _chunks(text, chunk_size):
-            writer.checker.check(chunk)
-            added_ids.extend(writer.add(chunk))
-            report.add(chunk)
-            if progress:
-                progress(chunk, total)
-        record_refused_roles(report, actor=actor, organization=organization, origin=origin)
-    report.invitations_sent = _invite(added_ids, actor, base_url)
-    return report
-
-
-class _Writer:
+class Writer:
     """Adds a chunk's valid rows: users, role assignments, audit events, a few queries each."""
 
     def __init__(self, actor: User, organization: PartnerOrganization, origin: Origin) -> None:
         self.actor, self.organization, self.origin = actor, organization, origin
-        self.checker = _Checker(actor, organization)
+        self.checker = Checker(actor, organization)
         self.roles = {role.key: role for role in Role.objects.all()}
 
     def add(self, chunk: list[ImportRow]) -> list[int]:
@@ -583,7 +553,7 @@ class _Writer:
             # Someone (in another organization: our lock does not cover theirs) took one of
             # these emails since the check. Check again and add the others; a second failure
             # stops the whole import.
-            _Checker.mark_emails_in_use([row for row in chunk if row.valid])
+            Checker.mark_emails_in_use([row for row in chunk if row.valid])
             return self._bulk_create_users(chunk)
 
     def _bulk_create_users(self, chunk: list[ImportRow]) -> list[User]:
@@ -609,24 +579,6 @@ class _Writer:
         return audit.unsaved_event(
             self.actor, action, organization=self.organization, origin=self.origin, **fields
         )
-
-
-def _invite(user_ids: list[int], actor: User, base_url: str) -> int:
-    """Email each new user their link, a chunk of users at a time (memory stays bounded).
-
-    The users are added already: a mail server that fails is reported (the count sent falls
-    short), never an error that would hide what was added.
-    """
-    sent = 0
-    for start in range(0, len(user_ids), CHUNK_SIZE):
-        users = User.objects.filter(pk__in=user_ids[start : start + CHUNK_SIZE]).select_related(
-            "organization"
-        )
-        try:
-            sent += send_invitations(users, invited_by=actor, base_url=base_url)
-        except (OSError, smtplib.SMTPException):
-            logger.exception("Sending the invitations of a CSV import failed.")
-    return sent
 
 
 def role_names_for(actor: User, organization: PartnerOrganization) -> list[tuple[str, str]]:

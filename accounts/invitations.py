@@ -98,12 +98,19 @@ def invitation_expires_at(sent_at: datetime) -> datetime:
     return sent_at + INVITATION_TIMEOUT
 
 
-def _invitation_message(
-    user: User, *, invited_by: User | None, base_url: str, connection: object
+def invitation_message(
+    user: User,
+    *,
+    invited_by: User | None,
+    base_url: str,
+    connection: object,
+    inviter_name: str = "",
 ) -> EmailMultiAlternatives:
     context = {
         "user": user,
-        "invited_by": invited_by,
+        # Who added them, as named when the email was queued ("API client <name>" for a
+        # client); otherwise the inviting user's name today.
+        "inviter_name": inviter_name or (invited_by.get_full_name() if invited_by else ""),
         "organization": user.organization,
         "link": invitation_link(user, base_url=base_url),
         "sign_in_link": base_url.rstrip("/") + reverse("login"),
@@ -124,7 +131,7 @@ def send_invitations(users: Iterable[User], *, invited_by: User | None, base_url
     """Email each user a one-time link to set their password, over one connection; returns how many."""  # noqa: E501 (the shared contract's words)
     connection = get_connection()
     messages = [
-        _invitation_message(user, invited_by=invited_by, base_url=base_url, connection=connection)
+        invitation_message(user, invited_by=invited_by, base_url=base_url, connection=connection)
         for user in users
     ]
     if not messages:
@@ -138,6 +145,10 @@ class InvitationStatus:
 
     sent_at: datetime
     expires_at: datetime
+    # Where the email stands (jobs.models.OutgoingEmail): "waiting" for a worker or a retry,
+    # "sent", or "failed" with why; None for invitations sent before workers sent them.
+    delivery: str | None = None
+    delivery_error: str = ""
 
     @property
     def expired(self) -> bool:
@@ -162,6 +173,24 @@ def last_invitation_sent_expression() -> models.Subquery:
     )
 
 
+# The newest invitation email's state and error, annotated the same way (jobs.models).
+LAST_INVITATION_DELIVERY = "last_invitation_delivery"
+LAST_INVITATION_ERROR = "last_invitation_error"
+
+
+def last_invitation_delivery_expressions() -> dict[str, models.Subquery]:
+    """Where the newest invitation email of the user loaded stands, and why (or NULL)."""
+    from jobs.models import OutgoingEmail
+
+    newest = OutgoingEmail.objects.filter(
+        user_id=models.OuterRef("pk"), kind=OutgoingEmail.Kind.INVITATION
+    ).order_by("-created_at", "-id")
+    return {
+        LAST_INVITATION_DELIVERY: models.Subquery(newest.values("state")[:1]),
+        LAST_INVITATION_ERROR: models.Subquery(newest.values("error")[:1]),
+    }
+
+
 def invitation_status(user: User) -> InvitationStatus | None:
     """The invitation of a user who has not set a password yet; None for anyone else.
 
@@ -177,4 +206,17 @@ def invitation_status(user: User) -> InvitationStatus | None:
             _invitations_sent().filter(target=user).values_list("created_at", flat=True).first()
         )
     sent_at = last_sent or user.created_at
-    return InvitationStatus(sent_at=sent_at, expires_at=invitation_expires_at(sent_at))
+    if LAST_INVITATION_DELIVERY in user.__dict__:
+        delivery = user.__dict__[LAST_INVITATION_DELIVERY]
+        error = user.__dict__[LAST_INVITATION_ERROR] or ""
+    else:
+        from jobs.emails import latest_invitation
+
+        email = latest_invitation(user)
+        delivery, error = (email.state, email.error) if email else (None, "")
+    return InvitationStatus(
+        sent_at=sent_at,
+        expires_at=invitation_expires_at(sent_at),
+        delivery=delivery,
+        delivery_error=error,
+    )

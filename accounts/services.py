@@ -133,8 +133,8 @@ def create_user(
     base_url: str = "",
 ) -> NewUser:
     """Add a user with roles and a temporary password, which the caller shows once; or, with
-    invite, with no password and an emailed invitation to set one (sent once the user is
-    committed; base_url starts its link)."""
+    invite, with no password and an emailed invitation to set one (a job enqueued in the same
+    transaction; base_url starts its link)."""
     email = _canonical_email_field(email)  # a form's cleaned email is canonical already
     role_keys = in_catalogue_order(role_keys)
     with (
@@ -215,21 +215,20 @@ def create_user(
                 origin=origin,
             )
         if invite:
-            _invite_after_commit(user, actor, base_url)
+            _invite(user, actor, base_url)
     return NewUser(user=user, temporary_password=password)
 
 
-def _invite_after_commit(user: User, actor: User, base_url: str) -> None:
-    # After the commit: never an email for a user who was rolled back. Robust: the user exists
-    # by then, so a mail server that fails is logged and the admin resends from the user's page.
-    from accounts.invitations import base_url_for_commands, send_invitations
+def _invite(user: User, actor: User, base_url: str, *, replacing: bool = False) -> None:
+    # A job enqueued in this transaction (jobs.emails): never an email for a user who was
+    # rolled back, never a lost one for a user who was committed; a worker sends it, retrying
+    # a mail server that fails for a while, and the user's page says where it stands.
+    from accounts.invitations import base_url_for_commands
+    from jobs.emails import queue_invitations, replace_waiting_invitations
 
-    transaction.on_commit(
-        lambda: send_invitations(
-            [user], invited_by=actor, base_url=base_url or base_url_for_commands()
-        ),
-        robust=True,
-    )
+    if replacing:
+        replace_waiting_invitations(user)
+    queue_invitations([user], invited_by=actor, base_url=base_url or base_url_for_commands())
 
 
 def resend_invitation(
@@ -262,7 +261,7 @@ def resend_invitation(
             after={"email": target.email},
             origin=origin,
         )
-        _invite_after_commit(target, actor, base_url)
+        _invite(target, actor, base_url, replacing=True)
     return target
 
 

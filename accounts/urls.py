@@ -58,13 +58,25 @@ urlpatterns = [
         name="add_user_step",
     ),
     path("users/import/", csv_import.import_users, name="import_users"),
-    path("users/import/review/", csv_import.import_users_review, name="import_users_review"),
-    path("users/import/confirm/", csv_import.import_users_confirm, name="import_users_confirm"),
-    path("users/import/result/", csv_import.import_users_result, name="import_users_result"),
     path(
-        "users/import/result.csv",
-        csv_import.import_users_result_csv,
-        name="import_users_result_csv",
+        "users/import/<uuid:import_id>/",
+        csv_import.import_users_detail,
+        name="import_users_detail",
+    ),
+    path(
+        "users/import/<uuid:import_id>/progress/",
+        csv_import.import_users_progress,
+        name="import_users_progress",
+    ),
+    path(
+        "users/import/<uuid:import_id>/confirm/",
+        csv_import.import_users_confirm,
+        name="import_users_confirm",
+    ),
+    path(
+        "users/import/<uuid:import_id>/<str:step>.csv",
+        csv_import.import_users_file,
+        name="import_users_file",
     ),
     path(
         "users/import/template.csv",
@@ -91,7 +103,12 @@ urlpatterns = [
     path("users/<uuid:public_id>/added/", add_user.user_added, name="user_added"),
     # Settings > Audit log
     path("audit-log/", audit_log.audit_log, name="audit_log"),
-    path("audit-log/export.csv", audit_log.audit_log_export, name="audit_log_export"),
+    path("audit-log/export/", audit_log.audit_log_export, name="audit_log_export"),
+    path(
+        "audit-log/exports/<uuid:export_id>.csv",
+        audit_log.audit_log_export_file,
+        name="audit_log_export_file",
+    ),
     # Settings > My profile
     path("profile/", profile.my_profile, name="profile"),
     path("profile/password/", profile.change_password, name="change_password"),

@@ -55,6 +55,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--import-rows", type=int, default=10_000, help="rows of the bulk add CSV (10,000)"
     )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="measure only the background jobs (bench/jobs.py): import, emails, audit export",
+    )
+    parser.add_argument("--jobs-import-rows", type=int, default=100_000, help="(100,000)")
+    parser.add_argument("--jobs-emails", type=int, default=10_000, help="(10,000)")
+    parser.add_argument("--jobs-audit-events", type=int, default=1_000_000, help="(1,000,000)")
     parser.add_argument("--skip-load", action="store_true", help="measure the loaded dataset")
     parser.add_argument("--skip-server", action="store_true", help="no gunicorn/wrk")
     parser.add_argument("--skip-import", action="store_true", help="no bulk add timing")
@@ -141,6 +149,12 @@ def main(argv: list[str]) -> int:
     print(f"Database: {settings.DATABASES['default']['NAME']}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    if args.jobs:
+        from bench import jobs
+
+        return jobs.run(
+            args.jobs_import_rows, args.jobs_emails, args.jobs_audit_events, args.results
+        )
 
     loaded = None
     if not args.skip_load:

@@ -46,6 +46,7 @@ SERVICES_TESTS = (
     "tests/test_services.py",
     "tests/test_global_admin_requests.py",
     "tests/test_invitations.py",
+    "tests/test_email_jobs.py",
     "tests/test_forgot_password.py",
     "tests/test_sessions.py",
     "tests/test_profile.py",
@@ -1133,7 +1134,7 @@ CREATE = [
     ),
     service(
         "create_user_never_invites",
-        "        if invite:\n            _invite_after_commit(user, actor, base_url)",
+        "        if invite:\n            _invite(user, actor, base_url)",
         "        pass",
         "an invited user gets the email",
     ),
@@ -1146,10 +1147,10 @@ CREATE = [
         "one email is one user however many requests race, with the ordinary message",
     ),
     service(
-        "invitation_sent_before_commit",
-        "    transaction.on_commit(\n        lambda: send_invitations(",
-        "    (lambda callback, robust: callback())(\n        lambda: send_invitations(",
-        "no email for a user who was rolled back",
+        "resend_keeps_the_waiting_invitation",
+        "    if replacing:\n        replace_waiting_invitations(user)",
+        "    pass",
+        "a resend replaces the invitation still waiting: one email, the newest",
     ),
 ]
 
@@ -1188,7 +1189,7 @@ LINKS = [
     ),
     service(
         "resend_invitation_sends_nothing",
-        "        _invite_after_commit(target, actor, base_url)\n    return target",
+        "        _invite(target, actor, base_url, replacing=True)\n    return target",
         "        pass\n    return target",
         "a resent invitation is emailed",
     ),

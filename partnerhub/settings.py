@@ -160,7 +160,10 @@ INSTALLED_APPS = [
     "mfa",
     "django_otp",
     "django_otp_webauthn",
+    "jobs",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -337,13 +340,14 @@ STORAGES = {
 }
 
 # Request bodies: at most PARTNERHUB_MAX_REQUEST_BYTES, refused from the declared length before
-# anything reads them (partnerhub.request_size); only the CSV import takes more (its 2 MB file).
+# anything reads them (partnerhub.request_size); only the CSV import takes more (its 32 MB file,
+# 200,000 rows, kept in the database and read by a worker).
 # Django's own limit on the form fields it parses is the same number; a file up to the import's
 # limit stays in memory (never written to a temporary file on disk), since nothing larger is
 # let in.
 PARTNERHUB_MAX_REQUEST_BYTES = env_int("PARTNERHUB_MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNERHUB_MAX_REQUEST_BYTES
-FILE_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 33 * 1024 * 1024
 
 # Messages stay on the server: one of them may carry a temporary password, shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -420,6 +424,19 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = (
     ["http://localhost:8000"] if DEBUG else [PARTNERHUB_BASE_URL]
 ) + env_list("PARTNERHUB_WEBAUTHN_ORIGINS")
 PARTNERHUB_WEBAUTHN_LOCAL_ORIGINS = DEBUG
+
+# Background jobs (jobs/): Django's task framework (the django-tasks backport) with its database
+# backend, so a job is enqueued in the transaction of the change that needs it and any number of
+# workers (manage.py run_worker) on any number of machines share the one database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A job left running by a worker that stopped sending its heartbeat this long ago (killed, its
+# machine gone) runs again (jobs.recovery); a job that stopped this many times fails.
+JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 60)
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10)
+JOBS_MAX_RUNS = 5
+# Rows of a CSV import checked or added in one transaction (jobs.user_imports): 500 rows hold
+# the organization's lock for well under a second on PostgreSQL, even on a busy machine.
+JOBS_IMPORT_CHUNK_SIZE = env_int("JOBS_IMPORT_CHUNK_SIZE", 500) or 500
 
 X_FRAME_OPTIONS = "DENY"
 # Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every

@@ -142,3 +142,11 @@ def outsider(db: None) -> User:
 def support(db: None) -> User:
     """Support staff of the partner network: is_staff, no organization, in the Support group."""
     return SupportStaffFactory()
+
+
+@pytest.fixture
+def run_jobs():
+    """Run the background jobs waiting now, as a worker would (jobs.testing)."""
+    from jobs.testing import run_ready_jobs
+
+    return run_ready_jobs

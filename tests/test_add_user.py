@@ -12,7 +12,6 @@ import re
 from uuid import UUID
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -24,6 +23,7 @@ from accounts.views.add_user import RUNS, step_url
 from roles.catalogue import CATALOGUE, SPECS, RoleKey
 from roles.rules import RuleRefused
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
+from tests.jobs import sent_mail
 
 URL = reverse("add_user")
 # A run's address for those refused before any run is looked at.
@@ -780,7 +780,7 @@ def test_adding_with_an_invitation_emails_the_user_and_shows_no_password(
     assert not added.must_change_password
     created = AuditEvent.objects.about(added).get(action=AuditAction.USER_CREATED)
     assert created.after["sign_in"] == "invitation"
-    [message] = mail.outbox
+    [message] = sent_mail()
     assert message.to == [GRACE["email"]]
     assert "https://partnerhub.example/invitation/" in message.body
     page = client.get(response.url).content.decode()
@@ -798,7 +798,7 @@ def test_adding_with_a_temporary_password_sends_no_email(
         send_add(client, sign_in="temporary_password")
 
     assert User.objects.get(email=GRACE["email"]).must_change_password
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 @pytest.mark.parametrize(

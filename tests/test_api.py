@@ -23,6 +23,7 @@ from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.api_clients import ApiCaller, make_client
 from tests.factories import UserFactory
+from tests.jobs import sent_mail
 
 GA, UMA, AA = RoleKey.GLOBAL_ADMIN, RoleKey.USER_MANAGEMENT_ADMIN, RoleKey.ACCOUNT_ADMIN
 USERS = "/api/v1/users/"
@@ -252,7 +253,7 @@ def test_creating_a_user_emails_an_invitation_and_audits_the_client(
     assert created["email"] == "ada.lovelace@example.com"
     assert created["status"] == "pending"
     assert [role["key"] for role in created["roles"]] == [RoleKey.SALES_AGENT]
-    [message] = mailoutbox
+    [message] = sent_mail()
     assert message.to == ["ada.lovelace@example.com"]
     assert "API client HR sync added you" in message.body
     user = User.objects.get(public_id=created["id"])

@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
@@ -24,6 +23,7 @@ from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.conftest import Cast
 from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
+from tests.jobs import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,7 @@ def test_resend_invitation(
     signed_in(client, csp.user_admin)
     with django_capture_on_commit_callbacks(execute=True):
         apply(client, picked(BulkAction.RESEND_INVITATION, [*invited, csp.member]))
-    assert sorted(message.to[0] for message in mail.outbox) == sorted(u.email for u in invited)
+    assert sorted(message.to[0] for message in sent_mail()) == sorted(u.email for u in invited)
     assert len(changes(AuditAction.INVITATION_SENT)) == 2
     assert "Has set a password already" in text_of(client.get(reverse("bulk_result")))
 

@@ -15,6 +15,7 @@ from roles.models import GlobalAdminGrantRequest, GrantRequestStatus, RoleAssign
 from roles.rules import SECOND_APPROVAL_NEEDED, RuleRefused
 from tests.conftest import Cast
 from tests.factories import SupportStaffFactory
+from tests.jobs import sent_mail
 from tests.test_admin import change_form_data, messages_of, role_keys, role_pk, url
 
 GA = RoleKey.GLOBAL_ADMIN
@@ -104,7 +105,7 @@ def test_adding_a_user_as_global_admin_adds_them_and_asks_for_it(
     assert actions_about(ada, support) == sorted(
         [AuditAction.USER_CREATED, AuditAction.ROLE_GRANTED, AuditAction.GLOBAL_ADMIN_REQUESTED]
     )
-    assert [message.to for message in mailoutbox] == [["ada@contoso.example"]]
+    assert [message.to for message in sent_mail()] == [["ada@contoso.example"]]
 
 
 def test_a_role_assignment_of_global_admin_is_a_request(support_client, csp):

@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,11 +14,14 @@ from django.urls import reverse
 from accounts import audit, imports
 from accounts.models import AuditAction, AuditEvent, User
 from accounts.reauth import SESSION_KEY as PASSWORD_ENTERED
-from accounts.views.import_users import UPLOAD
+from jobs import user_imports
+from jobs.models import OutgoingEmail, UserImport
+from jobs.testing import run_ready_jobs
 from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
-from roles.rules import RuleRefused
+from tests import imports_through_jobs as through_jobs
 from tests.factories import UserFactory
+from tests.jobs import sent_mail
 
 HEADER = "First name,Last name,Email,Roles\n"
 BASE_URL = "https://partnerhub.example"
@@ -40,15 +42,31 @@ def errors_of(report: imports.ImportReport) -> dict[int, list[str]]:
 
 
 def upload(client, text: str | bytes, name: str = "people.csv"):
+    """Send the file, then let a worker check it."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return client.post(
+    response = client.post(
         reverse("import_users"), {"file": SimpleUploadedFile(name, data, "text/csv")}
     )
+    run_ready_jobs()
+    return response
+
+
+def latest() -> UserImport:
+    return UserImport.objects.latest("created_at")
+
+
+def detail_url(user_import: UserImport | None = None) -> str:
+    return reverse("import_users_detail", args=[(user_import or latest()).pk])
 
 
 def confirm(client):
-    upload_id = client.session[UPLOAD]["id"]
-    return client.post(reverse("import_users_confirm"), {"upload": upload_id})
+    """Add on the check's page, then let a worker add the rows (and send the invitations)."""
+    user_import = latest()
+    response = client.post(
+        reverse("import_users_confirm", args=[user_import.pk]), {"upload": str(user_import.pk)}
+    )
+    run_ready_jobs()
+    return response
 
 
 # The rows: each row checked as the add-user form checks one user
@@ -73,7 +91,9 @@ def confirm(client):
     ],
 )
 def test_it_finds_each_kind_of_bad_row(csp, row, error):
-    report = imports.dry_run(csv_text(row), actor=csp.global_admin, organization=csp.organization)
+    report = through_jobs.check(
+        csv_text(row), actor=csp.global_admin, organization=csp.organization
+    )
 
     assert report.valid == 0
     [errors] = errors_of(report).values()
@@ -81,7 +101,7 @@ def test_it_finds_each_kind_of_bad_row(csp, row, error):
 
 
 def test_it_accepts_a_good_row_and_role_names_in_any_case(csp):
-    report = imports.dry_run(
+    report = through_jobs.check(
         csv_text("Ada,Lovelace,Ada@Import.example, billing ADMIN ;referrals admin;"),
         actor=csp.user_admin,
         organization=csp.organization,
@@ -99,7 +119,7 @@ def test_it_finds_emails_in_use_ignoring_case_in_any_organization(csp, outsider)
         "C,Three,c@import.example,",
     )
 
-    report = imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+    report = through_jobs.check(text, actor=csp.global_admin, organization=csp.organization)
 
     assert errors_of(report) == {
         2: ["Email: A user with this email already exists."],
@@ -110,7 +130,7 @@ def test_it_finds_emails_in_use_ignoring_case_in_any_organization(csp, outsider)
 def test_it_finds_the_same_email_twice_in_the_file(csp):
     text = csv_text("A,One,same@import.example,", "B,Two,SAME@import.example,")
 
-    report = imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+    report = through_jobs.check(text, actor=csp.global_admin, organization=csp.organization)
 
     assert report.valid == 1
     assert errors_of(report) == {3: ["Email: line 2 of this file has the same email."]}
@@ -119,7 +139,7 @@ def test_it_finds_the_same_email_twice_in_the_file(csp):
 def test_it_refuses_roles_the_admin_may_not_grant(csp):
     text = csv_text("A,One,a@import.example,Global admin", "B,Two,b@import.example,Billing admin")
 
-    report = imports.dry_run(text, actor=csp.user_admin, organization=csp.organization)
+    report = through_jobs.check(text, actor=csp.user_admin, organization=csp.organization)
 
     assert errors_of(report) == {
         2: ["Roles: Only a Global admin can grant or revoke Global admin."]
@@ -130,7 +150,7 @@ def test_it_refuses_roles_the_admin_may_not_grant(csp):
 def test_it_refuses_csp_roles_in_a_non_csp_organization(non_csp):
     text = csv_text("A,One,a@import.example,Billing admin")
 
-    report = imports.dry_run(text, actor=non_csp.global_admin, organization=non_csp.organization)
+    report = through_jobs.check(text, actor=non_csp.global_admin, organization=non_csp.organization)
 
     assert errors_of(report) == {
         2: ["Roles: Billing admin is a CSP role: a non-CSP organization cannot grant it."]
@@ -146,7 +166,7 @@ def test_it_reads_the_header_in_any_case_and_order(csp, header):
     if header.startswith("Email"):
         row = "ada@import.example,Referrals admin,Ada,Lovelace"
 
-    report = imports.dry_run(
+    report = through_jobs.check(
         csv_text(row, header=header), actor=csp.global_admin, organization=csp.organization
     )
 
@@ -165,13 +185,13 @@ def test_it_reads_the_header_in_any_case_and_order(csp, header):
 )
 def test_it_refuses_a_file_without_the_header(csp, text):
     with pytest.raises(imports.BadFile):
-        imports.dry_run(text, actor=csp.global_admin, organization=csp.organization)
+        through_jobs.check(text, actor=csp.global_admin, organization=csp.organization)
 
 
 def test_a_dry_run_adds_nothing(csp):
     users, events = User.objects.count(), AuditEvent.objects.count()
 
-    imports.dry_run(
+    through_jobs.check(
         csv_text("A,One,a@import.example,", "B,Two,bad,"),
         actor=csp.user_admin,
         organization=csp.organization,
@@ -183,7 +203,9 @@ def test_a_dry_run_adds_nothing(csp):
 def test_a_dry_run_records_the_refused_roles_as_one_attempt(csp):
     rows = [f"A{n},One,a{n}@import.example,Global admin;Billing admin" for n in range(30)]
 
-    report = imports.dry_run(csv_text(*rows), actor=csp.user_admin, organization=csp.organization)
+    report = through_jobs.check(
+        csv_text(*rows), actor=csp.user_admin, organization=csp.organization
+    )
 
     assert report.valid == 0
     refusal = AuditEvent.objects.refused().get()
@@ -206,7 +228,7 @@ def test_checking_the_same_file_again_and_again_is_one_event_with_a_count(csp):
     text = csv_text("A,One,a@import.example,Global admin")
 
     for _ in range(5):
-        imports.dry_run(text, actor=csp.user_admin, organization=csp.organization)
+        through_jobs.check(text, actor=csp.user_admin, organization=csp.organization)
 
     refusal = AuditEvent.objects.refused().get()
     assert refusal.repeats == 4
@@ -223,7 +245,7 @@ def test_it_adds_the_valid_rows_with_roles_invitations_and_audit(csp):
         "Alan,Turing,alan@import.example,",
     )
 
-    report = imports.import_users(
+    report = through_jobs.add(
         text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
     )
 
@@ -237,11 +259,11 @@ def test_it_adds_the_valid_rows_with_roles_invitations_and_audit(csp):
         RoleKey.BILLING_ADMIN,
         RoleKey.REFERRALS_ADMIN,
     }
-    assert sorted(message.to[0] for message in mail.outbox) == [
+    assert sorted(message.to[0] for message in sent_mail()) == [
         "ada@import.example",
         "alan@import.example",
     ]
-    assert f"{BASE_URL}/invitation/" in mail.outbox[0].body
+    assert f"{BASE_URL}/invitation/" in sent_mail()[0].body
     created = AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target=ada).get()
     assert created.actor == csp.user_admin
     assert created.after["roles"] == ["Billing admin", "Referrals admin"]
@@ -254,13 +276,15 @@ def test_it_adds_the_valid_rows_with_roles_invitations_and_audit(csp):
 def test_it_records_refused_roles_and_adds_the_other_rows(csp):
     text = csv_text("A,One,a@import.example,Global admin", "B,Two,b@import.example,")
 
-    report = imports.import_users(
+    report = through_jobs.add(
         text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
     )
 
     assert report.valid == 1
     assert not User.objects.filter(email="a@import.example").exists()
-    refusal = AuditEvent.objects.refused().get()
+    # One refused attempt when the file was checked, one when it was added.
+    checked, refusal = AuditEvent.objects.refused().order_by("sequence")
+    assert checked.target_label == "2 users from a CSV file (checked)"
     assert refusal.action == AuditAction.ROLE_GRANTED
     assert refusal.actor == csp.user_admin
     assert refusal.target_label == "2 users from a CSV file (added)"
@@ -280,10 +304,12 @@ def test_it_records_refused_roles_and_adds_the_other_rows(csp):
 
 def test_it_checks_again_on_import(csp):
     text = csv_text("A,One,a@import.example,", "B,Two,b@import.example,")
-    assert imports.dry_run(text, actor=csp.global_admin, organization=csp.organization).valid == 2
+    assert (
+        through_jobs.check(text, actor=csp.global_admin, organization=csp.organization).valid == 2
+    )
     UserFactory(organization=csp.organization, email="b@import.example")
 
-    report = imports.import_users(
+    report = through_jobs.add(
         text, actor=csp.global_admin, organization=csp.organization, base_url=BASE_URL
     )
 
@@ -291,7 +317,7 @@ def test_it_checks_again_on_import(csp):
     assert report.problems[0]["errors"] == ["Email: A user with this email already exists."]
 
 
-def test_the_import_is_one_transaction(csp, monkeypatch):
+def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, monkeypatch):
     real = audit.record_batch
     calls = []
 
@@ -304,31 +330,52 @@ def test_the_import_is_one_transaction(csp, monkeypatch):
     monkeypatch.setattr(audit, "record_batch", fail_on_second_chunk)
     users = User.objects.count()
 
-    with pytest.raises(RuntimeError):
-        imports.import_users(
-            many_rows(30),
-            actor=csp.global_admin,
-            organization=csp.organization,
-            base_url=BASE_URL,
-            chunk_size=10,
+    with pytest.raises(through_jobs.ImportFailed, match="after 10 rows"):
+        through_jobs.add(
+            many_rows(30), actor=csp.global_admin, organization=csp.organization, chunk_size=10
         )
 
-    assert User.objects.count() == users
-    assert mail.outbox == []
+    # The first chunk is added with its invitations, the second rolled back whole.
+    assert User.objects.count() == users + 10
+    assert OutgoingEmail.objects.count() == 10
+    user_import = latest()
+    assert "The rows before were added" in user_import.error
+    # Run again (as after a worker was killed: jobs.recovery): the rest, each row once.
+    monkeypatch.setattr(audit, "record_batch", real)
+    UserImport.objects.filter(pk=user_import.pk).update(state=UserImport.State.ADDING)
+    monkeypatch.setattr("jobs.user_imports.CHUNK_SIZE", 10)
+    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
+
+    assert User.objects.filter(email__endswith="@import.example").count() == 30
+    assert RoleAssignment.objects.filter(user__email__endswith="@import.example").count() == 60
+    created = AuditEvent.objects.filter(action=AuditAction.USER_CREATED)
+    assert created.filter(target__email__endswith="@import.example").count() == 30
+    assert OutgoingEmail.objects.count() == 30
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED
+    assert user_import.result_summary["valid"] == 30
+    assert audit.verify_chains().intact
 
 
 def test_it_refuses_an_admin_who_may_no_longer_add_users(csp):
+    user_import = user_imports.start(
+        csv_text("A,One,a@import.example,"),
+        file_name="people.csv",
+        actor=csp.user_admin,
+        organization=csp.organization,
+        origin=audit.NOWHERE,
+        base_url=BASE_URL,
+    )
+    run_ready_jobs()
+    user_imports.confirm(latest(), csp.user_admin)
     RoleAssignment.objects.filter(user=csp.user_admin).delete()
 
-    with pytest.raises(RuleRefused):
-        imports.import_users(
-            csv_text("A,One,a@import.example,"),
-            actor=csp.user_admin,
-            organization=csp.organization,
-            base_url=BASE_URL,
-        )
+    run_ready_jobs()
 
     assert not User.objects.filter(email="a@import.example").exists()
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.FAILED
+    assert user_import.error.startswith("Stopped: Only a Global admin")
     refusal = AuditEvent.objects.refused().get()
     assert refusal.action == AuditAction.USER_CREATED
 
@@ -336,7 +383,7 @@ def test_it_refuses_an_admin_who_may_no_longer_add_users(csp):
 def test_the_query_count_does_not_grow_with_the_rows(csp, django_assert_max_num_queries):
     def queries(count: int, start: int) -> int:
         with CaptureQueriesContext(connection) as captured:
-            imports.import_users(
+            through_jobs.add(
                 # One role each: a chunk's events (a user and a grant per row) fit one INSERT.
                 many_rows(count, start=start, roles="Referrals admin"),
                 actor=csp.global_admin,
@@ -349,19 +396,20 @@ def test_the_query_count_does_not_grow_with_the_rows(csp, django_assert_max_num_
 
     assert User.objects.filter(email__endswith="@import.example").count() == 550
     if connection.vendor == "postgresql":
-        assert many == few
+        # One more query per 200 invitations: each batch is a job of its own (jobs.emails).
+        assert many == few + (3 - 1)
     # SQLite caps the parameters of one INSERT (999), so bulk_create splits a chunk into a few
     # statements there; still a handful per chunk, never one per row.
     assert many < few + 40
     with django_assert_max_num_queries(few + 40):
-        imports.dry_run(
+        through_jobs.check(
             many_rows(500, start=5000), actor=csp.global_admin, organization=csp.organization
         )
 
 
 def test_verify_audit_passes_after_an_import(csp):
     audit.record(csp.global_admin, AuditAction.USER_EDITED, organization=csp.organization)
-    imports.import_users(
+    through_jobs.add(
         many_rows(25),
         actor=csp.global_admin,
         organization=csp.organization,
@@ -406,7 +454,7 @@ def test_it_checks_the_file_then_adds_on_confirmation(client, csp):
     response = upload(client, text)
 
     assert response.status_code == 302
-    assert response.url == reverse("import_users_review")
+    assert response.url == detail_url()
     assert not User.objects.filter(email="ada@import.example").exists()
     page = client.get(response.url)
     assert b"1 ready to add, 1 with errors" in page.content
@@ -415,12 +463,11 @@ def test_it_checks_the_file_then_adds_on_confirmation(client, csp):
     response = confirm(client)
 
     assert response.status_code == 302
-    assert response.url == reverse("import_users_result")
+    assert response.url == detail_url()
     assert User.objects.filter(email="ada@import.example").exists()
-    assert len(mail.outbox) == 1
+    assert len(sent_mail()) == 1
     page = client.get(response.url)
-    assert b"1 user added, 1 row not added. 1 invitation sent." in page.content
-    assert UPLOAD not in client.session
+    assert b"1 user added, 1 row not added. 1 invitation on its way" in page.content
 
 
 def test_the_result_file_has_every_row_and_is_safe_in_a_spreadsheet(client, csp):
@@ -428,11 +475,12 @@ def test_the_result_file_has_every_row_and_is_safe_in_a_spreadsheet(client, csp)
     upload(client, csv_text("Ada,Lovelace,ada@import.example,", "=cmd(),Row,nope,"))
     confirm(client)
 
-    response = client.get(reverse("import_users_result_csv"))
+    response = client.get(reverse("import_users_file", args=[latest().pk, "result"]))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="people-result.csv"' in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
     assert rows[0] == [
         "Line",
         "First name",
@@ -455,7 +503,7 @@ def test_the_template_is_a_file_the_importer_reads_whose_example_row_is_not_adde
     response = client.get(reverse("import_users_template"))
 
     assert response.status_code == 200
-    report = imports.dry_run(
+    report = through_jobs.check(
         imports.decode(response.content), actor=csp.user_admin, organization=csp.organization
     )
     assert (report.rows, report.valid) == (1, 0)
@@ -522,7 +570,7 @@ def test_a_bad_file_is_explained_next_to_the_field(client, csp, content, message
     assert response.status_code == 200
     errors = response.context["form"].errors["file"]
     assert message in " ".join(errors)
-    assert UPLOAD not in client.session
+    assert not UserImport.objects.exists()
 
 
 def test_a_file_over_the_size_limit_is_refused(client, csp, monkeypatch):
@@ -549,7 +597,9 @@ def test_a_confirmation_of_an_older_check_adds_nothing(client, csp):
     client.force_login(csp.global_admin)
     upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
 
-    response = client.post(reverse("import_users_confirm"), {"upload": "an-older-check"})
+    response = client.post(
+        reverse("import_users_confirm", args=[latest().pk]), {"upload": "an-older-check"}
+    )
 
     assert response.status_code == 302
     assert not User.objects.filter(email="ada@import.example").exists()
@@ -575,7 +625,7 @@ def test_a_global_admin_row_invalid_at_the_dry_run_still_asks_for_the_password(c
     taken = UserFactory(organization=csp.organization, email="ada@import.example")
     client.force_login(csp.global_admin)
     upload(client, csv_text("Ada,Lovelace,ada@import.example,Global admin"))
-    assert client.session[UPLOAD]["summary"]["grants_global_admin"] is False
+    assert latest().check_summary["grants_global_admin"] is False
     taken.delete()
     session = client.session
     session.pop(PASSWORD_ENTERED, None)
@@ -599,7 +649,7 @@ def test_a_user_management_admin_cannot_import_global_admins_through_the_page(cl
     client.force_login(csp.user_admin)
     upload(client, csv_text("Ada,Lovelace,ada@import.example,Global admin"))
 
-    response = client.get(reverse("import_users_review"))
+    response = client.get(detail_url())
 
     assert "Only a Global admin can grant or revoke Global admin." in response.content.decode()
     assert b"Add 0 users" not in response.content  # nothing to confirm
@@ -628,16 +678,19 @@ def test_a_mail_server_that_fails_does_not_hide_the_users_added(client, csp, mon
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr(imports, "send_invitations", refuse)
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
     client.force_login(csp.global_admin)
     upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
 
     response = confirm(client)
 
-    assert User.objects.filter(email="ada@import.example").exists()
+    ada = User.objects.get(email="ada@import.example")
     page = client.get(response.url)
     assert b"1 user added" in page.content
-    assert b"1 invitation could not be sent" in page.content
+    # Tried again later by a worker; the user's page says it waits.
+    invitation = OutgoingEmail.objects.get(user=ada)
+    assert invitation.state == OutgoingEmail.State.WAITING
+    assert "could not be reached" in invitation.error
 
 
 def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
@@ -646,12 +699,14 @@ def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
     email = "x\x00" + "y" * 600
     text = csv_text(f"Eve,Hostile,{email},Global admin", "Ada,Lovelace,ada@import.example,")
 
-    report = imports.import_users(
+    report = through_jobs.add(
         text, actor=csp.user_admin, organization=csp.organization, base_url=BASE_URL
     )
 
     assert report.valid == 1
-    refused = AuditEvent.objects.refused().get(action=AuditAction.ROLE_GRANTED)
+    refused = AuditEvent.objects.refused().get(
+        action=AuditAction.ROLE_GRANTED, target_label__endswith="(added)"
+    )
     [row] = refused.after["first"]
     assert row["email"] == ("x" + "y" * 600)[:320]
 
@@ -659,3 +714,116 @@ def test_a_refused_row_with_a_hostile_email_is_recorded_safely(csp):
 @pytest.mark.parametrize("text", ["=cmd()", "  =cmd()", "+1", "@SUM(A1)", "\t=x"])
 def test_a_cell_that_a_spreadsheet_would_run_is_shown_as_text(text):
     assert imports._cell(text) == f"'{text}"
+
+
+# Jobs: progress, coming back, who confirms, failures
+
+
+def test_the_upload_answers_at_once_and_the_page_follows_the_check(client, csp):
+    client.force_login(csp.global_admin)
+    data = many_rows(30).encode()
+
+    response = client.post(
+        reverse("import_users"), {"file": SimpleUploadedFile("p.csv", data, "text/csv")}
+    )
+
+    user_import = latest()
+    assert (user_import.state, user_import.rows_total) == (UserImport.State.CHECKING, 30)
+    page = client.get(response.url).content.decode()
+    # Without the script: the state and a Refresh link; the script polls the progress URL.
+    assert "Checking: 0 of 30 rows checked." in page
+    assert 'data-testid="refresh"' in page
+    assert reverse("import_users_progress", args=[user_import.pk]) in page
+    assert '<script src="/static/js/import_progress.js" defer></script>' in page
+    assert "<script>" not in page
+    progress = client.get(reverse("import_users_progress", args=[user_import.pk])).json()
+    assert progress == {
+        "state": "checking",
+        "working": True,
+        "rows_total": 30,
+        "rows_done": 0,
+        "percent": 0,
+        "text": "Checking: 0 of 30 rows checked.",
+    }
+
+    run_ready_jobs()
+
+    progress = client.get(reverse("import_users_progress", args=[user_import.pk])).json()
+    assert (progress["state"], progress["rows_done"], progress["percent"]) == ("checked", 30, 100)
+    assert b"30 ready to add" in client.get(response.url).content
+
+
+def test_the_upload_page_lists_the_organizations_imports(client, csp, outsider):
+    client.force_login(csp.user_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"), name="mine.csv")
+    client.force_login(outsider)
+    upload(client, csv_text("Bob,Other,bob@import.example,"), name="theirs.csv")
+
+    client.force_login(csp.global_admin)
+    listed = client.get(reverse("import_users")).content.decode()
+
+    table = listed.split('data-testid="recent-imports"')[1].split("</table>")[0]
+    assert "mine.csv" in table
+    assert "theirs.csv" not in table
+    assert csp.user_admin.get_full_name() in table
+
+
+def test_only_the_admin_who_checked_a_file_adds_it(client, csp):
+    client.force_login(csp.user_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+    user_import = latest()
+
+    client.force_login(csp.global_admin)
+    page = client.get(detail_url(user_import)).content.decode()
+    assert 'data-testid="not-yours"' in page
+    response = confirm(client)
+
+    assert response.status_code == 302
+    assert not User.objects.filter(email="ada@import.example").exists()
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.CHECKED
+
+
+def test_a_confirmation_sent_twice_adds_once(client, csp):
+    client.force_login(csp.global_admin)
+    upload(client, csv_text("Ada,Lovelace,ada@import.example,"))
+    user_import = latest()
+    url = reverse("import_users_confirm", args=[user_import.pk])
+
+    client.post(url, {"upload": str(user_import.pk)})
+    client.post(url, {"upload": str(user_import.pk)})
+    run_ready_jobs()
+
+    assert User.objects.filter(email="ada@import.example").count() == 1
+    assert len(sent_mail()) == 1
+
+
+def test_a_file_the_job_cannot_read_fails_with_the_reason_on_the_page(client, csp, monkeypatch):
+    client.force_login(csp.global_admin)
+    client.post(
+        reverse("import_users"),
+        {"file": SimpleUploadedFile("p.csv", many_rows(6).encode(), "text/csv")},
+    )
+    # The limit lowered between the upload and the check (a deploy): the job says so.
+    monkeypatch.setattr(imports, "MAX_ROWS", 5)
+    run_ready_jobs()
+
+    user_import = latest()
+    assert user_import.state == UserImport.State.FAILED
+    page = client.get(detail_url(user_import)).content.decode()
+    assert 'data-testid="import-failed"' in page
+    assert "The file has more than" in page
+    assert not User.objects.filter(email__endswith="@import.example").exists()
+
+
+def test_thousands_of_bad_rows_are_explained_and_nothing_is_added(client, csp):
+    client.force_login(csp.global_admin)
+    bad = csv_text(*(f"Bad,Row{n},not-an-email-{n}," for n in range(3000)))
+
+    upload(client, bad)
+
+    page = client.get(detail_url()).content.decode()
+    assert "3000 rows: 0 ready to add, 3000 with errors." in page
+    assert "No row is ready to add." in page
+    assert "Rows with errors" in page
+    assert not User.objects.filter(last_name__startswith="Row").exists()

@@ -13,7 +13,6 @@ from django.contrib.auth.password_validation import (
     password_validators_help_text_html,
     validate_password,
 )
-from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -22,6 +21,7 @@ from accounts.management.commands.seed_demo import DEMO_PASSWORD
 from accounts.passwords import ESTIMATED_LENGTH, StrengthValidator
 from accounts.services import generate_temporary_password
 from tests.factories import PASSWORD, UserFactory
+from tests.jobs import sent_mail
 from tests.test_forgot_password import link_path as reset_link_path
 from tests.test_forgot_password import reset
 from tests.test_invitations import accept, add_invited
@@ -51,14 +51,14 @@ def place(request, client, csp, django_capture_on_commit_callbacks) -> Place:
     if request.param == "invitation":
         with django_capture_on_commit_callbacks(execute=True):
             invited = add_invited(csp.global_admin, csp.organization).user
-        path = invitation_link_path(mail.outbox[-1])
+        path = invitation_link_path(sent_mail()[-1])
         return Place(
             lambda password: accept(client, path, password),
             "new_password2",
             lambda: not _reloaded(invited).has_usable_password(),
         )
     client.post(reverse("password_reset"), {"email": user.email})
-    path = reset_link_path(mail.outbox[-1])
+    path = reset_link_path(sent_mail()[-1])
     return Place(
         lambda password: reset(client, path, password),
         "new_password2",

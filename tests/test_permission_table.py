@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.audit import NOWHERE
 from accounts.models import AuditAction, AuditEvent
 from accounts.views.user import REPLACES, password_version
 from api.scim import SEARCH_REQUEST
 from api.scim_schemas import GROUP_SCHEMA, PATCH_OP, USER_SCHEMA
+from jobs import user_imports
+from jobs.exports import request_export
+from jobs.models import AuditExport, UserImport
+from jobs.testing import run_ready_jobs
 from roles.catalogue import RoleKey
 from roles.models import Role, RoleAssignment
 from tests.api_clients import ApiCaller, make_client
@@ -231,16 +237,25 @@ TABLE = [
         allowed_role="user_admin",
         too_low_role="account_admin",
     ),
+    # Asking for the export enqueues its job (302 back to the page); the file is its requester's
+    # only (another admin's answers 404, like one that does not exist: EXPORT_URLS below).
     Row(
         "audit_log_export",
-        "get",
-        {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        "post",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
         too_low_role="account_admin",
     ),
     Row(
         "audit_log_export",
-        "post",
+        "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
+    ),
+    Row(
+        "audit_log_export_file",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="mpn_admin",
     ),
     Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
@@ -270,8 +285,8 @@ TABLE = [
         "get",
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
-    # Add users from CSV: without a checked file in the session, its later pages send the
-    # admin back to the first (302); POSTing no file shows the form again with the error (200).
+    # Add users from CSV. An import of the organization, checked, named by the later URLs:
+    # another organization's answers 404 (IMPORT_URLS below).
     Row("import_users", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: FORBIDDEN, ALLOWED: 200}),
     Row(
         "import_users",
@@ -281,15 +296,25 @@ TABLE = [
         too_low_role="account_admin",
     ),
     Row(
-        "import_users_review",
+        "import_users_detail",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
         too_low_role="mpn_admin",
+    ),
+    Row(
+        "import_users_detail", "post", {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}
+    ),
+    Row(
+        "import_users_progress",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="user_admin",
+        too_low_role="account_admin",
     ),
     Row(
         "import_users_confirm",
         "post",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 302},
         allowed_role="user_admin",
         too_low_role="account_admin",
     ),
@@ -299,14 +324,9 @@ TABLE = [
         {ANON: SIGNED_IN, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405},
     ),
     Row(
-        "import_users_result",
+        "import_users_file",
         "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
-    ),
-    Row(
-        "import_users_result_csv",
-        "get",
-        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
     ),
     Row(
         "import_users_template",
@@ -756,6 +776,36 @@ NAMESPACE = {
     )
 }
 
+# The URLs that name an import of the organization, and what they add after its id.
+IMPORT_URLS = {
+    "import_users_detail": [],
+    "import_users_progress": [],
+    "import_users_confirm": [],
+    "import_users_file": ["check"],
+}
+
+
+def checked_import(csp: Cast, uploader) -> UserImport:
+    """A file of one user, checked by a worker, waiting for its uploader's confirmation."""
+    user_import = user_imports.start(
+        "First name,Last name,Email,Roles\nAda,Lovelace,ada@import.example,\n",
+        file_name="people.csv",
+        actor=uploader,
+        organization=csp.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs()
+    return user_import
+
+
+def written_export(requester) -> AuditExport:
+    """The requester's audit export, written by a worker."""
+    export = request_export(requester, QueryDict(), "UTC")
+    run_ready_jobs()
+    return export
+
+
 # The Django admin is the support staff's: every URL of it sends a partner user (or anyone
 # not staff) to the admin's own sign-in. Checked in test_the_admin_is_for_support_staff_only.
 ADMIN_NAMESPACE = "admin"
@@ -831,6 +881,13 @@ def prepared(row: Row, csp: Cast, kind: str) -> tuple[object, str, dict]:
     if row.name in {"reactivate_user", "api_user_reactivate"}:
         target.is_active = False
         target.save(update_fields=["is_active"])
+    if row.name == "audit_log_export_file":
+        url = reverse(row.name, args=[written_export(getattr(csp, row.allowed_role)).pk])
+        return target, url, body_of(row, target)
+    if row.name in IMPORT_URLS:
+        user_import = checked_import(csp, getattr(csp, row.allowed_role))
+        url = reverse(row.name, args=[user_import.pk, *IMPORT_URLS[row.name]])
+        return target, url, {"upload": str(user_import.pk)} if row.method == "post" else {}
     url = url_of(row, csp, target)
     if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
         # Revoking a directory role needs a User management admin: the allowed client here

@@ -17,6 +17,7 @@ from roles import rules
 from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.api_clients import ApiCaller, make_client
+from tests.jobs import sent_mail
 
 GA, UMA = RoleKey.GLOBAL_ADMIN, RoleKey.USER_MANAGEMENT_ADMIN
 SCIM = "application/scim+json"
@@ -69,7 +70,7 @@ def test_a_joiner_is_looked_up_by_user_name_then_created(
     assert body["userName"] == "joiner@example.com"
     assert body["externalId"] == "entra-object-1"
     assert response["Location"].endswith(f"/scim/v2/Users/{body['id']}")
-    [message] = mailoutbox  # the invitation to choose a password
+    [message] = sent_mail()  # the invitation to choose a password
     assert message.to == ["joiner@example.com"]
     found = entra.get('/Users?filter=userName eq "JOINER@example.com"').json()
     assert [u["id"] for u in found["Resources"]] == [body["id"]]

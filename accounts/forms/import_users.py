@@ -52,7 +52,8 @@ class UploadForm(forms.Form):
             raise ValidationError(imports.TOO_BIG, code="too_big")
         try:
             text = imports.decode(upload.read())
-            self.rows = imports.count_rows(text)
+            self.scanned = imports.scan(text)
+            self.rows = self.scanned.rows
         except imports.BadFile as bad:
             raise ValidationError(f"{bad} {CHOOSE_AGAIN}", code="bad_file") from None
         if self.rows == 0:

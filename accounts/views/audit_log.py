@@ -15,15 +15,14 @@ At a million events (decisions, also in docs/architecture.md):
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -33,18 +32,19 @@ from django.http import (
     HttpResponse,
     HttpResponseRedirect,
     QueryDict,
-    StreamingHttpResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.history import Change, describe_changes, sentences
 from accounts.identity import canonical_email
 from accounts.models import AuditAction, AuditEvent, AuditEventQuerySet, AuditOutcome, User
-from accounts.spreadsheet import Echo, spreadsheet_cell
+from accounts.spreadsheet import spreadsheet_cell
+from jobs.files import download_response
+from jobs.models import RESULT_DAYS, AuditExport
 from roles import rules
 from roles.rules import Action
 
@@ -54,8 +54,6 @@ COUNT_CAP = 10_000
 # The paging links: the public id of the event the next page starts after.
 OLDER, NEWER = "before", "after"
 
-# Rows fetched per round trip while streaming the export: memory stays bounded however long.
-EXPORT_CHUNK_SIZE = 2000
 
 FILTER_FIELDS = ("person", "action", "date_from", "date_to")
 
@@ -300,6 +298,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                 _page_link(filters, NEWER, page.events[0]) if page.has_newer and page.events else ""
             ),
             "older_url": _page_link(filters, OLDER, page.events[-1]) if page.has_older else "",
+            "exports": recent_exports(request.user),
         },
     )
 
@@ -329,29 +328,53 @@ def csv_row(event: AuditEvent) -> list[str]:
     ]
 
 
-def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    """The export, line by line: a header, then one row per event."""
-    writer = csv.writer(Echo())
-    # The byte order mark tells spreadsheets the file is UTF-8 (names are rarely plain ASCII).
-    yield "\ufeff" + writer.writerow(CSV_HEADER)
-    for event in events:
-        yield writer.writerow(csv_row(event))
+@never_cache
+@login_required
+@require_POST
+def audit_log_export(request: HttpRequest) -> HttpResponse:
+    """Ask for every event the page shows with the same filters, as CSV: a job writes the file
+    (any size), and the page links to it when it is ready."""
+    form, events = _filtered_events(request)
+    if events is None:
+        # The page says what is wrong with the filters, at the field.
+        return HttpResponseRedirect(f"{reverse('audit_log')}?{request.GET.urlencode()}")
+    from jobs.exports import request_export
+
+    request_export(request.user, _filter_query(form), timezone.get_current_timezone_name())
+    messages.success(
+        request,
+        "The export is being written. It is listed under Your exports when it is ready: "
+        "use Refresh.",
+    )
+    return HttpResponseRedirect(f"{reverse('audit_log')}?{_filter_query(form).urlencode()}")
+
+
+def _get_export(request: HttpRequest, export_id: object) -> AuditExport:
+    """The viewer's own export, or 404: what it holds was decided by their role."""
+    rules.require(rules.can(request.user, Action.SEE_AUDIT_LOG), Action.SEE_AUDIT_LOG)
+    return get_object_or_404(
+        AuditExport.objects.in_organization(request.user.organization).filter(
+            requested_by=request.user
+        ),
+        pk=export_id,
+    )
 
 
 @never_cache
 @login_required
 @require_GET
-def audit_log_export(request: HttpRequest) -> HttpResponse:
-    """Every event the audit log page shows with the same filters, as a CSV download."""
-    _form, events = _filtered_events(request)
-    if events is None:
-        # The page says what is wrong with the filters, at the field.
-        return HttpResponseRedirect(f"{reverse('audit_log')}?{request.GET.urlencode()}")
-    organization = request.user.organization
-    filename = f"audit-log-{organization.partner_id}-{timezone.now():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(
-        csv_lines(events.iterator(chunk_size=EXPORT_CHUNK_SIZE)),
-        content_type="text/csv; charset=utf-8",
+def audit_log_export_file(request: HttpRequest, export_id: object) -> HttpResponse:
+    """Download a finished export (kept 7 days)."""
+    export = _get_export(request, export_id)
+    if export.state != AuditExport.State.READY or export.file is None:
+        messages.info(request, "That export is not ready, or no longer kept.")
+        return HttpResponseRedirect(reverse("audit_log"))
+    return download_response(export.file)
+
+
+def recent_exports(user: object) -> list[AuditExport]:
+    return list(
+        AuditExport.objects.in_organization(user.organization)
+        .filter(requested_by=user, created_at__gt=timezone.now() - timedelta(days=RESULT_DAYS))
+        .select_related("file")[:10]
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

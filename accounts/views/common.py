@@ -9,7 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import add_never_cache_headers
 
-from accounts.invitations import LAST_INVITATION_SENT, last_invitation_sent_expression
+from accounts.invitations import (
+    LAST_INVITATION_SENT,
+    last_invitation_delivery_expressions,
+    last_invitation_sent_expression,
+)
 from accounts.models import User, UserQuerySet
 from roles import rules
 from roles.models import RoleAssignment
@@ -34,6 +38,7 @@ def get_user_or_404(request: HttpRequest, public_id: UUID) -> User:
             **{
                 rules.ANOTHER_ACTIVE_GLOBAL_ADMIN: rules.another_active_global_admin_expression(),
                 LAST_INVITATION_SENT: last_invitation_sent_expression(),
+                **last_invitation_delivery_expressions(),
             }
         ),
         public_id=public_id,

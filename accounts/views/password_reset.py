@@ -1,7 +1,8 @@
 """Forgot password?: Django's password-reset views with PartnerHub's pages, emails and audit.
 
 The answer is the same whether or not the email belongs to an account, and only an active user
-with a password gets an email (Django's PasswordResetForm). The link works once, for
+with a password gets an email (Django's PasswordResetForm), sent by a worker: the request only
+enqueues the job, whatever the email. The link works once, for
 PASSWORD_RESET_TIMEOUT (Django's default: three days); its token moves from the address into
 the session before the form is shown, so it never leaks in a Referer header.
 
@@ -44,11 +45,20 @@ class ForgotPasswordView(auth_views.PasswordResetView):
     email_template_name = "emails/password_reset.txt"
     success_url = reverse_lazy("password_reset_done")
 
-    @property
-    def extra_email_context(self) -> dict[str, Any]:
-        # The link starts with PARTNERHUB_BASE_URL, not the Host this request names (Django's
-        # default): a forged Host would otherwise receive the owner's token.
-        return {"timeout_days": _link_days(), "base_url": base_url_for_email(self.request)}
+    @classmethod
+    def email_context(cls) -> dict[str, Any]:
+        """What the email says besides the link (the worker adds base_url)."""
+        return {"timeout_days": _link_days()}
+
+    def form_valid(self, form: Form) -> HttpResponse:
+        # A worker looks the account up and sends the email (jobs.emails): this request does
+        # the same work, in the same time, whether or not the email has an account. The link
+        # starts with PARTNERHUB_BASE_URL, not the Host this request names (Django's default):
+        # a forged Host would otherwise receive the owner's token.
+        from jobs.emails import queue_password_reset
+
+        queue_password_reset(form.cleaned_data["email"], base_url=base_url_for_email(self.request))
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class ForgotPasswordSentView(auth_views.PasswordResetDoneView):

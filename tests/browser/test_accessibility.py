@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 
 from accounts.invitations import invitation_path
 from accounts.models import User
+from jobs.testing import run_ready_jobs
 from mfa.models import AuthenticatorApp
 from tests.browser.accessibility import Violation, describe
 from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, enter_code, sign_in
@@ -237,13 +238,21 @@ IMPORT_FILE = (
 )
 
 
-def import_checked(page: object, base_url: str) -> None:
-    """Add users from CSV: a file with good rows, a bad one and a look-alike email, checked."""
+def import_checking(page: object, base_url: str) -> None:
+    """Add users from CSV: a file sent, waiting for a worker to check it (the progress page)."""
     page.goto(base_url + reverse("import_users"))
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": IMPORT_FILE.encode()}]
     )
     page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_test_id("import-progress")).to_contain_text("Checking: 0 of 3 rows")
+
+
+def import_checked(page: object, base_url: str) -> None:
+    """Add users from CSV: a file with good rows, a bad one and a look-alike email, checked
+    by a worker while the progress page waits; its script loads the check when it is done."""
+    import_checking(page, base_url)
+    run_ready_jobs()
     expect(page.get_by_role("heading", name="Check of people.csv")).to_be_visible()
     expect(page.get_by_test_id("lookalike-rows")).to_contain_text("globaladmin@contoso.example")
 
@@ -252,7 +261,19 @@ def import_done(page: object, base_url: str) -> None:
     """Add users from CSV: the checked file added, the outcome shown."""
     import_checked(page, base_url)
     page.get_by_role("button", name=re.compile(r"^Add 2 ")).click()
+    run_ready_jobs()
     expect(page.get_by_role("heading", name="Users added from people.csv")).to_be_visible()
+
+
+def audit_log_exported(page: object, base_url: str) -> None:
+    """The audit log with an export asked for and written: its link listed."""
+    page.goto(base_url + reverse("audit_log"))
+    page.get_by_role("button", name="Export to CSV").click()
+    run_ready_jobs()
+    page.get_by_role("link", name="Refresh").click()
+    expect(
+        page.get_by_test_id("exports").get_by_role("link", name=re.compile(r"\.csv$"))
+    ).to_be_visible()
 
 
 def bulk_result(page: object, base_url: str) -> None:
@@ -311,6 +332,7 @@ PAGES: list[Visit] = [
     Visit(GLOBAL_ADMIN, "/users/?role=superuser&status=all", "User management, filters to correct"),
     Visit(GLOBAL_ADMIN, "/users/roles/", "Roles"),
     Visit(GLOBAL_ADMIN, "/users/import/", "Add users from CSV"),
+    Visit(GLOBAL_ADMIN, import_checking, "Add users from CSV: the check's progress"),
     Visit(GLOBAL_ADMIN, import_checked, "Add users from CSV: the check"),
     Visit(GLOBAL_ADMIN, import_done, "Add users from CSV: the outcome"),
     Visit(GLOBAL_ADMIN, "/users/add/", "Add user: details"),
@@ -378,6 +400,7 @@ PAGES: list[Visit] = [
         "/audit-log/?person=john.smith%40contoso.example&action=user.created",
         "Audit log, filtered",
     ),
+    Visit(GLOBAL_ADMIN, audit_log_exported, "Audit log, an export written"),
     Visit(GLOBAL_ADMIN, "/audit-log/?date_from=2026-02-31", "Audit log, a filter to correct"),
     Visit(GLOBAL_ADMIN, "/profile/", "My profile"),
     Visit(GLOBAL_ADMIN, "/profile/password/", "Change password"),

@@ -1,7 +1,10 @@
-"""Add users from a CSV file to an organization, for support staff: the page's importer."""
+"""Add users from a CSV file to an organization, for support staff: the page's importer, the
+same jobs (jobs.user_imports). The command waits for them with a progress bar; when no worker
+is running it runs its own import's jobs itself, so it works on a laptop without one."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,8 @@ from accounts import imports
 from accounts.audit import Origin
 from accounts.invitations import base_url_for_commands
 from accounts.models import PartnerOrganization, User
+from jobs import files, user_imports, workers
+from jobs.models import UserImport
 from roles.rules import RuleRefused, is_support_staff
 
 # The audit trail says the change came from this command, not from a browser.
@@ -32,7 +37,12 @@ class ProgressBar:
             self.stream.write("", ending="\n")
 
     def advance(self, rows: int) -> None:
-        self.done += rows
+        self.move_to(self.done + rows)
+
+    def move_to(self, done: int) -> None:
+        if done == self.done and 0 < done < self.total:
+            return
+        self.done = done
         if self.interactive or self.done >= self.total:
             filled = self.WIDTH * self.done // max(self.total, 1)
             bar = "#" * filled + "-" * (self.WIDTH - filled)
@@ -46,25 +56,36 @@ class ProgressBar:
 class Command(BaseCommand):
     help = (
         "Add users from a CSV file (header First name,Last name,Email,Roles) to the organization "
-        "with this partner ID, exactly as the 'Add users from CSV' page does: every row is "
-        "checked, the valid rows are added in one transaction, each new user is emailed a "
-        "one-time link to set their password. --dry-run checks and writes nothing. "
-        "The audit trail names the support staff member given with --actor EMAIL as the one "
-        "who added the users (and the rulebook decides with their powers); without --actor only "
-        "--dry-run runs, checked with support staff's powers, since nothing is written then."
+        "with this partner ID, exactly as the 'Add users from CSV' page does, by the same "
+        "background jobs: every row is checked, the valid rows are added a chunk at a time, "
+        "each new user is emailed a one-time link to set their password. --dry-run checks and "
+        "adds nobody. The audit trail names the support staff member given with --actor EMAIL "
+        "as the one who added the users (and the rulebook decides with their powers); without "
+        "--actor only --dry-run runs, checked with support staff's powers. The command waits "
+        "for the jobs, with progress (a worker runs them, or this command when none runs); "
+        "--no-wait only starts them and prints the import's id."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("partner_id", metavar="PARTNER_ID")
         parser.add_argument("file", metavar="FILE.csv")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="Check every row; add nobody, write nothing."
-        )
+        parser.add_argument("--dry-run", action="store_true", help="Check every row; add nobody.")
         parser.add_argument(
             "--actor",
             metavar="EMAIL",
             help="The support staff member adding the users: the audit trail names them. "
             "Required unless --dry-run.",
+        )
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="Start the check and return (workers run it); follow it on the page, where "
+            "the uploader confirms. Support staff confirm by running without --no-wait.",
+        )
+        parser.add_argument(
+            "--result",
+            metavar="OUT.csv",
+            help="Write the outcome of every row (the page's result file) to this file.",
         )
 
     def handle(
@@ -74,6 +95,8 @@ class Command(BaseCommand):
         file: str,
         dry_run: bool,
         actor: str | None,
+        no_wait: bool,
+        result: str | None,
         **options: Any,
     ) -> None:
         organization = PartnerOrganization.objects.filter(partner_id=partner_id.strip()).first()
@@ -87,66 +110,79 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         except imports.BadFile as bad:
             raise CommandError(f"{file}: {bad}") from None
-
-        bar = ProgressBar(self.stderr, total, "Checking" if dry_run else "Adding")
-
-        def progress(chunk: list[imports.ImportRow], total: int) -> None:
-            errors = [
-                f"line {row.line} ({row.email or 'no email'}): {error}"
-                for row in chunk
-                for error in row.errors
-            ]
-            if errors:
-                bar.break_line()
-                self.stdout.write("\n".join(errors))
-            bar.advance(len(chunk))
-
-        try:
-            if dry_run:
-                report = imports.dry_run(
-                    text,
-                    actor=acting,
-                    organization=organization,
-                    origin=COMMAND_ORIGIN,
-                    progress=progress,
-                )
-            else:
-                report = imports.import_users(
-                    text,
-                    actor=acting,
-                    organization=organization,
-                    base_url=base_url_for_commands(),
-                    origin=COMMAND_ORIGIN,
-                    progress=progress,
-                )
-        except RuleRefused as refusal:
-            raise CommandError(f"Refused: {refusal.reason}") from None
+        if acting is not None:
+            # Asked before anything is kept: a refusal names the reason at once.
+            try:
+                imports.refuse_unless_may_add(acting, organization)
+            except RuleRefused as refusal:
+                raise CommandError(f"Refused: {refusal.reason}") from None
+        user_import = user_imports.start(
+            text,
+            file_name=Path(file).name,
+            actor=acting,
+            organization=organization,
+            origin=COMMAND_ORIGIN,
+            base_url=base_url_for_commands(),
+        )
+        if no_wait:
+            self.stdout.write(f"Import {user_import.pk} started: {total} rows to check.")
+            return
+        user_import = self._wait(user_import, "Checking")
+        if user_import.state == UserImport.State.CHECKED and not dry_run:
+            user_imports.confirm(user_import, acting)
+            user_import = self._wait(user_import, "Adding")
+        if user_import.state == UserImport.State.FAILED:
+            raise CommandError(user_import.error)
+        adding = user_import.state == UserImport.State.ADDED
+        summary = user_import.result_summary if adding else user_import.check_summary
+        problems = [
+            f"line {row['line']} ({row['email'] or 'no email'}): {error}"
+            for row in summary["problems"]
+            for error in row["errors"]
+        ]
+        if problems:
+            self.stdout.write("\n".join(problems))
+        if summary["more_problems"]:
+            self.stdout.write(f"... and {summary['more_problems']} more rows with errors.")
+        stored = user_import.result_file if adding else user_import.check_file
+        if result:
+            Path(result).write_text(files.read(stored).lstrip(files.BYTE_ORDER_MARK))
         if dry_run:
             self.stdout.write(
-                f"Dry run, nothing written: {report.rows} rows, {report.valid} ready to add, "
-                f"{report.invalid} with errors."
+                f"Dry run, no user added: {summary['rows']} rows, {summary['valid']} ready to "
+                f"add, {summary['invalid']} with errors."
             )
         else:
             self.stdout.write(
-                f"{report.valid} users added to {organization}, {report.invalid} rows not "
-                f"added; {report.invitations_sent} invitations sent."
+                f"{summary['valid']} users added to {organization}, {summary['invalid']} rows "
+                f"not added; {summary['invitations_sent']} invitations on their way (each "
+                "user's page says whether theirs was sent)."
             )
-            if report.invitations_sent < report.valid:
-                self.stderr.write(
-                    f"{report.valid - report.invitations_sent} invitations could not be sent "
-                    "(see the log): the users are added; resend their invitations once email "
-                    "works again."
-                )
 
-    def _actor(self, email: str | None, dry_run: bool) -> User:
+    def _wait(self, user_import: UserImport, verb: str) -> UserImport:
+        """Follow the import's current step to its end, with a progress bar; run its job here
+        when no worker is running."""
+        bar = ProgressBar(self.stderr, user_import.rows_total, verb)
+        while True:
+            user_import.refresh_from_db()
+            bar.move_to(user_import.rows_done)
+            if not user_import.working:
+                bar.move_to(user_import.rows_total)
+                return user_import
+            if not workers.any_alive():
+                workers.run_import_job_here(user_import)
+                continue
+            time.sleep(0.5)
+
+    def _actor(self, email: str | None, dry_run: bool) -> User | None:
         if email is None:
             if not dry_run:
                 raise CommandError(
                     "Name the support staff member adding the users with --actor EMAIL: the "
                     "audit trail records who added them. (--dry-run needs no --actor.)"
                 )
-            # Never saved: stands for "support staff" while checking; a dry run writes nothing.
-            return User(email="dry-run", is_staff=True, is_active=True)
+            # Checked with support staff's powers; a dry run adds nobody.
+            return None
         actor = User.objects.with_email(email.strip()).first()
         if actor is None or not is_support_staff(actor):
             raise CommandError(f"{email} is not an active support staff member.")

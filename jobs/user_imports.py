@@ -1,0 +1,327 @@
+"""Adding users from a CSV file, as two jobs: the check (a dry run) and the addition.
+
+The file waits in the database (UserImport.content). Each job reads it a chunk of CHUNK_SIZE rows
+at a time and writes each chunk's outcome in one short transaction: for the addition, the
+chunk's users, their roles, their audit events, their invitation jobs, the chunk's part of the
+result file and its ImportChunk row, under the organization's lock for that chunk only (a
+fraction of a second), so other admins are never held up for long. A job that runs again (its
+worker was killed: jobs.recovery) skips the chunks that have their ImportChunk row, so every row
+is added exactly once. Rows are checked (accounts.imports) exactly as the add-user flow checks
+one user, and checked again when added: the directory and the admin's roles may have changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import nullcontext
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from accounts import audit, imports
+from accounts.audit import Origin
+from accounts.models import AuditAction, PartnerOrganization, User
+from accounts.services import lock_organization
+from jobs import files
+from jobs.emails import queue_invitations
+from jobs.models import ImportChunk, StoredFile, UserImport
+from roles.rules import RuleRefused
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE: int | None = None  # None: settings.JOBS_IMPORT_CHUNK_SIZE (tests set a smaller one)
+
+
+class Step(StrEnum):
+    CHECK = "check"
+    ADD = "add"
+
+
+NOT_CURRENT = "This import is not waiting for that: reload the page to see where it stands."
+ONLY_THE_UPLOADER = (
+    "Only the admin who checked this file may add its users: their powers decided the check. "
+    "Check the file yourself to add it."
+)
+
+
+def start(
+    text: str,
+    *,
+    file_name: str,
+    actor: User | None,
+    organization: PartnerOrganization,
+    origin: Origin,
+    base_url: str,
+    scanned: imports.Scan | None = None,
+) -> UserImport:
+    """Keep the file and enqueue its check, in one transaction. The file was decoded and its
+    header and size checked (accounts.forms.import_users); the rows are the job's."""
+    found = scanned or imports.scan(text)
+    with transaction.atomic():
+        user_import = UserImport.objects.create(
+            organization=organization,
+            created_by=actor if actor is not None and actor.pk else None,
+            file_name=file_name[:200],
+            content=text.encode("utf-8"),
+            rows_total=found.rows,
+            names_global_admin=found.names_global_admin,
+            ip_address=origin.ip_address,
+            user_agent=origin.user_agent,
+            base_url=base_url,
+        )
+        from jobs import tasks
+
+        tasks.check_import.enqueue(str(user_import.pk))
+    return user_import
+
+
+def confirm(user_import: UserImport, actor: User) -> UserImport:
+    """Enqueue the addition of a checked file; RuleRefused unless the actor is its uploader and
+    it waits for confirmation (a second click, another tab: nothing happens twice)."""
+    with transaction.atomic():
+        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        if locked.created_by_id != actor.pk:
+            raise RuleRefused(ONLY_THE_UPLOADER)
+        if locked.state != UserImport.State.CHECKED:
+            raise RuleRefused(NOT_CURRENT)
+        locked.state = UserImport.State.ADDING
+        locked.save(update_fields=["state", "updated_at"])
+        from jobs import tasks
+
+        tasks.add_import.enqueue(str(locked.pk))
+    return locked
+
+
+def _actor(user_import: UserImport) -> User:
+    if user_import.created_by is not None:
+        return user_import.created_by
+    # Support staff's dry run from the command line: checked with support staff's powers,
+    # never saved, never allowed to add (confirm needs a saved actor).
+    return User(email="dry-run", is_staff=True, is_active=True)
+
+
+def _origin(user_import: UserImport) -> Origin:
+    return Origin(ip_address=user_import.ip_address, user_agent=user_import.user_agent)
+
+
+def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[str, Any]:
+    """The job: check or add every chunk not done yet, then finish. A failure is written on
+    the import, in words for the page, and logged; it never stops silently."""
+    user_import = UserImport.objects.select_related("organization", "created_by").get(pk=import_id)
+    working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
+    if user_import.state != working:
+        return {"state": user_import.state}  # finished already, by an earlier run
+    try:
+        _run(user_import, step, chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE)
+    except imports.BadFile as bad:
+        _fail(user_import, str(bad))
+    except RuleRefused as refusal:
+        _fail(user_import, f"Stopped: {refusal.reason}")
+    except Exception as error:
+        logger.exception("Import %s stopped at its %s step", user_import.pk, step)
+        done = _rows_done(user_import, step)
+        _fail(
+            user_import,
+            f"An unexpected error stopped it after {done:,} rows ({type(error).__name__}). "
+            + (
+                "The rows before were added; check the file again to add the others."
+                if step is Step.ADD
+                else "Nothing was added; choose the file again."
+            ),
+        )
+        raise
+    user_import.refresh_from_db()
+    return {"state": user_import.state, "rows": user_import.rows_total}
+
+
+def _rows_done(user_import: UserImport, step: Step) -> int:
+    return (
+        ImportChunk.objects.filter(user_import=user_import, step=step).aggregate(n=Sum("rows"))["n"]
+        or 0
+    )
+
+
+def _fail(user_import: UserImport, reason: str) -> None:
+    logger.warning("Import %s failed: %s", user_import.pk, reason)
+    UserImport.objects.filter(pk=user_import.pk).update(
+        state=UserImport.State.FAILED, error=reason, finished_at=timezone.now()
+    )
+
+
+def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
+    actor = _actor(user_import)
+    organization = user_import.organization
+    origin = _origin(user_import)
+    adding = step is Step.ADD
+    done = set(
+        ImportChunk.objects.filter(user_import=user_import, step=step).values_list(
+            "index", flat=True
+        )
+    )
+    stored = _result_file(user_import, step)
+    if adding:
+        writer = imports.Writer(actor, organization, origin)
+        checker = writer.checker
+    else:
+        imports.refuse_unless_may_add(actor, organization)
+        checker = imports.Checker(actor, organization)
+    for index, chunk in enumerate(imports.chunks(user_import.text, chunk_size)):
+        # Every chunk is checked, those done too: the check remembers the file's emails, so
+        # a row repeating an earlier one's email is found whichever run reads it. The check's
+        # queries run before the lock is taken, to keep it short.
+        # Adding needs no look-alike warnings: the check showed them.
+        checker.check(chunk, lookalikes=not adding)
+        if index in done:
+            continue
+        report = imports.ImportReport(dry_run=not adding, header=False)
+        refusals = (
+            audit.refusals_recorded(
+                actor,
+                action=AuditAction.USER_CREATED,
+                organization=organization,
+                target_label=f"{user_import.rows_total} users from a CSV file",
+                origin=origin,
+            )
+            if adding
+            else nullcontext()
+        )
+        with refusals, transaction.atomic():
+            if adding:
+                _add_chunk(user_import, writer, chunk, actor)
+            report.add(chunk)
+            # The chunk's record in the same transaction: added and recorded, or neither.
+            _save_chunk(user_import, step, index, report, stored)
+    _finish(user_import, step, actor, origin)
+
+
+def _add_chunk(
+    user_import: UserImport, writer: imports.Writer, chunk: list[imports.ImportRow], actor: User
+) -> None:
+    """The chunk's users, roles, audit events and invitation jobs, under the organization's
+    lock (held until the caller's transaction commits: one chunk's worth of inserts)."""
+    organization = lock_organization(user_import.organization_id, actor)
+    # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more.
+    imports.refuse_unless_may_add(actor, organization)
+    writer.organization = organization
+    try:
+        with transaction.atomic():
+            user_ids = writer.add(chunk)
+    except IntegrityError:
+        # An email taken in another organization since the check (our lock does not cover
+        # theirs): check the chunk's emails again and add the others.
+        for row in chunk:
+            row.added = False
+        imports.Checker.mark_emails_in_use([row for row in chunk if row.valid])
+        user_ids = writer.add(chunk)
+    queue_invitations(
+        [User(pk=pk) for pk in user_ids], invited_by=actor, base_url=user_import.base_url
+    )
+
+
+def _without_nul(value: Any) -> Any:
+    """What a row said, storable: PostgreSQL refuses NUL in text and JSON, so a NUL a hostile
+    file holds (its row is refused for it) is kept as U+FFFD, the replacement character."""
+    return json.loads(json.dumps(value).replace("\\u0000", "\\ufffd"))
+
+
+def _save_chunk(
+    user_import: UserImport,
+    step: Step,
+    index: int,
+    report: imports.ImportReport,
+    stored: StoredFile,
+) -> None:
+    ImportChunk.objects.create(
+        user_import=user_import,
+        step=step,
+        index=index,
+        rows=report.rows,
+        valid=report.valid,
+        invalid=report.invalid,
+        warned=report.warned,
+        refused_roles=report.refused_roles,
+        grants_global_admin=report.grants_global_admin,
+        shown=_without_nul(
+            {
+                "problems": report.problems,
+                "ready": report.ready,
+                "lookalikes": report.lookalikes,
+                "refused": report.refused_shown,
+            }
+        ),
+    )
+    files.add_part(stored, index + 1, report.result_csv.replace("\x00", "\ufffd"))
+    counter = "rows_added_done" if step is Step.ADD else "rows_checked"
+    UserImport.objects.filter(pk=user_import.pk).update(
+        **{counter: F(counter) + report.rows}, updated_at=timezone.now()
+    )
+
+
+def summary(user_import: UserImport, step: Step) -> imports.ImportReport:
+    """The report of a step, from its chunks: counts of every row, the first rows to show."""
+    report = imports.ImportReport(dry_run=step is Step.CHECK, header=False)
+    limits = {
+        "problems": imports.SHOWN_ROWS,
+        "ready": imports.SHOWN_READY if step is Step.CHECK else imports.SHOWN_ADDED,
+        "lookalikes": imports.SHOWN_ROWS,
+        "refused": imports.REFUSALS_RECORDED,
+    }
+    lists = {
+        "problems": report.problems,
+        "ready": report.ready,
+        "lookalikes": report.lookalikes,
+        "refused": report.refused_shown,
+    }
+    for chunk in ImportChunk.objects.filter(user_import=user_import, step=step).iterator():
+        report.rows += chunk.rows
+        report.valid += chunk.valid
+        report.invalid += chunk.invalid
+        report.warned += chunk.warned
+        report.refused_roles += chunk.refused_roles
+        report.grants_global_admin |= chunk.grants_global_admin
+        for name, shown in lists.items():
+            shown.extend(chunk.shown[name][: max(0, limits[name] - len(shown))])
+    if step is Step.ADD:
+        report.invitations_sent = report.valid  # each one queued with its user (jobs.emails)
+    return report
+
+
+def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) -> None:
+    """Record the file's refused roles (one event per step) and say the step is done: once,
+    however many runs get here."""
+    with transaction.atomic():
+        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
+        if locked.state != working:
+            return
+        report = summary(locked, step)
+        imports.record_refused_roles(
+            report, actor=actor, organization=locked.organization, origin=origin
+        )
+        data = report.summary()
+        if step is Step.CHECK:
+            locked.state, locked.check_summary = UserImport.State.CHECKED, data
+        else:
+            locked.state, locked.result_summary = UserImport.State.ADDED, data
+            locked.finished_at = timezone.now()
+        locked.save()
+
+
+def _result_file(user_import: UserImport, step: Step) -> StoredFile:
+    field = "check_file" if step is Step.CHECK else "result_file"
+    stored = getattr(user_import, field)
+    if stored is None:
+        stem = user_import.file_name.rsplit(".", 1)[0] or "users"
+        suffix = "check" if step is Step.CHECK else "result"
+        with transaction.atomic():
+            stored = files.new_file(
+                f"{stem}-{suffix}.csv", user_import.organization, imports.RESULT_FILE_HEADER
+            )
+            setattr(user_import, field, stored)
+            user_import.save(update_fields=[field, "updated_at"])
+    return stored

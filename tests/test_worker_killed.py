@@ -1,0 +1,128 @@
+"""A worker killed with SIGKILL in the middle of an import loses nothing and duplicates nothing:
+another worker runs the job again (jobs.recovery) and every row ends up added exactly once,
+with its roles, its audit event and its invitation, and the audit chain verifies. Real worker
+processes (manage.py run_worker) on the test database: PostgreSQL only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django_tasks_db.models import DBTaskResult
+
+from accounts import audit
+from accounts.audit import NOWHERE
+from accounts.models import AuditAction, AuditEvent, User
+from jobs import user_imports
+from jobs.models import ImportChunk, OutgoingEmail, UserImport
+from jobs.testing import run_ready_jobs
+from roles.models import RoleAssignment
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = 3000
+CHUNK = 100
+
+
+def start_worker(name: str) -> subprocess.Popen:
+    settings = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
+            f"{settings['NAME']}"
+        ),
+        "JOBS_IMPORT_CHUNK_SIZE": str(CHUNK),
+        "JOBS_STALE_AFTER_SECONDS": "2",
+        "JOBS_HEARTBEAT_SECONDS": "1",
+        "EMAIL_URL": "dummy:",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--no-startup-delay", "--worker-id", name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not reached in {seconds} s")
+
+
+def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(csp):
+    text = "First name,Last name,Email,Roles\n" + "".join(
+        f"First{n},Last{n},person{n}@import.example,Referrals admin;Sales agent\n"
+        for n in range(ROWS)
+    )
+    user_import = user_imports.start(
+        text,
+        file_name="people.csv",
+        actor=csp.global_admin,
+        organization=csp.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs(only="jobs.tasks.check_import")
+    user_imports.confirm(UserImport.objects.get(pk=user_import.pk), csp.global_admin)
+
+    first = start_worker("first")
+    try:
+        wait_for(
+            lambda: UserImport.objects.get(pk=user_import.pk).rows_added_done >= 5 * CHUNK, 120
+        )
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    killed_at = UserImport.objects.get(pk=user_import.pk)
+    assert killed_at.state == UserImport.State.ADDING
+    assert 0 < killed_at.rows_added_done < ROWS
+
+    second = start_worker("second")
+    try:
+        wait_for(lambda: UserImport.objects.get(pk=user_import.pk).state != "adding", 180)
+        second.send_signal(signal.SIGTERM)
+        second.wait(30)
+    finally:
+        if second.poll() is None:
+            second.kill()
+
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED, user_import.error
+    assert user_import.result_summary["valid"] == ROWS
+    added = User.objects.filter(email__endswith="@import.example")
+    assert added.count() == ROWS
+    assert RoleAssignment.objects.filter(user__in=added).count() == 2 * ROWS
+    created = (
+        AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target__in=added)
+        .values("target")
+        .annotate(n=Count("id"))
+    )
+    assert len(created) == ROWS
+    assert {row["n"] for row in created} == {1}
+    granted = AuditEvent.objects.filter(action=AuditAction.ROLE_GRANTED, target__in=added)
+    assert granted.count() == 2 * ROWS
+    invitations = OutgoingEmail.objects.filter(user__in=added)
+    assert invitations.count() == ROWS
+    assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == ROWS // CHUNK
+    assert audit.verify_chains().intact
+    # The one job, claimed by the killed worker, then run again by the other.
+    job = DBTaskResult.objects.get(task_path="jobs.tasks.add_import")
+    assert job.worker_ids == ["first", "second"]
+    assert job.status == "SUCCESSFUL"
