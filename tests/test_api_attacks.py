@@ -1,0 +1,71 @@
+"""An attacker's review of the REST API and SCIM: crafted cursors, paging, search bodies, PATCH
+operations, filters, tokens and JSON that once answered a 500 (or, for the audit trail, let one
+organization's client hide another organization's refusals). Each is now a clear JSON error,
+and nothing is written."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from accounts.models import AuditEvent, User
+from roles.catalogue import RoleKey
+from tests.api_clients import ApiCaller, make_client
+from tests.test_scim import Scim
+
+GA, UMA, AA = RoleKey.GLOBAL_ADMIN, RoleKey.USER_MANAGEMENT_ADMIN, RoleKey.ACCOUNT_ADMIN
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.fixture
+def rest(csp):
+    _client, token = make_client(csp.global_admin, [UMA], name="HR sync")
+    return ApiCaller(token)
+
+
+@pytest.fixture
+def entra(csp):
+    _client, token = make_client(csp.global_admin, [GA], name="Entra ID")
+    return Scim(token)
+
+
+def someone(csp) -> User:
+    """A user of the organization a Global admin's client may change (not the last one)."""
+    return User.objects.filter(organization=csp.organization).exclude(pk=csp.global_admin.pk)[0]
+
+
+def snapshot() -> tuple:
+    """What a refused request must leave as it was."""
+    return (
+        sorted(User.objects.values_list("pk", "email", "first_name", "last_name", "is_active")),
+        AuditEvent.objects.exclude(outcome="refused").count(),
+    )
+
+
+def encoded(cursor: str) -> str:
+    return base64.b64encode(cursor.encode()).decode()
+
+
+# Cursors: DRF decodes a cursor's position and compares it to the ordering's integer column,
+# so a tampered position ("p=abc") was a ValueError, and a huge one a DataError on PostgreSQL.
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users/", "/api/v1/audit-events/"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["p=abc", "p=1e999", "r=1&p=x", "p=99999999999999999999999", "p=-99999999999999999999"],
+)
+def test_a_tampered_cursor_is_a_json_404_never_a_500(rest, url, cursor):
+    response = rest.get(f"{url}?cursor={encoded(cursor)}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor", "code": "not_found"}
+
+
+def test_a_genuine_cursor_still_walks_the_pages(csp, rest):
+    first = rest.get("/api/v1/users/?page_size=2").json()
+    second = rest.get(first["next"]).json()
+
+    assert second["results"]
+    assert not {u["id"] for u in first["results"]} & {u["id"] for u in second["results"]}
