@@ -316,7 +316,9 @@ def search_users(request: Request, params: Any, base: str) -> Response:
     if text:
         users = filtered_users(request, users, text)
     total = users.count()
-    page = list(users[start - 1 : start - 1 + count]) if count else []
+    # Past the last result the page is empty (RFC 7644 3.4.2.4), and never asked of the
+    # database: an offset past a bigint was an error there, a 500.
+    page = list(users[start - 1 : start - 1 + count]) if count and start <= total else []
     attributes, excluded = params.get("attributes"), params.get("excludedAttributes")
     return Response(
         list_response(

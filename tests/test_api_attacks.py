@@ -69,3 +69,19 @@ def test_a_genuine_cursor_still_walks_the_pages(csp, rest):
 
     assert second["results"]
     assert not {u["id"] for u in first["results"]} & {u["id"] for u in second["results"]}
+
+
+# SCIM paging: a startIndex past what SQL can count was an OverflowError (SQLite) or a
+# "bigint out of range" (PostgreSQL); past the results, RFC 7644 3.4.2.4 answers an empty page.
+
+
+@pytest.mark.parametrize("url", ["/Users", "/Groups"])
+@pytest.mark.parametrize("start", ["99999999999999999999999", "9223372036854775808"])
+def test_a_start_index_beyond_every_result_is_an_empty_page(entra, url, start):
+    response = entra.get(f"{url}?startIndex={start}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["Resources"] == []
+    assert body["totalResults"] > 0
+    assert body["startIndex"] == int(start)
