@@ -547,6 +547,32 @@ def user_patch(operations: list[dict]) -> dict:
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
+def search_parameters(data: dict) -> dict[str, str]:
+    """A search body's parameters as the address would carry them, checked against RFC 7644
+    3.4.3's types (anything else was a TypeError, a 500): filter a string, startIndex and count
+    whole numbers (or their digits), attributes and excludedAttributes strings or lists of
+    strings."""
+    params: dict[str, str] = {}
+    for key in ("startIndex", "count"):
+        if key in data:
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ScimError(400, f"{key} must be a whole number.", "invalidValue")
+            params[key] = str(value)
+    if "filter" in data:
+        if not isinstance(data["filter"], str):
+            raise ScimError(400, "filter must be a string.", "invalidValue")
+        params["filter"] = data["filter"]
+    for key in ("attributes", "excludedAttributes"):
+        if key in data:
+            value = data[key]
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ScimError(400, f"{key} must be a list of attribute names.", "invalidValue")
+            params[key] = ",".join(names)
+    return params
+
+
 class UserSearch(ScimView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
@@ -554,12 +580,7 @@ class UserSearch(ScimView):
         data = request.data
         if not isinstance(data, dict) or SEARCH_REQUEST not in data.get("schemas", []):
             raise ScimError(400, f"A search body is a {SEARCH_REQUEST} message.", "invalidSyntax")
-        params = {
-            key: ",".join(value) if isinstance(value, list) else value
-            for key, value in data.items()
-            if key in {"filter", "startIndex", "count", "attributes", "excludedAttributes"}
-        }
-        response = search_users(request, params, self.base(request))
+        response = search_users(request, search_parameters(data), self.base(request))
         response.status_code = 200
         return response
 

@@ -85,3 +85,49 @@ def test_a_start_index_beyond_every_result_is_an_empty_page(entra, url, start):
     assert body["Resources"] == []
     assert body["totalResults"] > 0
     assert body["startIndex"] == int(start)
+
+
+# POST /Users/.search takes its parameters from JSON: other types than RFC 7644's were a
+# TypeError or AttributeError.
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"startIndex": None},
+        {"startIndex": {"a": 1}},
+        {"startIndex": [1, 2]},
+        {"count": 1.5},
+        {"count": True},
+        {"filter": 5},
+        {"filter": ['userName eq "a@example.com"']},
+        {"attributes": [1, 2]},
+        {"attributes": 5},
+        {"excludedAttributes": {"a": 1}},
+    ],
+)
+def test_a_search_parameter_of_the_wrong_type_is_an_invalid_value(entra, given):
+    response = entra.post("/Users/.search", {"schemas": [SEARCH_REQUEST], **given})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["scimType"] == "invalidValue"
+    assert body["detail"].startswith(next(iter(given)))
+
+
+def test_a_search_with_numbers_and_lists_as_rfc_7644_writes_them_still_works(csp, entra):
+    response = entra.post(
+        "/Users/.search",
+        {
+            "schemas": [SEARCH_REQUEST],
+            "startIndex": 1,
+            "count": 1,
+            "attributes": ["userName", "name.givenName"],
+            "filter": f'userName eq "{csp.global_admin.email}"',
+        },
+    )
+
+    assert response.status_code == 200
+    [found] = response.json()["Resources"]
+    assert found["userName"] == csp.global_admin.email
+    assert set(found) == {"schemas", "id", "meta", "userName", "name"}
