@@ -492,6 +492,10 @@ def patch_operations(data: Any) -> list[dict]:
             "remove",
         }:
             raise ScimError(400, "Each operation's op is add, replace or remove.", "invalidSyntax")
+        # A path is an attribute's path, a string (RFC 7644 3.5.2): a number or a list was an
+        # AttributeError further on, a 500.
+        if operation.get("path") is not None and not isinstance(operation["path"], str):
+            raise ScimError(400, "An operation's path must be a string.", "invalidPath")
     return operations
 
 

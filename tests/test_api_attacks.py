@@ -10,6 +10,7 @@ import base64
 import pytest
 
 from accounts.models import AuditEvent, User
+from api.scim_schemas import PATCH_OP
 from roles.catalogue import RoleKey
 from tests.api_clients import ApiCaller, make_client
 from tests.test_scim import Scim
@@ -131,3 +132,21 @@ def test_a_search_with_numbers_and_lists_as_rfc_7644_writes_them_still_works(csp
     [found] = response.json()["Resources"]
     assert found["userName"] == csp.global_admin.email
     assert set(found) == {"schemas", "id", "meta", "userName", "name"}
+
+
+# PATCH: an operation's path that is not a string was an AttributeError, on Users and Groups.
+
+
+@pytest.mark.parametrize("path", [5, ["active"], {"a": 1}, True])
+@pytest.mark.parametrize("op", ["add", "replace", "remove"])
+def test_a_patch_path_that_is_not_a_string_is_an_invalid_path(csp, entra, path, op):
+    user = someone(csp)
+    before = snapshot()
+    operation = {"op": op, "path": path, "value": "x"}
+
+    for url in (f"/Users/{user.public_id}", f"/Groups/{UMA}"):
+        response = entra.patch(url, {"schemas": [PATCH_OP], "Operations": [operation]})
+
+        assert response.status_code == 400, url
+        assert response.json()["scimType"] == "invalidPath"
+    assert snapshot() == before
