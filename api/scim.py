@@ -20,7 +20,6 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +33,7 @@ from accounts.models import User
 from accounts.services import EmailInUse
 from api.errors import recorded_refusal, validation_messages
 from api.models import ProvisionedUser
+from api.parsers import JSONParser
 from api.paths import SCIM_CONTENT_TYPE, SCIM_ERROR
 from api.scim_schemas import (
     GROUP_SCHEMA,

@@ -150,3 +150,31 @@ def test_a_patch_path_that_is_not_a_string_is_an_invalid_path(csp, entra, path, 
         assert response.status_code == 400, url
         assert response.json()["scimType"] == "invalidPath"
     assert snapshot() == before
+
+
+# JSON nested deeper than Python's recursion limit was a RecursionError in the parser.
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type", "scim"),
+    [
+        ("/api/v1/users/", "application/json", False),
+        ("/scim/v2/Users", "application/scim+json", True),
+        ("/scim/v2/Users", "application/json", True),
+    ],
+)
+def test_json_nested_too_deep_is_a_parse_error(csp, url, content_type, scim):
+    _client, token = make_client(csp.global_admin, [GA])
+    body = "[" * 50_000 + "]" * 50_000
+    before = snapshot()
+
+    response = ApiCaller(token).http.post(
+        url, body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith("JSON parse error")
+    if scim:
+        assert response.json()["scimType"] == "invalidSyntax"
+    assert snapshot() == before
