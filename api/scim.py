@@ -291,7 +291,14 @@ USER_FILTER_ATTRIBUTES = {
 }
 
 
+NUL_IN_FILTER = "A filter cannot hold a NUL character."
+
+
 def filtered_users(request: Request, users: Any, text: str) -> Any:
+    # PostgreSQL cannot compare a text holding NUL (a ValueError, a 500), and no name or email
+    # holds one: refused, written raw or escaped.
+    if "\x00" in text or "\\u0000" in text.lower():
+        raise ScimError(400, NUL_IN_FILTER, "invalidFilter")
     match = USER_NAME_EQ.match(text)
     if match:
         return users.filter(

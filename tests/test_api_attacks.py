@@ -6,6 +6,7 @@ and nothing is written."""
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import pytest
 
@@ -178,3 +179,34 @@ def test_json_nested_too_deep_is_a_parse_error(csp, url, content_type, scim):
     if scim:
         assert response.json()["scimType"] == "invalidSyntax"
     assert snapshot() == before
+
+
+# A NUL character cannot be stored or compared by PostgreSQL: in a filter or a token it was a
+# ValueError there, a 500 (SQLite compared it); both refuse it now.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'name.givenName co "\x00"',
+        'userName eq "\x00"',
+        'userName eq "\\u0000"',
+        'externalId eq "a\\u0000"',
+        'name.familyName sw "\\u0000"',
+    ],
+)
+def test_a_nul_in_a_filter_is_an_invalid_filter(entra, text):
+    response = entra.get(f"/Users?{urlencode({'filter': text})}")
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    "token", ["phc_\x00ab_secret", "phc_ab\x00_secret", "phc_" + "a" * 5000 + "_x"]
+)
+def test_a_token_with_a_nul_or_a_huge_prefix_is_a_401(db, token):
+    response = ApiCaller(token).get("/api/v1/users/")
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "The bearer token is not valid."
