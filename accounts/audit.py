@@ -245,11 +245,11 @@ def record_refused_attempt(
     key = _repeat_key(actor_label, action, organization, target_label, reason, detail)
     if _counted_on_earlier(key):
         return None
-    if not _within_budget(actor_label):
+    if not _within_budget(actor_label, organization):
         # A script walking the directory, one refusal per user: one event for the rest.
         detail = {"first": {"action": action, "target": target_label, "reason": reason}}
         target, target_label, reason = None, "", TOO_MANY_REFUSALS
-        key = _repeat_key(actor_label, "", None, "", reason, {})
+        key = _repeat_key(actor_label, "", organization, "", reason, {})
         if _counted_on_earlier(key):
             return None
     event = record(
@@ -282,8 +282,12 @@ def _counted_on_earlier(key: str) -> bool:
     return earlier is not None and AuditEvent.objects.count_repeat(earlier) > 0
 
 
-def _within_budget(actor_label: str) -> bool:
-    key = "audit-refusal-budget:" + hashlib.sha256(actor_label.encode("utf-8")).hexdigest()
+def _within_budget(actor_label: str, organization: PartnerOrganization | None) -> bool:
+    # Per organization too: a label is unique for a person (it holds their email) but an API
+    # client's ("API client <name>") only within its organization, so another organization's
+    # client of the same name must neither spend this budget nor absorb these refusals.
+    who = json.dumps([actor_label, organization.pk if organization else None])
+    key = "audit-refusal-budget:" + hashlib.sha256(who.encode("utf-8")).hexdigest()
     cache.add(key, 0, timeout=int(REPEAT_WINDOW.total_seconds()))
     try:
         used = cache.incr(key)  # atomic in Redis: every app server draws on one budget

@@ -6,14 +6,18 @@ and nothing is written."""
 from __future__ import annotations
 
 import base64
+import json
+import uuid
 from urllib.parse import urlencode
 
 import pytest
+from django.core.cache import cache
 
-from accounts.models import AuditEvent, User
+from accounts.models import AuditAction, AuditEvent, User
 from api.scim_schemas import PATCH_OP
 from roles.catalogue import RoleKey
 from tests.api_clients import ApiCaller, make_client
+from tests.factories import OrganizationFactory, UserFactory
 from tests.test_scim import Scim
 
 GA, UMA, AA = RoleKey.GLOBAL_ADMIN, RoleKey.USER_MANAGEMENT_ADMIN, RoleKey.ACCOUNT_ADMIN
@@ -210,3 +214,31 @@ def test_a_token_with_a_nul_or_a_huge_prefix_is_a_401(db, token):
 
     assert response.status_code == 401
     assert response.json()["detail"] == "The bearer token is not valid."
+
+
+# The audit trail's budget of refusals per actor and minute was keyed by the actor's label
+# alone. A person's label holds their email (unique); a client's is "API client <name>", and
+# names are unique only within an organization: another organization's client of the same name
+# spent the budget, and its "too many refusals" event absorbed this organization's refusals,
+# which were then recorded nowhere in this organization's trail.
+
+
+def test_another_organizations_client_of_the_same_name_cannot_hide_our_refusals(csp):
+    cache.clear()
+    elsewhere = UserFactory(organization=OrganizationFactory(name="Elsewhere"), roles=[GA])
+    _theirs, their_token = make_client(elsewhere, [AA], name="Okta")
+    _ours, our_token = make_client(csp.global_admin, [AA], name="Okta")
+    attacker = ApiCaller(their_token)
+    for _ in range(70):  # each a distinct refusal (an id probed): more than a minute's budget
+        assert attacker.get(f"/api/v1/users/{uuid.uuid4()}/").status_code == 404
+    assert AuditEvent.objects.refused().filter(organization=elsewhere.organization).exists()
+
+    response = ApiCaller(our_token).get("/api/v1/audit-events/")
+
+    assert response.status_code == 403
+    ours = AuditEvent.objects.refused().filter(organization=csp.organization)
+    [event] = ours
+    assert event.actor_label == "API client Okta"
+    assert event.action == AuditAction.AUDIT_LOG_OPENED
+    assert event.reason != ""
+    assert "page" in json.dumps(event.after)
