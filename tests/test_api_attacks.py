@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import AuditAction, AuditEvent, User
 from api.scim_schemas import PATCH_OP
@@ -46,6 +48,17 @@ def snapshot() -> tuple:
     return (
         sorted(User.objects.values_list("pk", "email", "first_name", "last_name", "is_active")),
         AuditEvent.objects.exclude(outcome="refused").count(),
+    )
+
+
+def send(caller: ApiCaller, method: str, url: str, body: object, content_type: str):
+    """Any JSON value as the body, null included."""
+    return caller.http.generic(
+        method.upper(),
+        url,
+        json.dumps(body),
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {caller.token}",
     )
 
 
@@ -242,3 +255,94 @@ def test_another_organizations_client_of_the_same_name_cannot_hide_our_refusals(
     assert event.action == AuditAction.AUDIT_LOG_OPENED
     assert event.reason != ""
     assert "page" in json.dumps(event.after)
+
+
+# Any JSON at all as a PATCH body: a SCIM answer, never a 500, and nothing changed unless the
+# body was a valid PATCH.
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+operations = st.lists(
+    st.fixed_dictionaries(
+        {"op": st.sampled_from(["add", "replace", "remove", "ADD", 5, None])},
+        optional={
+            "path": st.sampled_from(
+                ["members", "active", "userName", "name", "emails", 'members[value eq "x"]', ""]
+            )
+            | json_values,
+            "value": json_values,
+        },
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(operations=operations, group=st.booleans())
+def test_any_patch_operations_answer_scim_json_never_a_500(csp, entra, operations, group):
+    url = f"/Groups/{UMA}" if group else f"/Users/{someone(csp).public_id}"
+
+    response = entra.patch(url, {"schemas": [PATCH_OP], "Operations": operations})
+
+    assert response.status_code in {200, 400, 403, 409}, response.content
+    assert response["Content-Type"].startswith("application/scim+json")
+    if response.status_code != 200:
+        assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=json_values, method=st.sampled_from(["post", "put"]))
+def test_any_user_body_answers_scim_json_never_a_500(csp, entra, body, method):
+    url = "/Users" if method == "post" else f"/Users/{someone(csp).public_id}"
+
+    response = send(entra, method, f"/scim/v2{url}", body, "application/scim+json")
+
+    assert response.status_code in {200, 201, 400, 403, 409}, response.content
+    assert response["Content-Type"].startswith("application/scim+json")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    body=json_values
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "email": json_values,
+            "first_name": json_values,
+            "last_name": json_values,
+            "roles": json_values,
+        },
+    ),
+    method=st.sampled_from(["post", "patch"]),
+)
+def test_any_rest_user_body_answers_json_never_a_500(csp, rest, body, method):
+    url = "/api/v1/users/" if method == "post" else f"/api/v1/users/{someone(csp).public_id}/"
+
+    response = send(rest, method, url, body, "application/json")
+
+    assert response.status_code in {200, 201, 400, 403, 409}, response.content
+    assert response["Content-Type"] == "application/json"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    text=st.text(max_size=60)
+    | st.builds(
+        lambda a, o, v: f"{a} {o} {v}",
+        st.sampled_from(["userName", "name.givenName", "active", "id", "externalId", "meta.x"]),
+        st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "xx"]),
+        st.text(max_size=20).map(json.dumps) | st.integers().map(str) | st.just("true"),
+    )
+)
+def test_any_filter_answers_scim_json_never_a_500(entra, text):
+    response = entra.get(f"/Users?{urlencode({'filter': text})}")
+
+    assert response.status_code in {200, 400}, response.content
+    if response.status_code == 400:
+        assert response.json()["scimType"] in {"invalidFilter", "invalidValue"}
