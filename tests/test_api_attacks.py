@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from accounts.models import AuditAction, AuditEvent, User
 from api.scim_schemas import PATCH_OP
 from roles.catalogue import RoleKey
+from roles.models import RoleAssignment
 from tests.api_clients import ApiCaller, make_client
 from tests.factories import OrganizationFactory, UserFactory
 from tests.test_scim import Scim
@@ -346,3 +347,62 @@ def test_any_filter_answers_scim_json_never_a_500(entra, text):
     assert response.status_code in {200, 400}, response.content
     if response.status_code == 400:
         assert response.json()["scimType"] in {"invalidFilter", "invalidValue"}
+
+
+# Group PATCH: one request changes members in one transaction, under the organization's lock.
+
+
+def test_the_only_global_admin_hands_over_by_a_replace_of_the_members(csp, entra):
+    """Okta's replace of a group's members: the new Global admin is granted before the old one
+    is revoked, so the last-Global-admin rule does not refuse a valid end state; the revoke of
+    the client's own creator comes last, and then the client acts no more."""
+    RoleAssignment.objects.filter(user=csp.second_global_admin, role__key=GA).delete()
+    replace = {"op": "replace", "path": "members", "value": [{"value": str(csp.member.public_id)}]}
+
+    response = entra.patch(f"/Groups/{GA}", {"schemas": [PATCH_OP], "Operations": [replace]})
+
+    assert response.status_code == 200, response.content
+    assert [m["value"] for m in response.json()["members"]] == [str(csp.member.public_id)]
+    assert entra.get("/Users").status_code == 401  # its creator can no longer give it its roles
+
+
+def test_replacing_every_global_admin_but_the_creator_last_is_all_or_nothing(csp, entra):
+    """Two Global admins replaced by a third: both revokes follow the grant, the creator's
+    last; whatever the order, never a state with no Global admin."""
+    replace = {"op": "replace", "path": "members", "value": [{"value": str(csp.member.public_id)}]}
+
+    response = entra.patch(f"/Groups/{GA}", {"schemas": [PATCH_OP], "Operations": [replace]})
+
+    assert response.status_code == 200, response.content
+    holders = RoleAssignment.objects.filter(role__key=GA, user__organization=csp.organization)
+    assert list(holders.values_list("user", flat=True)) == [csp.member.pk]
+
+
+def test_the_last_operation_on_a_member_decides(csp, entra):
+    member = {"value": str(csp.member.public_id)}
+    remove_then_add = [
+        {"op": "remove", "path": "members", "value": [member]},
+        {"op": "add", "path": "members", "value": [member]},
+    ]
+    add_then_remove = list(reversed(remove_then_add))
+
+    kept = entra.patch(f"/Groups/{UMA}", {"schemas": [PATCH_OP], "Operations": remove_then_add})
+    assert member["value"] in {m["value"] for m in kept.json()["members"]}
+    gone = entra.patch(f"/Groups/{UMA}", {"schemas": [PATCH_OP], "Operations": add_then_remove})
+    assert member["value"] not in {m["value"] for m in gone.json()["members"]}
+
+
+def test_more_member_changes_than_a_bulk_action_are_refused_before_any(csp, entra):
+    """The bulk actions' cap (500 users, measured against the request timeout) holds here too:
+    20,000 ids fit in the body limit, and would hold the organization's lock for minutes."""
+    members = [{"value": str(uuid.uuid4())} for _ in range(501)]
+    before = snapshot()
+
+    response = entra.patch(
+        f"/Groups/{UMA}",
+        {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("At most 500 members change in one PATCH")
+    assert snapshot() == before
