@@ -822,6 +822,8 @@ class GroupDetail(ScimView):
         }
         missing = {i for _, i in changes} - set(users)
         if missing:
+            # Recorded like any id that is not the organization's (REST's 404, SCIM's Users).
+            record_missing_user(request, sorted(missing)[0])
             raise ScimError(
                 400, f"No user {sorted(missing)[0]} in this organization.", "invalidValue"
             )

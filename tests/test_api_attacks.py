@@ -406,3 +406,25 @@ def test_more_member_changes_than_a_bulk_action_are_refused_before_any(csp, entr
     assert response.status_code == 400
     assert response.json()["detail"].startswith("At most 500 members change in one PATCH")
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("value", ["outsider_id", "outsider_email", "not-an-id"])
+def test_a_member_of_another_organization_is_refused_and_recorded(csp, outsider, entra, value):
+    """As for any other address: another organization's user named as a member (by id, or by
+    email, which is no id) is recorded in the client's organization's trail."""
+    given = {
+        "outsider_id": str(outsider.public_id),
+        "outsider_email": outsider.email,
+        "not-an-id": "not-an-id",
+    }[value]
+    add = {"op": "add", "path": "members", "value": [{"value": given}]}
+
+    response = entra.patch(f"/Groups/{UMA}", {"schemas": [PATCH_OP], "Operations": [add]})
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+    [event] = AuditEvent.objects.refused().filter(action=AuditAction.API_CALLED)
+    assert event.organization == csp.organization
+    assert event.actor_label == "API client Entra ID"
+    assert event.target_label == given
+    assert not RoleAssignment.objects.filter(user=outsider, role__key=UMA).exists()
