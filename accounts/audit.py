@@ -335,7 +335,7 @@ def record_page_refusal(request: HttpRequest, refusal: RuleRefused) -> AuditEven
         refusal.reason,
         organization=actor.organization,
         target=refusal.target,
-        detail={**refusal.detail, "page": _page(request)},
+        detail={**refusal.detail, "page": page_of(request)},
         origin=Origin.from_request(request),
     )
 
@@ -351,13 +351,15 @@ def record_admin_refusal(request: HttpRequest, refusal: PermissionDenied) -> Aud
         AuditAction.SUPPORT_ADMIN_USED,
         str(refusal) or ADMIN_REFUSED,
         organization=request.user.organization,
-        detail={"page": _page(request)},
+        detail={"page": page_of(request)},
         origin=Origin.from_request(request),
     )
 
 
-def _page(request: HttpRequest) -> str:
-    return f"{request.method} {request.path}"[:300]
+def page_of(request: HttpRequest) -> str:
+    """The page asked for, as an event's detail records it: without NUL (an address may hold
+    %00, which PostgreSQL cannot store in the event's JSON), no longer than 300 characters."""
+    return f"{request.method} {request.path}".replace("\x00", "")[:300]
 
 
 def record_form_refusals(form: forms.BaseForm, actor: User | None, origin: Origin) -> None:

@@ -153,7 +153,7 @@ def record_missing_user(request: Request, public_id: object) -> None:
         organization=request.user.organization,
         actor_label=str(request.user),
         target_label=str(public_id)[:100],
-        detail={"page": f"{request.method} {request.path}"[:300]},
+        detail={"page": audit.page_of(request)},
         origin=Origin.from_request(request),
     )
 

@@ -428,3 +428,32 @@ def test_a_member_of_another_organization_is_refused_and_recorded(csp, outsider,
     assert event.actor_label == "API client Entra ID"
     assert event.target_label == given
     assert not RoleAssignment.objects.filter(user=outsider, role__key=UMA).exists()
+
+
+# An address holding NUL (%00) was recorded as it came: the refused page in the event's JSON,
+# which PostgreSQL cannot store ("unsupported Unicode escape sequence", a 500 there).
+
+
+@pytest.mark.parametrize("roles", [[GA], [AA]], ids=["missing user", "refused client"])
+@pytest.mark.parametrize("url", ["/scim/v2/Users/%00", "/scim/v2/Users/a%00b"])
+def test_an_address_holding_nul_is_recorded_without_it(csp, roles, url):
+    _client, token = make_client(csp.global_admin, roles, name="Probe")
+
+    response = ApiCaller(token).get(url)
+
+    assert response.status_code in {403, 404}
+    assert response.json()["status"] == str(response.status_code)
+    [event] = AuditEvent.objects.refused().filter(organization=csp.organization)
+    assert event.actor_label == "API client Probe"
+    assert "\x00" not in json.dumps(event.after, ensure_ascii=False) + event.target_label
+    assert event.after["page"] == "GET " + url.replace("%00", "")
+
+
+def test_a_wrong_secret_holding_nul_is_a_recorded_401(csp):
+    client, _token = make_client(csp.global_admin, [UMA], name="Probe")
+
+    response = ApiCaller(f"phc_{client.token_prefix}_x\x00y").get("/scim/v2/Users/%00")
+
+    assert response.status_code == 401
+    [event] = AuditEvent.objects.refused().filter(organization=csp.organization)
+    assert event.after["page"] == "GET /scim/v2/Users/"
