@@ -16,7 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import AuditAction, AuditEvent, User
+from accounts.services import deactivate_user
+from api.actors import ClientActor
+from api.clients import revoke_client
+from api.models import ApiClient
 from api.scim_schemas import PATCH_OP
+from roles import rules
 from roles.catalogue import RoleKey
 from roles.models import RoleAssignment
 from tests.api_clients import ApiCaller, make_client
@@ -457,3 +462,32 @@ def test_a_wrong_secret_holding_nul_is_a_recorded_401(csp):
     assert response.status_code == 401
     [event] = AuditEvent.objects.refused().filter(organization=csp.organization)
     assert event.after["page"] == "GET /scim/v2/Users/"
+
+
+# A client stopped while its call waited (revoked, or its creator demoted, a moment before the
+# service read it again under the lock) was refused as a signed-out person: "Sign in to
+# continue." in the trail. The refusal now says why the client may not act.
+
+
+def test_a_client_stopped_during_its_call_is_recorded_with_the_reason(csp):
+    client, _token = make_client(csp.global_admin, [UMA], name="HR sync")
+    actor = ClientActor(ApiClient.objects.get(pk=client.pk))
+    revoke_client(csp.global_admin, client)
+
+    with pytest.raises(rules.RuleRefused) as refusal:
+        deactivate_user(actor, csp.member)
+
+    assert refusal.value.reason == "This API client was revoked."
+    [event] = AuditEvent.objects.refused().filter(action=AuditAction.USER_DEACTIVATED)
+    assert event.actor_label == "API client HR sync"
+    assert event.reason == "This API client was revoked."
+    assert User.objects.get(pk=csp.member.pk).is_active
+
+
+def test_a_signed_out_person_is_still_asked_to_sign_in(csp):
+    csp.user_admin.is_active = False
+
+    assert rules.can(csp.user_admin, rules.Action.SEE_DIRECTORY).reason == "Sign in to continue."
+    assert rules.can_manage_user(csp.user_admin, csp.member, rules.Action.EDIT_USER).reason == (
+        "Sign in to continue."
+    )
