@@ -491,3 +491,26 @@ def test_a_signed_out_person_is_still_asked_to_sign_in(csp):
     assert rules.can_manage_user(csp.user_admin, csp.member, rules.Action.EDIT_USER).reason == (
         "Sign in to continue."
     )
+
+
+# Idempotency keys are a client's own: another client (of this organization or another) sending
+# the same key neither replays the first client's answer nor is refused as a conflict.
+
+
+@pytest.mark.parametrize("same_organization", [True, False])
+def test_an_idempotency_key_is_never_shared_between_clients(csp, outsider, same_organization):
+    _first, first_token = make_client(csp.global_admin, [UMA], name="First")
+    creator = csp.global_admin if same_organization else outsider
+    _second, second_token = make_client(creator, [UMA], name="Second")
+    key = {"Idempotency-Key": "create-1"}
+    body = {"email": "one@example.com", "first_name": "One", "last_name": "Person"}
+
+    first = ApiCaller(first_token).post("/api/v1/users/", body, **key)
+    second = ApiCaller(second_token).post(
+        "/api/v1/users/", {**body, "email": "two@example.com"}, **key
+    )
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second
+    assert second.json()["email"] == "two@example.com"
+    assert second.json()["id"] != first.json()["id"]
