@@ -245,11 +245,17 @@ def record_refused_attempt(
     key = _repeat_key(actor_label, action, organization, target_label, reason, detail)
     if _counted_on_earlier(key):
         return None
-    if not _within_budget(actor_label, organization):
+    # A person's budget is theirs across organizations (support staff act in all of them); an
+    # API client's label ("API client <name>") is unique only in its organization, so its
+    # budget is its organization's: another organization's client of the same name must
+    # neither spend it nor absorb these refusals.
+    person = actor is not None and getattr(actor, "pk", None) is not None
+    scope = None if person else organization
+    if not _within_budget(actor_label, scope):
         # A script walking the directory, one refusal per user: one event for the rest.
         detail = {"first": {"action": action, "target": target_label, "reason": reason}}
         target, target_label, reason = None, "", TOO_MANY_REFUSALS
-        key = _repeat_key(actor_label, "", organization, "", reason, {})
+        key = _repeat_key(actor_label, "", scope, "", reason, {})
         if _counted_on_earlier(key):
             return None
     event = record(
@@ -282,11 +288,8 @@ def _counted_on_earlier(key: str) -> bool:
     return earlier is not None and AuditEvent.objects.count_repeat(earlier) > 0
 
 
-def _within_budget(actor_label: str, organization: PartnerOrganization | None) -> bool:
-    # Per organization too: a label is unique for a person (it holds their email) but an API
-    # client's ("API client <name>") only within its organization, so another organization's
-    # client of the same name must neither spend this budget nor absorb these refusals.
-    who = json.dumps([actor_label, organization.pk if organization else None])
+def _within_budget(actor_label: str, scope: PartnerOrganization | None) -> bool:
+    who = json.dumps([actor_label, scope.pk if scope else None])
     key = "audit-refusal-budget:" + hashlib.sha256(who.encode("utf-8")).hexdigest()
     cache.add(key, 0, timeout=int(REPEAT_WINDOW.total_seconds()))
     try:
