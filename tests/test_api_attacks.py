@@ -12,10 +12,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import AuditAction, AuditEvent, User
+from accounts.reauth import SESSION_KEY
 from accounts.services import deactivate_user
 from api.actors import ClientActor
 from api.clients import revoke_client
@@ -514,3 +517,24 @@ def test_an_idempotency_key_is_never_shared_between_clients(csp, outsider, same_
     assert "Idempotent-Replayed" not in second
     assert second.json()["email"] == "two@example.com"
     assert second.json()["id"] != first.json()["id"]
+
+
+# A page on another site posting with a signed-in Global admin's session cookie: the pages that
+# create and revoke clients take Django's CSRF check, and the API takes no cookie at all.
+
+
+def test_a_cross_site_post_creates_and_revokes_no_client(csp):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(csp.global_admin)
+    session = browser.session
+    session[SESSION_KEY] = timezone.now().timestamp()  # the password just confirmed
+    session.save()
+    existing, _token = make_client(csp.global_admin, [UMA], name="Kept")
+
+    created = browser.post(
+        "/settings/api-clients/", {"name": "Evil", "roles": [GA], "expires_in": "730"}
+    )
+    revoked = browser.post(f"/settings/api-clients/{existing.public_id}/revoke/")
+
+    assert created.status_code == revoked.status_code == 403
+    assert list(ApiClient.objects.values_list("name", "revoked_at")) == [("Kept", None)]
