@@ -245,11 +245,17 @@ def record_refused_attempt(
     key = _repeat_key(actor_label, action, organization, target_label, reason, detail)
     if _counted_on_earlier(key):
         return None
-    if not _within_budget(actor_label):
+    # A person's budget is theirs across organizations (support staff act in all of them); an
+    # API client's label ("API client <name>") is unique only in its organization, so its
+    # budget is its organization's: another organization's client of the same name must
+    # neither spend it nor absorb these refusals.
+    person = actor is not None and getattr(actor, "pk", None) is not None
+    scope = None if person else organization
+    if not _within_budget(actor_label, scope):
         # A script walking the directory, one refusal per user: one event for the rest.
         detail = {"first": {"action": action, "target": target_label, "reason": reason}}
         target, target_label, reason = None, "", TOO_MANY_REFUSALS
-        key = _repeat_key(actor_label, "", None, "", reason, {})
+        key = _repeat_key(actor_label, "", scope, "", reason, {})
         if _counted_on_earlier(key):
             return None
     event = record(
@@ -282,8 +288,9 @@ def _counted_on_earlier(key: str) -> bool:
     return earlier is not None and AuditEvent.objects.count_repeat(earlier) > 0
 
 
-def _within_budget(actor_label: str) -> bool:
-    key = "audit-refusal-budget:" + hashlib.sha256(actor_label.encode("utf-8")).hexdigest()
+def _within_budget(actor_label: str, scope: PartnerOrganization | None) -> bool:
+    who = json.dumps([actor_label, scope.pk if scope else None])
+    key = "audit-refusal-budget:" + hashlib.sha256(who.encode("utf-8")).hexdigest()
     cache.add(key, 0, timeout=int(REPEAT_WINDOW.total_seconds()))
     try:
         used = cache.incr(key)  # atomic in Redis: every app server draws on one budget
@@ -332,7 +339,7 @@ def record_page_refusal(request: HttpRequest, refusal: RuleRefused) -> AuditEven
         refusal.reason,
         organization=actor.organization,
         target=refusal.target,
-        detail={**refusal.detail, "page": _page(request)},
+        detail={**refusal.detail, "page": page_of(request)},
         origin=Origin.from_request(request),
     )
 
@@ -348,13 +355,15 @@ def record_admin_refusal(request: HttpRequest, refusal: PermissionDenied) -> Aud
         AuditAction.SUPPORT_ADMIN_USED,
         str(refusal) or ADMIN_REFUSED,
         organization=request.user.organization,
-        detail={"page": _page(request)},
+        detail={"page": page_of(request)},
         origin=Origin.from_request(request),
     )
 
 
-def _page(request: HttpRequest) -> str:
-    return f"{request.method} {request.path}"[:300]
+def page_of(request: HttpRequest) -> str:
+    """The page asked for, as an event's detail records it: without NUL (an address may hold
+    %00, which PostgreSQL cannot store in the event's JSON), no longer than 300 characters."""
+    return f"{request.method} {request.path}".replace("\x00", "")[:300]
 
 
 def record_form_refusals(form: forms.BaseForm, actor: User | None, origin: Origin) -> None:

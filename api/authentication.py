@@ -35,7 +35,7 @@ def _refuse(request: Request, client: ApiClient, reason: str) -> exceptions.Auth
         reason,
         organization=client.organization,
         actor_label=str(client),
-        detail={"page": f"{request.method} {request.path}"[:300]},
+        detail={"page": audit.page_of(request)},
         origin=Origin.from_request(request),
     )
     return exceptions.AuthenticationFailed(reason)

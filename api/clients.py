@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from roles import rules
 from roles.catalogue import SPECS, in_catalogue_order
 
 TOKEN_PREFIX = "phc"  # noqa: S105 (what every token starts with, not a secret)
+PREFIX_SHAPE = re.compile(r"[0-9a-f]{1,16}")
 
 
 class NameInUse(Exception):
@@ -41,7 +43,11 @@ def token_hash(token: str) -> str:
 def split_token(token: str) -> str | None:
     """The prefix that finds a client from a token "phc_<prefix>_<secret>", or None."""
     parts = token.split("_", 2)  # the secret may hold "_" itself
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[2]:
+        return None
+    # Only what create_client makes (hex digits) is looked up: a NUL in a crafted prefix was a
+    # ValueError on PostgreSQL (a 500), and a long one a needless query.
+    if not PREFIX_SHAPE.fullmatch(parts[1]):
         return None
     return parts[1]
 

@@ -20,7 +20,6 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,12 +27,14 @@ from rest_framework.views import APIView
 from scim2_filter_parser.transpilers.django_q_object import get_query
 
 from accounts import audit, services
+from accounts.bulk import MAX_BULK_USERS
 from accounts.forms.text import CONTROL_CHARACTERS, has_control_characters
 from accounts.invitations import base_url_for_email
 from accounts.models import User
 from accounts.services import EmailInUse
 from api.errors import recorded_refusal, validation_messages
 from api.models import ProvisionedUser
+from api.parsers import JSONParser
 from api.paths import SCIM_CONTENT_TYPE, SCIM_ERROR
 from api.scim_schemas import (
     GROUP_SCHEMA,
@@ -291,7 +292,14 @@ USER_FILTER_ATTRIBUTES = {
 }
 
 
+NUL_IN_FILTER = "A filter cannot hold a NUL character."
+
+
 def filtered_users(request: Request, users: Any, text: str) -> Any:
+    # PostgreSQL cannot compare a text holding NUL (a ValueError, a 500), and no name or email
+    # holds one: refused, written raw or escaped.
+    if "\x00" in text or "\\u0000" in text.lower():
+        raise ScimError(400, NUL_IN_FILTER, "invalidFilter")
     match = USER_NAME_EQ.match(text)
     if match:
         return users.filter(
@@ -316,7 +324,9 @@ def search_users(request: Request, params: Any, base: str) -> Response:
     if text:
         users = filtered_users(request, users, text)
     total = users.count()
-    page = list(users[start - 1 : start - 1 + count]) if count else []
+    # Past the last result the page is empty (RFC 7644 3.4.2.4), and never asked of the
+    # database: an offset past a bigint was an error there, a 500.
+    page = list(users[start - 1 : start - 1 + count]) if count and start <= total else []
     attributes, excluded = params.get("attributes"), params.get("excludedAttributes")
     return Response(
         list_response(
@@ -490,6 +500,10 @@ def patch_operations(data: Any) -> list[dict]:
             "remove",
         }:
             raise ScimError(400, "Each operation's op is add, replace or remove.", "invalidSyntax")
+        # A path is an attribute's path, a string (RFC 7644 3.5.2): a number or a list was an
+        # AttributeError further on, a 500.
+        if operation.get("path") is not None and not isinstance(operation["path"], str):
+            raise ScimError(400, "An operation's path must be a string.", "invalidPath")
     return operations
 
 
@@ -545,6 +559,32 @@ def user_patch(operations: list[dict]) -> dict:
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
+def search_parameters(data: dict) -> dict[str, str]:
+    """A search body's parameters as the address would carry them, checked against RFC 7644
+    3.4.3's types (anything else was a TypeError, a 500): filter a string, startIndex and count
+    whole numbers (or their digits), attributes and excludedAttributes strings or lists of
+    strings."""
+    params: dict[str, str] = {}
+    for key in ("startIndex", "count"):
+        if key in data:
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ScimError(400, f"{key} must be a whole number.", "invalidValue")
+            params[key] = str(value)
+    if "filter" in data:
+        if not isinstance(data["filter"], str):
+            raise ScimError(400, "filter must be a string.", "invalidValue")
+        params["filter"] = data["filter"]
+    for key in ("attributes", "excludedAttributes"):
+        if key in data:
+            value = data[key]
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ScimError(400, f"{key} must be a list of attribute names.", "invalidValue")
+            params[key] = ",".join(names)
+    return params
+
+
 class UserSearch(ScimView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
@@ -552,12 +592,7 @@ class UserSearch(ScimView):
         data = request.data
         if not isinstance(data, dict) or SEARCH_REQUEST not in data.get("schemas", []):
             raise ScimError(400, f"A search body is a {SEARCH_REQUEST} message.", "invalidSyntax")
-        params = {
-            key: ",".join(value) if isinstance(value, list) else value
-            for key, value in data.items()
-            if key in {"filter", "startIndex", "count", "attributes", "excludedAttributes"}
-        }
-        response = search_users(request, params, self.base(request))
+        response = search_users(request, search_parameters(data), self.base(request))
         response.status_code = 200
         return response
 
@@ -693,6 +728,10 @@ class GroupList(ScimView):
         )
 
 
+# One PATCH is one transaction under the organization's lock: at most what a bulk action
+# changes (accounts.bulk, measured against the request timeout). A body of 1 MB holds 20,000 ids.
+MAX_MEMBER_CHANGES = MAX_BULK_USERS
+
 MEMBER_PATH = re.compile(r'^\s*members\s*\[\s*value\s+eq\s+"([^"]*)"\s*\]\s*$', re.IGNORECASE)
 
 
@@ -760,12 +799,31 @@ class GroupDetail(ScimView):
                     changes += [("grant", i) for i in ids]
             else:
                 raise ScimError(400, f"Cannot {op} {path or 'that'} of a group.", "invalidPath")
+        # The last operation on a member decides (as applying them in turn would); then the
+        # grants go first, so that replacing the Global admins never passes through none, and
+        # the revoke of the client's own creator goes last: the client acts no more after it.
+        net = dict((public_id, change) for change, public_id in changes)
+        if len(net) > MAX_MEMBER_CHANGES:
+            raise ScimError(
+                400,
+                f"At most {MAX_MEMBER_CHANGES} members change in one PATCH: send the others "
+                "in further requests.",
+                "invalidValue",
+            )
+        creator = request.user.client.created_by
+        creator_id = str(creator.public_id) if creator else None
+        changes = sorted(
+            ((c, i) for i, c in net.items()),
+            key=lambda item: (item[0] != "grant", item[1] == creator_id),
+        )
         users = {
             str(u.public_id): u
             for u in scim_users(request).filter(public_id__in=_uuids({i for _, i in changes}))
         }
         missing = {i for _, i in changes} - set(users)
         if missing:
+            # Recorded like any id that is not the organization's (REST's 404, SCIM's Users).
+            record_missing_user(request, sorted(missing)[0])
             raise ScimError(
                 400, f"No user {sorted(missing)[0]} in this organization.", "invalidValue"
             )

@@ -12,6 +12,7 @@ from django.db.models import F, Prefetch
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,8 +39,29 @@ from roles.catalogue import CATALOGUE, SPECS
 from roles.models import RoleAssignment
 from roles.rules import Action
 
+# The largest value of a bigint column: a position past it cannot be compared by PostgreSQL.
+BIGINT_MAX = 2**63 - 1
 
-class UserCursor(CursorPagination):
+
+class IntegerCursor(CursorPagination):
+    """A cursor over an integer column. DRF decodes a cursor's position as text and compares
+    it to the column as given: a tampered cursor ("p=abc", or a number past a bigint) was a
+    500. Such a cursor is DRF's own "Invalid cursor" (404), as for one that does not decode."""
+
+    def decode_cursor(self, request: Request):
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        try:
+            position = int(cursor.position)
+        except ValueError:
+            raise NotFound(self.invalid_cursor_message) from None
+        if abs(position) > BIGINT_MAX:
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+class UserCursor(IntegerCursor):
     # The id: a stable order, one index; the cursor is opaque to clients.
     ordering = ("id",)
     page_size = 50
@@ -47,7 +69,7 @@ class UserCursor(CursorPagination):
     max_page_size = 200
 
 
-class EventCursor(CursorPagination):
+class EventCursor(IntegerCursor):
     # An organization's events are numbered by its hash chain: newest first, one index.
     ordering = ("-sequence",)
     page_size = 50
@@ -131,7 +153,7 @@ def record_missing_user(request: Request, public_id: object) -> None:
         organization=request.user.organization,
         actor_label=str(request.user),
         target_label=str(public_id)[:100],
-        detail={"page": f"{request.method} {request.path}"[:300]},
+        detail={"page": audit.page_of(request)},
         origin=Origin.from_request(request),
     )
 

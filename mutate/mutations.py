@@ -295,11 +295,18 @@ WHO = [
 
 ORGANIZATION_WIDE = [
     rule(
+        "signed_out_ignores_a_stopped_client",
+        "    if isinstance(stopped, Decision) and not stopped:\n        return stopped",
+        "    if False:\n        return stopped",
+        "a client stopped during its call is refused with its own reason",
+        tests=("tests/test_api_attacks.py",),
+    ),
+    rule(
         "can_without_is_active",
         "    if not actor.is_authenticated or not actor.is_active:\n"
-        '        return refused("Sign in to continue.")\n    if action in USER_ACTIONS:',
+        "        return _signed_out(actor)\n    if action in USER_ACTIONS:",
         "    if not actor.is_authenticated:\n"
-        '        return refused("Sign in to continue.")\n    if action in USER_ACTIONS:',
+        "        return _signed_out(actor)\n    if action in USER_ACTIONS:",
         "a deactivated user is told to sign in",
     ),
     rule(
@@ -348,9 +355,9 @@ ON_A_USER = [
     rule(
         "reach_without_is_active",
         "    if not actor.is_authenticated or not actor.is_active:\n"
-        '        return refused("Sign in to continue.")\n    if target.organization_id is None:',
+        "        return _signed_out(actor)\n    if target.organization_id is None:",
         "    if not actor.is_authenticated:\n"
-        '        return refused("Sign in to continue.")\n    if target.organization_id is None:',
+        "        return _signed_out(actor)\n    if target.organization_id is None:",
         "a deactivated user is told to sign in",
     ),
     rule(

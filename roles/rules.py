@@ -289,6 +289,15 @@ def _not_allowed(action: Action) -> Decision:
 # Organization-wide actions
 
 
+def _signed_out(actor: Actor) -> Decision:
+    """Why an actor who may not act now is refused: a person is asked to sign in; an API
+    client stopped while its call waited (revoked, expired, its creator demoted) says which."""
+    stopped = getattr(actor, "refusal", None)  # api.actors.ClientActor
+    if isinstance(stopped, Decision) and not stopped:
+        return stopped
+    return refused("Sign in to continue.")
+
+
 def can(actor: Actor, action: Action, organization: PartnerOrganization | None = None) -> Decision:
     """May the actor take an action that concerns their organization as a whole?
 
@@ -296,7 +305,7 @@ def can(actor: Actor, action: Action, organization: PartnerOrganization | None =
     organization when acting on a particular one; partner users act only in their own.
     """
     if not actor.is_authenticated or not actor.is_active:
-        return refused("Sign in to continue.")
+        return _signed_out(actor)
     if action in USER_ACTIONS:
         raise ValueError(f"{action} concerns a user: ask can_manage_user.")
     if is_support_staff(actor) and organization is None:
@@ -326,7 +335,7 @@ def can_manage_organizations(actor: Actor) -> Decision:
 
 def _reach(actor: Actor, target: User) -> Decision:
     if not actor.is_authenticated or not actor.is_active:
-        return refused("Sign in to continue.")
+        return _signed_out(actor)
     if target.organization_id is None:
         return refused("Support staff accounts are not managed here.")
     if not is_support_staff(actor) and actor.organization_id != target.organization_id:
@@ -463,7 +472,7 @@ def can_act_on_users(actor: Actor, action: Action) -> Decision:
     """May the actor take this action on some users of their organization? What the directory's
     bulk actions offer; each user is then decided on its own (can_manage_user and the others)."""
     if not actor.is_authenticated or not actor.is_active:
-        return refused("Sign in to continue.")
+        return _signed_out(actor)
     if is_support_staff(actor):
         return refused("Support staff work in the support admin, not in an organization's pages.")
     if not _may(actor, action):
