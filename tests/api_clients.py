@@ -40,9 +40,13 @@ class ApiCaller:
         url: str,
         body: object = None,
         content_type: str = "application/json",
+        secure: bool = False,
         **headers: str,
     ):
-        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+        extra: dict = {
+            f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
+        }
+        extra["secure"] = secure
         if self.token:
             extra["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
         data = json.dumps(body) if body is not None else None

@@ -96,6 +96,11 @@ def _keep_only_index(table: str, kept: str) -> None:
 @pytest.mark.postgresql
 def test_the_audit_log_pages_on_its_time_index(csp):
     _keep_only_index("accounts_auditevent", "accounts_audit_org_time_idx2")
+    # The unique (organization, sequence) constraint's index stays; on a test's few rows the
+    # planner may prefer it and a sort. Sorting made the last resort, the plan shows whether the
+    # time index can give the page in its order (at a million events it is the cheaper plan).
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
     events = AuditEvent.objects.in_organization(csp.organization).order_by("-created_at", "-id")
     plan = _plan(events[:51])
 
