@@ -234,8 +234,7 @@ def test_the_query_count_does_not_grow_with_users_or_roles(client, db):
     many = queries_for(40, [spec.key for spec in CATALOGUE if not spec.csp_only])
 
     assert few == many
-    # One more than before the second factor: the device that verified the session.
-    assert many <= 7
+    assert many <= 6
 
 
 def test_a_search_counts_its_matches_and_pages_them(client, csp):

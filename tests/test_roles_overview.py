@@ -126,6 +126,5 @@ def test_it_costs_a_few_queries_however_many_hold_each_role(client, csp, holders
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL).status_code == 200
 
-    # Session, the signed-in user, the session's second factor device, their roles; the
-    # holders counted, the few named.
-    assert len(queries) <= 6
+    # Session, the signed-in user, their roles; the holders counted, the few named.
+    assert len(queries) <= 5

@@ -149,8 +149,8 @@ def test_home_costs_the_same_queries_for_one_role_or_many(
 ):
     client.force_login(csp.global_admin)
     client.get(reverse("home"))  # warm the session
-    # Session, user, the session's second factor device, roles.
-    with django_assert_max_num_queries(5):
+    # Session, user, roles (the second factor is read from the session).
+    with django_assert_max_num_queries(4):
         client.get(reverse("home"))
 
 
