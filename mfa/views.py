@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -37,10 +38,29 @@ from mfa.models import AuthenticatorApp, format_recovery_code, new_authenticator
 from roles import rules
 from roles.rules import Action, RuleRefused
 
-# The new authenticator app's secret between showing it and its first code, encrypted like
-# the stored ones; and recovery codes just made, until the person says they kept them.
+# The new authenticator app's secret between showing it and its first code; and recovery codes
+# just made, until the person says they kept them. Both encrypted like the stored secrets: the
+# session table is in a database dump too, and a person who closes the tab instead of saying
+# "I kept them" leaves the codes there for as long as the session row lives.
 PENDING_KEY = "mfa-pending-key"
 NEW_RECOVERY_CODES = "mfa-new-recovery-codes"
+
+
+def _keep_new_codes(request: HttpRequest, codes: list[str]) -> None:
+    request.session[NEW_RECOVERY_CODES] = crypto.encrypt(json.dumps(codes).encode())
+
+
+def _new_codes(request: HttpRequest) -> list[str] | None:
+    """The recovery codes waiting to be shown, or None (none, or a key rotated meanwhile)."""
+    token = request.session.get(NEW_RECOVERY_CODES)
+    if not isinstance(token, str):
+        return None
+    try:
+        codes = json.loads(crypto.decrypt(token))
+    except ImproperlyConfigured:
+        return None
+    return codes if isinstance(codes, list) else None
+
 
 WRONG_CODE = (
     "This code is not right, or was used already. Check it, wait a few seconds and try again "
@@ -185,9 +205,7 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
             if not user.is_verified():
                 verify_session(request, device)
             if services.recovery_codes_of(user) is None:
-                request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
-                    user, origin=origin
-                )
+                _keep_new_codes(request, services.make_recovery_codes(user, origin=origin))
                 messages.success(request, "Your authenticator app is set up.")
                 return redirect(_with_next("recovery_codes", request))
             messages.success(request, "The authenticator app is added.")
@@ -207,7 +225,7 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
 @login_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """The recovery codes just made, shown once: to download or print, then gone."""
-    codes = request.session.get(NEW_RECOVERY_CODES)
+    codes = _new_codes(request)
     if request.method == "POST" or not codes:
         request.session.pop(NEW_RECOVERY_CODES, None)
         return redirect(_next(request, "sign_in_methods"))
@@ -223,7 +241,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 @login_required
 def recovery_codes_download(request: HttpRequest) -> HttpResponse:
     """The codes on the page, as a text file; only while the page can still show them."""
-    codes = request.session.get(NEW_RECOVERY_CODES)
+    codes = _new_codes(request)
     if not codes:
         raise Http404("These recovery codes were shown already.")
     lines = [
@@ -294,8 +312,8 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     """Ten new recovery codes, shown once; the old ones stop working."""
     if not password_recently_confirmed(request):
         return ask_for_password(request, reverse("sign_in_methods"))
-    request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
-        request.user, origin=Origin.from_request(request)
+    _keep_new_codes(
+        request, services.make_recovery_codes(request.user, origin=Origin.from_request(request))
     )
     _keep_verified(request)
     messages.success(request, "New recovery codes are made: the old ones no longer work.")

@@ -1,0 +1,169 @@
+"""An attacker's view of the second step (DOMAIN.md rule 10): someone holding a person's
+password, or a session or a recovery code of theirs, and scripts. Each test is a way in that
+was tried; those that once worked are fixed, the others stay as proof that they do not."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts.models import AuditAction, AuditEvent, User
+from mfa.models import AuthenticatorApp
+from tests.conftest import Cast
+from tests.factories import PASSWORD
+from tests.second_factor import (
+    TEST_KEY,
+    code_at,
+    current_step,
+    give_authenticator_app,
+    next_code,
+)
+
+SECOND_FACTOR = reverse("second_factor")
+ENROL = reverse("enrol_authenticator_app")
+HOME = reverse("home")
+OTHER_KEY = b"another-phone-key!!!"
+
+
+def password_only(client: Client, user: User) -> None:
+    response = client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def send_code(client: Client, code: str, **query: str):
+    url = SECOND_FACTOR + (f"?{urlencode(query)}" if query else "")
+    return client.post(url, {"code": code})
+
+
+def signed_out(client: Client) -> bool:
+    response = client.get(HOME)
+    return response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def second_app(user: User, key: bytes = OTHER_KEY) -> AuthenticatorApp:
+    device = AuthenticatorApp(user=user, name="Authenticator app 2", confirmed=True)
+    device.set_key(key)
+    device.save()
+    return device
+
+
+@pytest.fixture
+def person(csp: Cast) -> User:
+    give_authenticator_app(csp.member)
+    return csp.member
+
+
+# Secrets at rest: a dump of every table, sessions included
+
+
+def session_rows_text() -> str:
+    """Every stored session, decoded as the database holds it (signed, not encrypted)."""
+    return json.dumps([row.get_decoded() for row in Session.objects.all()])
+
+
+def test_recovery_codes_waiting_to_be_shown_are_not_readable_in_the_session_table(client, csp):
+    # Ten new codes wait in the session until the person says they kept them (or for as long
+    # as the session lives, when they close the tab): a database dump must not show them.
+    person = csp.member
+    password_only(client, person)
+    content = client.get(ENROL).content.decode()
+    secret = re.search(r'data-testid="secret">([A-Z2-7 ]+)<', content).group(1).replace(" ", "")
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    done = client.post(ENROL, {"code": code_at(key, current_step())})
+
+    codes = client.get(done.url).context["codes"]
+    download = client.get(reverse("recovery_codes_download")).content.decode()
+
+    assert len(codes) == 10
+    assert all(code in download for code in codes)
+    stored = session_rows_text()
+    for code in codes:
+        assert code not in stored
+        assert code.replace("-", "") not in stored
+    # The pending secret of the app was never readable either.
+    assert secret not in stored
+
+
+def test_new_recovery_codes_from_my_profile_are_not_readable_in_the_session_table(client, person):
+    client.force_login(person)
+    response = client.post(reverse("new_recovery_codes"))
+    codes = client.get(response.url).context["codes"]
+
+    stored = session_rows_text()
+    assert all(code.replace("-", "") not in stored for code in codes)
+
+
+# Ways around the step that were tried and do not work
+
+
+def test_a_password_only_session_cannot_enrol_a_new_app_for_an_account_that_has_one(client, person):
+    password_only(client, person)
+
+    response = client.post(ENROL, {"code": code_at(OTHER_KEY, current_step())})
+
+    assert response.status_code == 302
+    assert response.url.startswith(SECOND_FACTOR)
+    assert AuthenticatorApp.objects.filter(user=person).count() == 1
+    assert not client.session.get("otp_device_id")
+
+
+def test_a_password_only_session_cannot_register_a_passkey_by_json(client, person):
+    password_only(client, person)
+
+    for name in ("credential-registration-begin", "credential-registration-complete"):
+        response = client.post(
+            reverse(f"otp_webauthn:{name}"), data="{}", content_type="application/json"
+        )
+        assert response.status_code == 302
+        assert response.url.startswith(SECOND_FACTOR)
+
+
+def test_a_code_works_once_even_from_another_session(person):
+    code = next_code(AuthenticatorApp.objects.get(user=person))
+    first, second = Client(), Client()
+    password_only(first, person)
+    password_only(second, person)
+
+    assert send_code(first, code).status_code == 302
+    assert send_code(second, code).status_code == 200
+    assert second.get(HOME).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:x"]
+)
+def test_next_after_the_code_never_leaves_the_site(client, person, target):
+    password_only(client, person)
+
+    response = send_code(client, next_code(AuthenticatorApp.objects.get(user=person)), next=target)
+
+    assert response.status_code == 302
+    assert response.url == HOME
+
+
+def test_a_fresh_password_sign_in_does_not_give_fresh_guesses_at_the_code(client, person):
+    # The right password clears the lockout count, so a script could sign in again every four
+    # wrong codes; the app's own throttle (django-otp, doubling the wait after each failure)
+    # still refuses further guesses, even the right code, until its wait is over.
+    for _ in range(3):
+        password_only(client, person)
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            send_code(client, "000000")
+        client.post(reverse("logout"))
+    device = AuthenticatorApp.objects.get(user=person)
+    assert device.throttling_failure_count >= 1
+    assert device.throttling_failure_count < settings.AXES_FAILURE_LIMIT * 3
+
+    password_only(client, person)
+    assert send_code(client, code_at(TEST_KEY, current_step())).status_code == 200
+    assert client.get(HOME).status_code == 302
+    failed = AuditEvent.objects.filter(action=AuditAction.SECOND_FACTOR_FAILED, target=person)
+    assert failed.exists()  # repeats of one refusal count on its first event
