@@ -97,10 +97,16 @@ def record_passkey_added(user: User, device: WebAuthnCredential, *, origin: Orig
 
 
 def make_recovery_codes(user: User, *, origin: Origin = NOWHERE) -> list[str]:
-    """Ten new one-time recovery codes, returned to be shown once; the old ones stop working."""
+    """Ten new one-time recovery codes, returned to be shown once; the old ones stop working
+    and, when there were old ones, every session of the person ends."""
     codes = new_recovery_codes()
     with transaction.atomic():
-        RecoveryCodes.objects.filter(user=user).delete()
+        replaced, _ = RecoveryCodes.objects.filter(user=user).delete()
+        if replaced:
+            # Whoever got in with one of the old codes (a sheet found) is out with them: the
+            # sessions are answered from the session alone (mfa.middleware), so they end here.
+            # The view keeps the person's own session (update_session_auth_hash).
+            end_sessions(user)
         device = RecoveryCodes.objects.create(user=user, name=RECOVERY_CODES, confirmed=True)
         RecoveryCode.objects.bulk_create(
             RecoveryCode(codes=device, digest=crypto.digests(code)[0]) for code in codes
@@ -142,7 +148,8 @@ def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified 
 
 
 def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> None:
-    """Remove one of the user's own sign-in methods; never the last one (RuleRefused)."""
+    """Remove one of the user's own sign-in methods; never the last one (RuleRefused). Every
+    session of the user ends (the caller keeps its own with update_session_auth_hash)."""
     with (
         audit.refusals_recorded(
             user,
@@ -164,6 +171,9 @@ def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> No
             )
         kind = kind_of(device)
         device.delete()
+        # The sessions it let in end with it (a stolen phone removed must not stay signed in):
+        # every session of the person ends, the view keeps the one that removed it.
+        end_sessions(user)
         _record(user, AuditAction.SECOND_FACTOR_REMOVED, origin, method=kind)
 
 

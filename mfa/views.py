@@ -12,6 +12,7 @@ import segno
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured
@@ -300,6 +301,7 @@ def remove_sign_in_method(request: HttpRequest, kind: str, pk: int) -> HttpRespo
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
     else:
+        update_session_auth_hash(request, request.user)  # the others ended (services)
         _keep_verified(request)
         messages.success(request, format_html("<bdi>{}</bdi> is removed.", device.name))
     return redirect("sign_in_methods")
@@ -315,6 +317,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     _keep_new_codes(
         request, services.make_recovery_codes(request.user, origin=Origin.from_request(request))
     )
+    update_session_auth_hash(request, request.user)  # the others ended (services)
     _keep_verified(request)
     messages.success(request, "New recovery codes are made: the old ones no longer work.")
     return redirect(

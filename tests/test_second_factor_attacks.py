@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.models import AuditAction, AuditEvent, User
+from mfa import services
 from mfa.models import AuthenticatorApp
 from tests.conftest import Cast
 from tests.factories import PASSWORD
@@ -26,6 +27,7 @@ from tests.second_factor import (
     give_authenticator_app,
     next_code,
 )
+from tests.test_reauthentication import password_entered
 
 SECOND_FACTOR = reverse("second_factor")
 ENROL = reverse("enrol_authenticator_app")
@@ -99,6 +101,61 @@ def test_new_recovery_codes_from_my_profile_are_not_readable_in_the_session_tabl
 
     stored = session_rows_text()
     assert all(code.replace("-", "") not in stored for code in codes)
+
+
+# Taking a method away ends the sessions it let in
+
+
+def test_removing_a_method_signs_out_the_sessions_it_let_in(person):
+    # Someone passed the second step with the person's second phone (stolen, or a colleague's);
+    # the person removes that phone from My profile, from their own session.
+    stolen = second_app(person)
+    attacker, owner = Client(), Client()
+    password_only(attacker, person)
+    assert send_code(attacker, code_at(OTHER_KEY, current_step())).status_code == 302
+    assert attacker.get(HOME).status_code == 200
+    owner.force_login(person)
+    password_entered(owner, minutes_ago=1)
+
+    removed = owner.post(reverse("remove_sign_in_method", args=["app", stolen.pk]))
+
+    assert removed.status_code == 302
+    assert not AuthenticatorApp.objects.filter(pk=stolen.pk).exists()
+    assert signed_out(attacker)
+    # The person who removed it stays signed in, past the second factor.
+    assert owner.get(HOME).status_code == 200
+    assert owner.get(reverse("sign_in_methods")).status_code == 200
+
+
+def test_new_recovery_codes_sign_out_the_sessions_an_old_code_let_in(person):
+    # A sheet of codes was found; the person makes new ones (the old stop working): whoever got
+    # in with one of the old must be out too.
+    old = services.make_recovery_codes(person)
+    attacker, owner = Client(), Client()
+    password_only(attacker, person)
+    assert send_code(attacker, old[0]).status_code == 302
+    assert attacker.get(HOME).status_code == 200
+    owner.force_login(person)
+    password_entered(owner, minutes_ago=1)
+
+    assert owner.post(reverse("new_recovery_codes")).status_code == 302
+
+    assert signed_out(attacker)
+    assert owner.get(HOME).status_code == 200
+
+
+def test_a_refused_removal_ends_no_session(person):
+    other = Client()
+    other.force_login(person)
+    owner = Client()
+    owner.force_login(person)
+    password_entered(owner, minutes_ago=1)
+    only = AuthenticatorApp.objects.get(user=person)
+
+    owner.post(reverse("remove_sign_in_method", args=["app", only.pk]))
+
+    assert AuthenticatorApp.objects.filter(pk=only.pk).exists()
+    assert other.get(HOME).status_code == 200
 
 
 # Ways around the step that were tried and do not work
