@@ -204,7 +204,10 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
         if device is not None:
             del request.session[PENDING_KEY]
             if not user.is_verified():
+                # The first app, confirmed by its code: the sign-in is complete, as after the
+                # second step, and clears the lockout count (the password alone did not).
                 verify_session(request, device)
+                clear_lockout(user.email)
             if services.recovery_codes_of(user) is None:
                 _keep_new_codes(request, services.make_recovery_codes(user, origin=origin))
                 messages.success(request, "Your authenticator app is set up.")
