@@ -285,6 +285,10 @@ AXES_USERNAME_FORM_FIELD = "username"
 # Emails compare ignoring case (DOMAIN.md rule 8): USER@ and user@ share one count.
 AXES_USERNAME_CALLABLE = "accounts.lockout.sign_in_name"
 AXES_RESET_ON_SUCCESS = False
+# Axes keeps the POST of each failure (AccessAttempt.post_data: in a dump, on the admin's page):
+# never the password, and never a code of the second step either. A refused code is not always
+# a wrong one (a right recovery code while its throttle waits, one mistyped by a character).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 # Attempts during a lockout do not extend it: someone guessing cannot keep the owner out.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
