@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django_otp.models import Device
@@ -115,6 +116,12 @@ def make_recovery_codes(user: User, *, origin: Origin = NOWHERE) -> list[str]:
     return codes
 
 
+def is_app_code(code: str) -> bool:
+    """Six digits: an authenticator app's code; anything else is tried as a recovery code."""
+    normalized = "".join(code.split())
+    return normalized.isdigit() and len(normalized) == DIGITS
+
+
 @dataclass(frozen=True)
 class Verified:
     device: Device
@@ -126,7 +133,7 @@ def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified 
     for anything else, their recovery codes (one is used up; one made of digits only, which
     happens, is ten of them). A refusal is recorded."""
     normalized = "".join(code.split())
-    if normalized.isdigit() and len(normalized) == DIGITS:
+    if is_app_code(normalized):
         for device in AuthenticatorApp.objects.filter(user=user, confirmed=True):
             if device.verify_token(normalized):
                 return Verified(device)
@@ -145,6 +152,36 @@ def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified 
         origin=origin,
     )
     return None
+
+
+def waiting_until(user: User, code: str, *, origin: Origin = NOWHERE) -> datetime | None:
+    """When the devices the code is for take a code again, while they wait after wrong ones
+    (django-otp's throttle: the wait doubles with each wrong code, and only a right code ends
+    it); None when one of them takes a code now. A code typed meanwhile is not checked at all:
+    the view says how long to wait instead of "not right" (someone holding the password alone
+    can make the app wait; its owner must learn why their right code is refused, and that a
+    recovery code or a passkey works meanwhile). Recorded as refused."""
+    if is_app_code(code):
+        devices: list[Device] = list(AuthenticatorApp.objects.filter(user=user, confirmed=True))
+    else:
+        devices = [codes for codes in [recovery_codes_of(user)] if codes is not None]
+    until = []
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if allowed or not (data or {}).get("locked_until"):
+            return None
+        until.append(data["locked_until"])
+    if not until:
+        return None
+    audit.record_refused_attempt(
+        user,
+        AuditAction.SECOND_FACTOR_FAILED,
+        "The code was not checked: too many wrong codes, the wait is not over.",
+        organization=user.organization,
+        target=user,
+        origin=origin,
+    )
+    return min(until)
 
 
 def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> None:

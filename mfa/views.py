@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -19,8 +20,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -123,10 +126,15 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             request.axes_credentials = credentials
             return HttpResponse(status=settings.AXES_HTTP_RESPONSE_CODE)
         if form.is_valid():
-            verified = services.verify_code(
-                user, form.cleaned_data["code"], origin=Origin.from_request(request)
-            )
-            if verified is not None:
+            code, origin = form.cleaned_data["code"], Origin.from_request(request)
+            waiting = services.waiting_until(user, code, origin=origin)
+            verified = None if waiting else services.verify_code(user, code, origin=origin)
+            if waiting:
+                # Not checked, so no guess; still an attempt, counted like one (a script
+                # retrying during the wait meets the lockout as before).
+                user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+                form.add_error("code", _waiting_message(code, waiting))
+            elif verified is not None:
                 verify_session(request, verified.device)
                 clear_lockout(user.email)
                 if verified.recovery_codes_left is not None:
@@ -136,9 +144,10 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                         "Make new ones from My profile > Sign-in methods.",
                     )
                 return redirect(_next(request))
-            # Counted against the email like a wrong password; the fifth locks it.
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-            form.add_error("code", WRONG_CODE)
+            else:
+                # Counted against the email like a wrong password; the fifth locks it.
+                user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+                form.add_error("code", WRONG_CODE)
     form.helper.form_action = request.get_full_path()
     has_app = AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
     has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
@@ -146,6 +155,20 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         request,
         "mfa/second_factor.html",
         {"form": form, "has_app": has_app, "has_passkey": has_passkey, "next": _next(request)},
+    )
+
+
+def _waiting_message(code: str, until: datetime) -> str:
+    seconds = (until - timezone.now()).total_seconds()
+    wait = timeuntil(until) if seconds >= 60 else "less than a minute"
+    if services.is_app_code(code):
+        return (
+            f"Too many wrong codes: your authenticator app's codes are taken again in {wait}. "
+            "Meanwhile, use a recovery code or a passkey."
+        )
+    return (
+        f"Too many wrong recovery codes: they are taken again in {wait}. Meanwhile, use "
+        "your authenticator app or a passkey."
     )
 
 
