@@ -321,3 +321,17 @@ def test_enrolling_the_first_app_completes_the_sign_in_and_clears_the_count(clie
         client.post(reverse("login"), {"username": person.email, "password": PASSWORD}).status_code
         == 302
     )
+
+
+def test_the_django_admin_cannot_touch_anyones_second_factor():
+    # Every way a method is taken ends the person's sessions, and only a Global admin resets
+    # one (rule 10): the support admin has no page for devices at all (django-otp-webauthn
+    # ships an admin class; it is not registered here), nor for recovery codes.
+    from django.contrib import admin
+    from django_otp.models import Device
+
+    from mfa.models import RecoveryCode
+
+    registered = list(admin.site._registry)
+    assert not [model for model in registered if issubclass(model, Device)]
+    assert RecoveryCode not in registered
