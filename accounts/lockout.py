@@ -84,6 +84,8 @@ def password_is_right(request: HttpRequest, user: User, password: str) -> bool:
     authenticated = authenticate(request, username=user.email, password=password)
     if authenticated is None or authenticated.pk != user.pk:
         return False
-    if settings.AXES_RESET_ON_SUCCESS:
-        clear_lockout(user.email)  # as a successful sign-in clears the count
+    if request.user.is_verified():
+        # Past both steps, as a completed sign-in, which clears the count (mfa.views); a
+        # password alone never does (settings: AXES_RESET_ON_SUCCESS).
+        clear_lockout(user.email)
     return True

@@ -37,9 +37,10 @@ class VerifiedSessionMiddleware(OTPMiddleware):
     and is confirmed: one query more on every page (the directory, at the issue's bound of six
     queries, would take seven). Nothing needs that read here: the session is server-side,
     every way a person's methods are taken from them (a Global admin's reset, an operator's
-    reset of support staff, deactivation) ends all their sessions (`end_sessions`), and the
-    person removing their own method stays past the second factor by design
-    (`mfa.views._keep_verified`). `user.otp_device` is therefore not set: nothing reads it.
+    reset of support staff, deactivation, removing one of their own, new recovery codes
+    replacing the old) ends all their sessions (`end_sessions`); the person removing their own
+    method keeps their session, past the second factor by design (`mfa.views._keep_verified`).
+    `user.otp_device` is therefore not set: nothing reads it.
     """
 
     def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:

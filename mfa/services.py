@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django_otp.models import Device
@@ -97,16 +98,28 @@ def record_passkey_added(user: User, device: WebAuthnCredential, *, origin: Orig
 
 
 def make_recovery_codes(user: User, *, origin: Origin = NOWHERE) -> list[str]:
-    """Ten new one-time recovery codes, returned to be shown once; the old ones stop working."""
+    """Ten new one-time recovery codes, returned to be shown once; the old ones stop working
+    and, when there were old ones, every session of the person ends."""
     codes = new_recovery_codes()
     with transaction.atomic():
-        RecoveryCodes.objects.filter(user=user).delete()
+        replaced, _ = RecoveryCodes.objects.filter(user=user).delete()
+        if replaced:
+            # Whoever got in with one of the old codes (a sheet found) is out with them: the
+            # sessions are answered from the session alone (mfa.middleware), so they end here.
+            # The view keeps the person's own session (update_session_auth_hash).
+            end_sessions(user)
         device = RecoveryCodes.objects.create(user=user, name=RECOVERY_CODES, confirmed=True)
         RecoveryCode.objects.bulk_create(
             RecoveryCode(codes=device, digest=crypto.digests(code)[0]) for code in codes
         )
         _record(user, AuditAction.RECOVERY_CODES_CREATED, origin)
     return codes
+
+
+def is_app_code(code: str) -> bool:
+    """Six digits: an authenticator app's code; anything else is tried as a recovery code."""
+    normalized = "".join(code.split())
+    return normalized.isdigit() and len(normalized) == DIGITS
 
 
 @dataclass(frozen=True)
@@ -120,7 +133,7 @@ def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified 
     for anything else, their recovery codes (one is used up; one made of digits only, which
     happens, is ten of them). A refusal is recorded."""
     normalized = "".join(code.split())
-    if normalized.isdigit() and len(normalized) == DIGITS:
+    if is_app_code(normalized):
         for device in AuthenticatorApp.objects.filter(user=user, confirmed=True):
             if device.verify_token(normalized):
                 return Verified(device)
@@ -141,8 +154,39 @@ def verify_code(user: User, code: str, *, origin: Origin = NOWHERE) -> Verified 
     return None
 
 
+def waiting_until(user: User, code: str, *, origin: Origin = NOWHERE) -> datetime | None:
+    """When the devices the code is for take a code again, while they wait after wrong ones
+    (django-otp's throttle: the wait doubles with each wrong code, and only a right code ends
+    it); None when one of them takes a code now. A code typed meanwhile is not checked at all:
+    the view says how long to wait instead of "not right" (someone holding the password alone
+    can make the app wait; its owner must learn why their right code is refused, and that a
+    recovery code or a passkey works meanwhile). Recorded as refused."""
+    if is_app_code(code):
+        devices: list[Device] = list(AuthenticatorApp.objects.filter(user=user, confirmed=True))
+    else:
+        devices = [codes for codes in [recovery_codes_of(user)] if codes is not None]
+    until = []
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if allowed or not (data or {}).get("locked_until"):
+            return None
+        until.append(data["locked_until"])
+    if not until:
+        return None
+    audit.record_refused_attempt(
+        user,
+        AuditAction.SECOND_FACTOR_FAILED,
+        "The code was not checked: too many wrong codes, the wait is not over.",
+        organization=user.organization,
+        target=user,
+        origin=origin,
+    )
+    return min(until)
+
+
 def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> None:
-    """Remove one of the user's own sign-in methods; never the last one (RuleRefused)."""
+    """Remove one of the user's own sign-in methods; never the last one (RuleRefused). Every
+    session of the user ends (the caller keeps its own with update_session_auth_hash)."""
     with (
         audit.refusals_recorded(
             user,
@@ -164,6 +208,9 @@ def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> No
             )
         kind = kind_of(device)
         device.delete()
+        # The sessions it let in end with it (a stolen phone removed must not stay signed in):
+        # every session of the person ends, the view keeps the one that removed it.
+        end_sessions(user)
         _record(user, AuditAction.SECOND_FACTOR_REMOVED, origin, method=kind)
 
 

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import base64
+import json
+from datetime import datetime
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -11,14 +13,17 @@ import segno
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -37,10 +42,29 @@ from mfa.models import AuthenticatorApp, format_recovery_code, new_authenticator
 from roles import rules
 from roles.rules import Action, RuleRefused
 
-# The new authenticator app's secret between showing it and its first code, encrypted like
-# the stored ones; and recovery codes just made, until the person says they kept them.
+# The new authenticator app's secret between showing it and its first code; and recovery codes
+# just made, until the person says they kept them. Both encrypted like the stored secrets: the
+# session table is in a database dump too, and a person who closes the tab instead of saying
+# "I kept them" leaves the codes there for as long as the session row lives.
 PENDING_KEY = "mfa-pending-key"
 NEW_RECOVERY_CODES = "mfa-new-recovery-codes"
+
+
+def _keep_new_codes(request: HttpRequest, codes: list[str]) -> None:
+    request.session[NEW_RECOVERY_CODES] = crypto.encrypt(json.dumps(codes).encode())
+
+
+def _new_codes(request: HttpRequest) -> list[str] | None:
+    """The recovery codes waiting to be shown, or None (none, or a key rotated meanwhile)."""
+    token = request.session.get(NEW_RECOVERY_CODES)
+    if not isinstance(token, str):
+        return None
+    try:
+        codes = json.loads(crypto.decrypt(token))
+    except ImproperlyConfigured:
+        return None
+    return codes if isinstance(codes, list) else None
+
 
 WRONG_CODE = (
     "This code is not right, or was used already. Check it, wait a few seconds and try again "
@@ -102,10 +126,15 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             request.axes_credentials = credentials
             return HttpResponse(status=settings.AXES_HTTP_RESPONSE_CODE)
         if form.is_valid():
-            verified = services.verify_code(
-                user, form.cleaned_data["code"], origin=Origin.from_request(request)
-            )
-            if verified is not None:
+            code, origin = form.cleaned_data["code"], Origin.from_request(request)
+            waiting = services.waiting_until(user, code, origin=origin)
+            verified = None if waiting else services.verify_code(user, code, origin=origin)
+            if waiting:
+                # Not checked, so no guess; still an attempt, counted like one (a script
+                # retrying during the wait meets the lockout as before).
+                user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+                form.add_error("code", _waiting_message(code, waiting))
+            elif verified is not None:
                 verify_session(request, verified.device)
                 clear_lockout(user.email)
                 if verified.recovery_codes_left is not None:
@@ -115,9 +144,10 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                         "Make new ones from My profile > Sign-in methods.",
                     )
                 return redirect(_next(request))
-            # Counted against the email like a wrong password; the fifth locks it.
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-            form.add_error("code", WRONG_CODE)
+            else:
+                # Counted against the email like a wrong password; the fifth locks it.
+                user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+                form.add_error("code", WRONG_CODE)
     form.helper.form_action = request.get_full_path()
     has_app = AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
     has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
@@ -125,6 +155,20 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         request,
         "mfa/second_factor.html",
         {"form": form, "has_app": has_app, "has_passkey": has_passkey, "next": _next(request)},
+    )
+
+
+def _waiting_message(code: str, until: datetime) -> str:
+    seconds = (until - timezone.now()).total_seconds()
+    wait = timeuntil(until) if seconds >= 60 else "less than a minute"
+    if services.is_app_code(code):
+        return (
+            f"Too many wrong codes: your authenticator app's codes are taken again in {wait}. "
+            "Meanwhile, use a recovery code or a passkey."
+        )
+    return (
+        f"Too many wrong recovery codes: they are taken again in {wait}. Meanwhile, use "
+        "your authenticator app or a passkey."
     )
 
 
@@ -183,11 +227,12 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
         if device is not None:
             del request.session[PENDING_KEY]
             if not user.is_verified():
+                # The first app, confirmed by its code: the sign-in is complete, as after the
+                # second step, and clears the lockout count (the password alone did not).
                 verify_session(request, device)
+                clear_lockout(user.email)
             if services.recovery_codes_of(user) is None:
-                request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
-                    user, origin=origin
-                )
+                _keep_new_codes(request, services.make_recovery_codes(user, origin=origin))
                 messages.success(request, "Your authenticator app is set up.")
                 return redirect(_with_next("recovery_codes", request))
             messages.success(request, "The authenticator app is added.")
@@ -207,7 +252,7 @@ def enrol_authenticator_app(request: HttpRequest) -> HttpResponse:
 @login_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """The recovery codes just made, shown once: to download or print, then gone."""
-    codes = request.session.get(NEW_RECOVERY_CODES)
+    codes = _new_codes(request)
     if request.method == "POST" or not codes:
         request.session.pop(NEW_RECOVERY_CODES, None)
         return redirect(_next(request, "sign_in_methods"))
@@ -223,7 +268,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 @login_required
 def recovery_codes_download(request: HttpRequest) -> HttpResponse:
     """The codes on the page, as a text file; only while the page can still show them."""
-    codes = request.session.get(NEW_RECOVERY_CODES)
+    codes = _new_codes(request)
     if not codes:
         raise Http404("These recovery codes were shown already.")
     lines = [
@@ -282,6 +327,7 @@ def remove_sign_in_method(request: HttpRequest, kind: str, pk: int) -> HttpRespo
     except RuleRefused as refusal:
         messages.error(request, refusal.reason)
     else:
+        update_session_auth_hash(request, request.user)  # the others ended (services)
         _keep_verified(request)
         messages.success(request, format_html("<bdi>{}</bdi> is removed.", device.name))
     return redirect("sign_in_methods")
@@ -294,9 +340,10 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     """Ten new recovery codes, shown once; the old ones stop working."""
     if not password_recently_confirmed(request):
         return ask_for_password(request, reverse("sign_in_methods"))
-    request.session[NEW_RECOVERY_CODES] = services.make_recovery_codes(
-        request.user, origin=Origin.from_request(request)
+    _keep_new_codes(
+        request, services.make_recovery_codes(request.user, origin=Origin.from_request(request))
     )
+    update_session_auth_hash(request, request.user)  # the others ended (services)
     _keep_verified(request)
     messages.success(request, "New recovery codes are made: the old ones no longer work.")
     return redirect(

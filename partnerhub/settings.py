@@ -274,14 +274,21 @@ OTP_TOTP_SYNC = False
 
 # Sign-in lockout (django-axes): 5 failed sign-ins for one email lock it for 15 minutes. By the
 # email only, not the address: many partner users share an office's address. Failures are kept
-# in the database, so every app server sees them; a success clears them.
+# in the database, so every app server sees them; a completed sign-in clears them. Completed
+# means past the second factor (mfa.views, mfa.passkeys clear the count there): the right
+# password alone clears nothing, or a script holding a stolen password would sign in again
+# after every four wrong codes and never reach the fifth (DOMAIN.md rule 10).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
 # Emails compare ignoring case (DOMAIN.md rule 8): USER@ and user@ share one count.
 AXES_USERNAME_CALLABLE = "accounts.lockout.sign_in_name"
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False
+# Axes keeps the POST of each failure (AccessAttempt.post_data: in a dump, on the admin's page):
+# never the password, and never a code of the second step either. A refused code is not always
+# a wrong one (a right recovery code while its throttle waits, one mistyped by a character).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 # Attempts during a lockout do not extend it: someone guessing cannot keep the owner out.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
