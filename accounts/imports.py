@@ -25,11 +25,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -570,7 +572,7 @@ class Writer:
                 must_change_password=False,
             )
             # The invitation's link sets the password: nothing to hash, in bulk or otherwise.
-            user.set_unusable_password()
+            user.password = unusable_password()
             users.append(user)
         User.objects.bulk_create(users, batch_size=CHUNK_SIZE)
         return users
@@ -579,6 +581,16 @@ class Writer:
         return audit.unsaved_event(
             self.actor, action, organization=self.organization, origin=self.origin, **fields
         )
+
+
+def unusable_password() -> str:
+    """What set_unusable_password() stores (the "!" prefix and a random suffix that the
+    invitation's token covers, different for every user), from one call to the operating
+    system's random source instead of forty: a 100,000-row import spent seconds there."""
+    return (
+        UNUSABLE_PASSWORD_PREFIX
+        + secrets.token_urlsafe(UNUSABLE_PASSWORD_SUFFIX_LENGTH)[:UNUSABLE_PASSWORD_SUFFIX_LENGTH]
+    )
 
 
 def role_names_for(actor: User, organization: PartnerOrganization) -> list[tuple[str, str]]:

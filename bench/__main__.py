@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import sys
@@ -94,6 +95,11 @@ def production_like_environment() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["DJANGO_DEBUG"] = "false"
     os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    # Production refuses to start without the key that encrypts authenticator secrets; the
+    # bench signs in without a second factor's secret (force_login), so a fresh key will do.
+    os.environ.setdefault(
+        "PARTNERHUB_MFA_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
     # testserver: the in-process test client's host.
     os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,testserver"
     os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")

@@ -662,3 +662,42 @@ def test_a_user_added_with_any_spelling_is_found_with_any_other(csp):
 def test_the_skeleton_follows_unicode_tr39(text, prototype):
     assert identity.skeleton(text) == prototype
     assert identity.skeleton(prototype) == prototype
+
+
+# A file's rows share a few domains: UTS 46 runs once per domain (a cache), never changing an
+# answer.
+
+
+def test_a_cached_domain_answers_as_the_first_time():
+    identity._canonical_domain_cached.cache_clear()
+    first = canonical_email("Ada@BÜCHER.example")
+    again = canonical_email("grace@BÜCHER.example")
+    assert first == "ada@xn--bcher-kva.example"
+    assert again == "grace@xn--bcher-kva.example"
+    assert identity._canonical_domain_cached.cache_info().hits >= 1
+
+
+def test_a_refused_domain_is_refused_every_time():
+    identity._canonical_domain_cached.cache_clear()
+    for _ in range(3):
+        with pytest.raises(ValidationError) as refused:
+            canonical_email("ada@-bad-.example")
+        assert refused.value.messages == [BAD_DOMAIN]
+    assert identity._canonical_domain_cached.cache_info().currsize == 0
+
+
+def test_a_domain_longer_than_an_email_is_never_kept_in_the_cache():
+    identity._canonical_domain_cached.cache_clear()
+    # Characters UTS 46 ignores (the soft hyphen) make a long input of a short domain.
+    long_domain = "exa\u00admple.com".replace("\u00ad", "\u00ad" * 300)
+    assert canonical_email(f"ada@{long_domain}") == "ada@example.com"
+    assert identity._canonical_domain_cached.cache_info().currsize == 0
+
+
+def test_a_cached_skeleton_answers_as_the_first_time():
+    identity._unicode_domain.cache_clear()
+    assert email_skeleton("ada@xn--bcher-kva.example") == email_skeleton(
+        "ada@xn--bcher-kva.example"
+    )
+    assert email_skeleton("ada@xn--bcher-kva.example") != email_skeleton("ada@bcher.example")
+    assert identity._unicode_domain.cache_info().hits >= 1

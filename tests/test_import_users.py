@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -827,3 +828,13 @@ def test_thousands_of_bad_rows_are_explained_and_nothing_is_added(client, csp):
     assert "No row is ready to add." in page
     assert "Rows with errors" in page
     assert not User.objects.filter(last_name__startswith="Row").exists()
+
+
+def test_imported_users_passwords_are_unusable_and_each_their_own():
+    passwords = {imports.unusable_password() for _ in range(1000)}
+    assert len(passwords) == 1000
+    user = User(email="x@example.com")
+    for password in passwords:
+        user.password = password
+        assert not user.has_usable_password()
+        assert len(password) == len(User(password=make_password(None)).password)
