@@ -30,6 +30,7 @@ from accounts.services import lock_organization
 from jobs import files
 from jobs.emails import queue_invitations
 from jobs.models import ImportChunk, StoredFile, UserImport
+from roles import rules
 from roles.rules import RuleRefused
 
 logger = logging.getLogger(__name__)
@@ -205,8 +206,11 @@ def _add_chunk(
     """The chunk's users, roles, audit events and invitation jobs, under the organization's
     lock (held until the caller's transaction commits: one chunk's worth of inserts)."""
     organization = lock_organization(user_import.organization_id, actor)
-    # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more.
+    # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more,
+    # and grants only the roles they may grant now (the check before the lock used the
+    # decisions of the job's start: a Global admin demoted mid-file granted Global admin on).
     imports.refuse_unless_may_add(actor, organization)
+    _refuse_roles_not_grantable_now(writer, chunk, actor, organization)
     writer.organization = organization
     try:
         with transaction.atomic():
@@ -221,6 +225,25 @@ def _add_chunk(
     queue_invitations(
         [User(pk=pk) for pk in user_ids], invited_by=actor, base_url=user_import.base_url
     )
+
+
+def _refuse_roles_not_grantable_now(
+    writer: imports.Writer,
+    chunk: list[imports.ImportRow],
+    actor: User,
+    organization: PartnerOrganization,
+) -> None:
+    """The rulebook's grant decisions as the actor is now (read again under the lock): a row
+    naming a role no longer grantable is refused at its row, as the check refuses it."""
+    decisions = rules.grantable_roles(actor, User(organization=organization))
+    writer.checker.decisions = decisions  # the next chunks' checks too
+    for row in chunk:
+        if not row.valid:
+            continue
+        for key in row.role_keys:
+            if not decisions[key]:
+                row.refused.append((key, decisions[key].reason))
+                row.errors.append(f"Roles: {decisions[key].reason}")
 
 
 def _without_nul(value: Any) -> Any:

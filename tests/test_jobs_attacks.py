@@ -1,0 +1,130 @@
+"""An attacker's and an operator's look at the background jobs: what a partner admin with
+scripts, a demotion at the wrong moment, or a worker that keeps dying can do to imports and
+exports. Each test is a finding (see docs/security.md, "Background jobs")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models.signals import post_save
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from accounts.audit import NOWHERE
+from accounts.models import User
+from jobs import recovery, tasks, user_imports
+from jobs.models import AuditExport, ImportChunk, UserImport
+from jobs.testing import run_ready_jobs
+from roles.models import RoleAssignment
+from roles.rules import RoleKey
+
+CHECK, ADD = "jobs.tasks.check_import", "jobs.tasks.add_import"
+HEADER = "First name,Last name,Email,Roles\r\n"
+
+
+def _checked(text: str, actor: User, chunk_size: int, monkeypatch) -> UserImport:
+    monkeypatch.setattr(user_imports, "CHUNK_SIZE", chunk_size)
+    user_import = user_imports.start(
+        text,
+        file_name="people.csv",
+        actor=actor,
+        organization=actor.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs(only=CHECK)
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.CHECKED, user_import.error
+    return user_import
+
+
+# Finding: the roles an uploader may grant were decided once, when the addition started; an
+# admin demoted while their import ran went on granting Global admin in every later chunk.
+
+
+@pytest.mark.django_db
+def test_an_admin_demoted_mid_import_grants_no_role_they_lost(csp, monkeypatch):
+    actor = csp.global_admin
+    text = HEADER + "".join(
+        f"New,Person{n},new{n}@contoso.example,Global admin\r\n" for n in range(3)
+    )
+    user_import = _checked(text, actor, 1, monkeypatch)
+
+    def demote_after_first_chunk(sender, instance, created, **kwargs):
+        if created and instance.step == "add" and instance.index == 0:
+            # Demoted by another Global admin while the worker adds the file: Global admin
+            # taken away, User management admin left (may still add users, not grant GA).
+            RoleAssignment.objects.filter(user=actor, role__key=RoleKey.GLOBAL_ADMIN).delete()
+            RoleAssignment.objects.create(
+                user=actor,
+                role=RoleAssignment._meta.get_field("role").related_model.objects.get(
+                    key=RoleKey.USER_MANAGEMENT_ADMIN
+                ),
+                organization=csp.organization,
+            )
+
+    post_save.connect(demote_after_first_chunk, sender=ImportChunk)
+    try:
+        user_imports.confirm(user_import, actor)
+        run_ready_jobs(only=ADD)
+    finally:
+        post_save.disconnect(demote_after_first_chunk, sender=ImportChunk)
+
+    global_admins_added = RoleAssignment.objects.filter(
+        user__email__startswith="new", role__key=RoleKey.GLOBAL_ADMIN
+    )
+    assert global_admins_added.count() == 1  # the first chunk, added before the demotion
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED
+    assert user_import.result_summary["invalid"] == 2
+
+
+# Finding: a job failed by recovery after its worker died JOBS_MAX_RUNS times (a file that
+# kills its worker) left its import "Checking..." and its export "Waiting" for ever: the page
+# never said why, and the purge never removed them (it keeps imports still working).
+
+
+def _dead_job(enqueued, settings) -> DBTaskResult:
+    job = DBTaskResult.objects.get(pk=enqueued.id)
+    job.status = TaskResultStatus.RUNNING
+    job.worker_ids = ["dead"] * settings.JOBS_MAX_RUNS
+    job.started_at = timezone.now() - timedelta(minutes=10)
+    job.save()
+    return job
+
+
+@pytest.mark.django_db
+def test_an_import_whose_worker_kept_dying_fails_and_says_why(csp, settings):
+    user_import = user_imports.start(
+        HEADER + "New,Person,new@contoso.example,\r\n",
+        file_name="people.csv",
+        actor=csp.global_admin,
+        organization=csp.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    job = DBTaskResult.objects.get(task_path=CHECK)
+    _dead_job(job, settings)
+
+    recovery.recover_stale_jobs()
+
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.FAILED
+    assert "worker running it stopped" in user_import.error
+    assert not user_import.working
+
+
+@pytest.mark.django_db
+def test_an_export_whose_worker_kept_dying_fails_and_says_why(csp, settings):
+    export = AuditExport.objects.create(
+        organization=csp.organization, requested_by=csp.global_admin
+    )
+    _dead_job(tasks.export_audit_log.enqueue(str(export.pk)), settings)
+
+    recovery.recover_stale_jobs()
+
+    export.refresh_from_db()
+    assert export.state == AuditExport.State.FAILED
+    assert "worker" in export.error
