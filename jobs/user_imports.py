@@ -192,12 +192,23 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
             else nullcontext()
         )
         with refusals, transaction.atomic():
+            # Two runs of one import (a stalled worker thought dead, a job enqueued twice)
+            # take turns here, and the later finds the chunk done: skipped, not failed.
+            if _chunk_done_meanwhile(user_import, step, index):
+                continue
             if adding:
                 _add_chunk(user_import, writer, chunk, actor)
             report.add(chunk)
             # The chunk's record in the same transaction: added and recorded, or neither.
             _save_chunk(user_import, step, index, report, stored)
     _finish(user_import, step, actor, origin)
+
+
+def _chunk_done_meanwhile(user_import: UserImport, step: Step, index: int) -> bool:
+    """Lock the import's row for the chunk's transaction (before the organization's, as every
+    chunk does) and say whether another run recorded the chunk since this one started."""
+    UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
+    return ImportChunk.objects.filter(user_import=user_import, step=step, index=index).exists()
 
 
 def _add_chunk(
@@ -337,14 +348,20 @@ def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) ->
 
 def _result_file(user_import: UserImport, step: Step) -> StoredFile:
     field = "check_file" if step is Step.CHECK else "result_file"
-    stored = getattr(user_import, field)
-    if stored is None:
-        stem = user_import.file_name.rsplit(".", 1)[0] or "users"
-        suffix = "check" if step is Step.CHECK else "result"
-        with transaction.atomic():
+    if getattr(user_import, field) is not None:
+        return getattr(user_import, field)
+    with transaction.atomic():
+        # Under the import's row lock: two runs at once write their parts to one file.
+        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        stored = getattr(locked, field)
+        if stored is None:
+            stem = user_import.file_name.rsplit(".", 1)[0] or "users"
+            suffix = "check" if step is Step.CHECK else "result"
             stored = files.new_file(
                 f"{stem}-{suffix}.csv", user_import.organization, imports.RESULT_FILE_HEADER
             )
-            setattr(user_import, field, stored)
-            user_import.save(update_fields=[field, "updated_at"])
+            UserImport.objects.filter(pk=user_import.pk).update(
+                **{field: stored}, updated_at=timezone.now()
+            )
+        setattr(user_import, field, stored)
     return stored

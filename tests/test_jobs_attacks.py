@@ -128,3 +128,73 @@ def test_an_export_whose_worker_kept_dying_fails_and_says_why(csp, settings):
     export.refresh_from_db()
     assert export.state == AuditExport.State.FAILED
     assert "worker" in export.error
+
+
+# Finding: the same addition run twice at once (a worker thought dead by recovery while it
+# was only stalled, or the job enqueued twice) made the slower run fail the import: it read
+# the chunks done before the faster one committed its chunk, then met that chunk's users and
+# its ImportChunk row, and wrote "An unexpected error stopped it" over an import that was
+# being added well. Two runs of one import now take turns per chunk, and a chunk found done
+# is skipped.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_addition_run_twice_at_once_adds_every_row_once(csp, is_postgresql):
+    if not is_postgresql:
+        pytest.skip("row locks and concurrent writers: PostgreSQL")
+    import threading
+
+    from django.db import connection
+
+    actor = csp.global_admin
+    rows = 6
+    text = HEADER + "".join(f"New,Person{n},new{n}@contoso.example,\r\n" for n in range(rows))
+    with pytest.MonkeyPatch.context() as patch:
+        user_import = _checked(text, actor, 1, patch)
+    UserImport.objects.filter(pk=user_import.pk).update(state=UserImport.State.ADDING)
+
+    first_chunk_written = threading.Event()
+    second_run_started = threading.Event()
+
+    def hold_first_chunk(sender, instance, created, **kwargs):
+        # The first run, inside its first chunk's transaction: let the second run start and
+        # read the chunks done (none committed yet) before this one commits.
+        if (
+            created
+            and instance.step == "add"
+            and threading.current_thread().name == "first"
+            and not first_chunk_written.is_set()
+        ):
+            first_chunk_written.set()
+            second_run_started.wait(10)
+            threading.Event().wait(1.0)  # the second run is now waiting for its turn
+
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            if name == "second":
+                first_chunk_written.wait(10)
+                second_run_started.set()
+            user_imports.run_step(str(user_import.pk), user_imports.Step.ADD, chunk_size=1)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    post_save.connect(hold_first_chunk, sender=ImportChunk)
+    try:
+        threads = [threading.Thread(target=run, args=(n,), name=n) for n in ("first", "second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        post_save.disconnect(hold_first_chunk, sender=ImportChunk)
+
+    user_import.refresh_from_db()
+    assert errors == []
+    assert user_import.state == UserImport.State.ADDED, user_import.error
+    assert User.objects.filter(email__startswith="new").count() == rows
+    assert user_import.result_summary["valid"] == rows
+    assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == rows
