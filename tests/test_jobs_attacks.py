@@ -4,6 +4,8 @@ exports. Each test is a finding (see docs/security.md, "Background jobs")."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -14,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.audit import NOWHERE
 from accounts.models import User
-from jobs import recovery, tasks, user_imports
+from jobs import files, recovery, tasks, user_imports
 from jobs.models import AuditExport, ImportChunk, UserImport
 from jobs.testing import run_ready_jobs
 from roles.models import RoleAssignment
@@ -198,3 +200,72 @@ def test_the_same_addition_run_twice_at_once_adds_every_row_once(csp, is_postgre
     assert User.objects.filter(email__startswith="new").count() == rows
     assert user_import.result_summary["valid"] == rows
     assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == rows
+
+
+# Checked, not findings (kept as regression tests): hostile cells and line endings go through
+# the check job to a clear outcome, and no cell of the result file runs as a formula.
+
+
+def _check_only(text: str, actor: User) -> UserImport:
+    user_import = user_imports.start(
+        text,
+        file_name="hostile.csv",
+        actor=actor,
+        organization=actor.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs(only=CHECK)
+    user_import.refresh_from_db()
+    return user_import
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_line_endings_and_a_nul_byte_end_in_a_checked_file(csp, newline):
+    text = newline.join(
+        [
+            "First name,Last name,Email,Roles",
+            "Ada,Lovelace,ada@contoso.example,",
+            "Nul\x00,Byte,nul@contoso.example,",
+            "",
+        ]
+    )
+    user_import = _check_only(text, csp.global_admin)
+
+    assert user_import.state == UserImport.State.CHECKED, user_import.error
+    assert user_import.check_summary["valid"] == 1
+    assert user_import.check_summary["invalid"] == 1
+    assert "\x00" not in files.read(user_import.check_file)
+
+
+@pytest.mark.django_db
+def test_a_gigantic_field_is_refused_at_the_upload_with_a_reason(csp, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    text = "First name,Last name,Email,Roles\r\n" + "A" * 200_000 + ",B,a@contoso.example,\r\n"
+    client.force_login(csp.global_admin)
+    response = client.post(
+        reverse("import_users"),
+        {"file": SimpleUploadedFile("big.csv", text.encode(), content_type="text/csv")},
+    )
+
+    assert response.status_code == 200
+    assert "cannot be read as CSV" in response.content.decode()
+    assert not UserImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_no_cell_of_the_check_file_runs_as_a_formula(csp):
+    text = (
+        "First name,Last name,Email,Roles\r\n"
+        '=HYPERLINK("http://evil.example"),+1,@cmd@contoso.example, -2+3\r\n'
+        "\tTab,=1+1,ok@contoso.example,\r\n"
+    )
+    user_import = _check_only(text, csp.global_admin)
+
+    lines = list(csv.reader(io.StringIO(files.read(user_import.check_file).lstrip("\ufeff"))))
+    for row in lines[1:]:
+        for cell in row[1:]:
+            assert not cell.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r")), row
