@@ -269,3 +269,73 @@ def test_no_cell_of_the_check_file_runs_as_a_formula(csp):
     for row in lines[1:]:
         for cell in row[1:]:
             assert not cell.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+# Decided and checked (docs/security.md): another admin of the same organization may follow
+# an import and download its files (the rows are people of the organization they manage), but
+# only its uploader adds it (their powers decided the check); an audit export is its
+# requester's alone (their role decided what it holds).
+
+
+@pytest.mark.django_db
+def test_another_admin_of_the_organization_follows_but_cannot_add_an_import(
+    client, csp, monkeypatch
+):
+    from django.urls import reverse
+
+    user_import = _checked(
+        HEADER + "Ada,Lovelace,ada@contoso.example,\r\n", csp.global_admin, 10, monkeypatch
+    )
+    client.force_login(csp.second_global_admin)
+
+    assert client.get(reverse("import_users_detail", args=[user_import.pk])).status_code == 200
+    assert client.get(reverse("import_users_progress", args=[user_import.pk])).json()["state"] == (
+        "checked"
+    )
+    download = client.get(reverse("import_users_file", args=[user_import.pk, "check"]))
+    assert download.status_code == 200
+    response = client.post(
+        reverse("import_users_confirm", args=[user_import.pk]),
+        {"upload": str(user_import.pk)},
+        follow=True,
+    )
+
+    assert "Only the admin who checked this file" in response.content.decode()
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.CHECKED
+    assert not DBTaskResult.objects.filter(task_path=ADD).exists()
+
+
+@pytest.mark.django_db
+def test_another_admins_audit_export_answers_as_one_that_does_not_exist(client, csp):
+    from django.urls import reverse
+
+    export = AuditExport.objects.create(
+        organization=csp.organization, requested_by=csp.global_admin
+    )
+    tasks.export_audit_log.enqueue(str(export.pk))
+    run_ready_jobs()
+    export.refresh_from_db()
+    assert export.state == AuditExport.State.READY
+    client.force_login(csp.second_global_admin)
+
+    assert client.get(reverse("audit_log_export_file", args=[export.pk])).status_code == 404
+
+
+# Checked: an admin who lost every role between Confirm and the worker adds nothing; the
+# import says why.
+
+
+@pytest.mark.django_db
+def test_an_admin_who_lost_their_role_after_confirming_adds_nothing(csp, monkeypatch):
+    actor = csp.user_admin
+    user_import = _checked(HEADER + "Ada,Lovelace,ada@contoso.example,\r\n", actor, 10, monkeypatch)
+    user_imports.confirm(user_import, actor)
+    RoleAssignment.objects.filter(user=actor).delete()
+
+    run_ready_jobs(only=ADD)
+
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.FAILED
+    assert user_import.error.startswith("Stopped:")
+    assert not User.objects.filter(email="ada@contoso.example").exists()
