@@ -113,7 +113,12 @@ def _origin(user_import: UserImport) -> Origin:
 def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[str, Any]:
     """The job: check or add every chunk not done yet, then finish. A failure is written on
     the import, in words for the page, and logged; it never stops silently."""
-    user_import = UserImport.objects.select_related("organization", "created_by").get(pk=import_id)
+    # The file is read once, by _run (_text), and let go with it: not kept on the instance.
+    user_import = (
+        UserImport.objects.select_related("organization", "created_by")
+        .defer("content")
+        .get(pk=import_id)
+    )
     working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
@@ -138,6 +143,12 @@ def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[
         raise
     user_import.refresh_from_db()
     return {"state": user_import.state, "rows": user_import.rows_total}
+
+
+def _text(user_import: UserImport) -> str:
+    """The file's text, decoded from the stored bytes without another copy of them."""
+    content = UserImport.objects.filter(pk=user_import.pk).values_list("content", flat=True).get()
+    return str(content, "utf-8")
 
 
 def _rows_done(user_import: UserImport, step: Step) -> int:
@@ -171,7 +182,7 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
     else:
         imports.refuse_unless_may_add(actor, organization)
         checker = imports.Checker(actor, organization)
-    for index, chunk in enumerate(imports.chunks(user_import.text, chunk_size)):
+    for index, chunk in enumerate(imports.chunks(_text(user_import), chunk_size)):
         # Every chunk is checked, those done too: the check remembers the file's emails, so
         # a row repeating an earlier one's email is found whichever run reads it. The check's
         # queries run before the lock is taken, to keep it short.
