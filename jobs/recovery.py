@@ -82,15 +82,16 @@ def recover_stale_jobs() -> int:
 
 
 WORKER_KEPT_STOPPING = (
-    "Stopped: the worker running it stopped {runs} times (the file may be too much for it). "
-    "Nothing more will be done; tell your administrator."
+    "Stopped: the worker running it stopped {runs} times, so it is not tried again. "
+    "Tell your administrator (the workers' log says more)."
 )
 
 
 def _fail_its_work(job: DBTaskResult) -> None:
-    """An import or export whose job is failed here says so on its page (otherwise it would
-    show "Checking..." for ever, and the purge, which keeps work in progress, never remove it)."""
-    from jobs.models import AuditExport, UserImport
+    """An import, export or invitation whose job is failed here says so on its page (otherwise
+    it would show "Checking..." or "Waiting to be sent" for ever, and the purge, which keeps
+    work in progress, never remove it)."""
+    from jobs.models import AuditExport, OutgoingEmail, UserImport
 
     args = (job.args_kwargs or {}).get("args") or []
     if not args:
@@ -101,6 +102,10 @@ def _fail_its_work(job: DBTaskResult) -> None:
         UserImport.objects.filter(
             pk=args[0], state__in=[UserImport.State.CHECKING, UserImport.State.ADDING]
         ).update(state=UserImport.State.FAILED, error=reason, finished_at=now)
+    elif job.task_path == "jobs.tasks.send_invitations":
+        OutgoingEmail.objects.filter(pk__in=args[0], state=OutgoingEmail.State.WAITING).update(
+            state=OutgoingEmail.State.FAILED, error=reason
+        )
     elif job.task_path == "jobs.tasks.export_audit_log":
         AuditExport.objects.filter(
             pk=args[0], state__in=[AuditExport.State.WAITING, AuditExport.State.WRITING]

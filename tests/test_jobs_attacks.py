@@ -133,6 +133,29 @@ def test_an_export_whose_worker_kept_dying_fails_and_says_why(csp, settings):
     assert "worker" in export.error
 
 
+@pytest.mark.django_db
+def test_invitations_whose_worker_kept_dying_fail_and_say_why(csp, settings):
+    from accounts.services import create_user
+    from jobs.models import OutgoingEmail
+
+    user = create_user(
+        csp.global_admin,
+        organization=csp.organization,
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@contoso.example",
+        invite=True,
+        base_url="https://partnerhub.example",
+    ).user
+    _dead_job(DBTaskResult.objects.get(task_path="jobs.tasks.send_invitations"), settings)
+
+    recovery.recover_stale_jobs()
+
+    invitation = OutgoingEmail.objects.get(user=user)
+    assert invitation.state == OutgoingEmail.State.FAILED
+    assert "worker running it stopped" in invitation.error
+
+
 # Finding: the same addition run twice at once (a worker thought dead by recovery while it
 # was only stalled, or the job enqueued twice) made the slower run fail the import: it read
 # the chunks done before the faster one committed its chunk, then met that chunk's users and
