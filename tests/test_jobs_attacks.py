@@ -156,6 +156,71 @@ def test_invitations_whose_worker_kept_dying_fail_and_say_why(csp, settings):
     assert "worker running it stopped" in invitation.error
 
 
+# Finding: a mail server that does not answer (down, blackholed) was tried once per email of a
+# batch, each waiting the whole EMAIL_TIMEOUT: 200 invitations held a worker for 200 timeouts
+# (over half an hour at 10 s), and a 10,000-row import's 50 batches every worker for hours,
+# imports waiting behind them. Now the first email that cannot reach the server puts the rest
+# of its batch off to the retry, untried.
+
+
+@pytest.mark.django_db
+def test_a_mail_server_that_does_not_answer_is_waited_for_once_per_batch(csp, settings):
+    import socket
+    import threading
+
+    from accounts.services import create_user
+    from jobs.emails import queue_invitations
+    from jobs.models import OutgoingEmail
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(50)
+    accepted: list[socket.socket] = []
+
+    def accept_and_say_nothing() -> None:
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", silent.getsockname()[1]
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 1
+    try:
+        users = [
+            create_user(
+                csp.global_admin,
+                organization=csp.organization,
+                first_name="Ada",
+                last_name=f"Number{n}",
+                email=f"ada{n}@contoso.example",
+                invite=False,
+            ).user
+            for n in range(4)
+        ]
+        for user in users:  # waiting for an invitation's link, as an imported user
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        # One batch, as an import's chunk queues its invitations.
+        queue_invitations(users, invited_by=csp.global_admin, base_url="https://p.example")
+        run_ready_jobs(only="jobs.tasks.send_invitations")
+    finally:
+        silent.close()
+        for connection in accepted:
+            connection.close()
+
+    assert len(accepted) == 1
+    invitations = OutgoingEmail.objects.filter(user__in=users)
+    assert {invitation.state for invitation in invitations} == {OutgoingEmail.State.WAITING}
+    [retry] = DBTaskResult.objects.filter(
+        task_path="jobs.tasks.send_invitations", status=TaskResultStatus.READY
+    )
+    assert sorted(retry.args_kwargs["args"][0]) == sorted(i.pk for i in invitations)
+
+
 # Finding: the same addition run twice at once (a worker thought dead by recovery while it
 # was only stalled, or the job enqueued twice) made the slower run fail the import: it read
 # the chunks done before the faster one committed its chunk, then met that chunk's users and
