@@ -85,7 +85,7 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
     """Enqueue the addition of a checked file; RuleRefused unless the actor is its uploader and
     it waits for confirmation (a second click, another tab: nothing happens twice)."""
     with transaction.atomic():
-        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         if locked.created_by_id != actor.pk:
             raise RuleRefused(ONLY_THE_UPLOADER)
         if locked.state != UserImport.State.CHECKED:
@@ -340,7 +340,7 @@ def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) ->
     """Record the file's refused roles (one event per step) and say the step is done: once,
     however many runs get here."""
     with transaction.atomic():
-        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
         if locked.state != working:
             return
@@ -363,7 +363,7 @@ def _result_file(user_import: UserImport, step: Step) -> StoredFile:
         return getattr(user_import, field)
     with transaction.atomic():
         # Under the import's row lock: two runs at once write their parts to one file.
-        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         stored = getattr(locked, field)
         if stored is None:
             stem = user_import.file_name.rsplit(".", 1)[0] or "users"
