@@ -339,8 +339,7 @@ def time_change_to_global_admin(actors: Actors, runs: int = 30) -> Timing:
         reverse("edit_user", args=[actors.other_global_admin.public_id]),
         "global_admin",
     )
-    client = Client()
-    client.force_login(actors.global_admin)
+    client = signed_in_client(actors.global_admin)  # past the second factor
     target = actors.other_global_admin
     durations = []
     queries = status = 0
@@ -355,6 +354,7 @@ def time_change_to_global_admin(actors: Actors, runs: int = 30) -> Timing:
             response = client.post(scenario.url, body, secure=True)
         elapsed = (time.perf_counter() - started) * 1000
         status, queries = response.status_code, len(captured.captured_queries)
+        location = response.get("Location", "")
         if number >= 2:  # two warm-up changes
             durations.append(elapsed)
     # Left as it was: an even number of changes, the last one back to the original name.
@@ -371,7 +371,11 @@ def time_change_to_global_admin(actors: Actors, runs: int = 30) -> Timing:
         queries,
         status,
         0,
-        error="" if status == 302 else f"answered {status}",
+        # Saved, the edit sends back to the user's page; sent anywhere else (the second step,
+        # sign-in) it changed nothing and its time says nothing.
+        error=""
+        if status == 302 and location.endswith(reverse("user_detail", args=[target.public_id]))
+        else f"answered {status} {location}",
     )
 
 

@@ -112,7 +112,7 @@ def send_invitation_batch(email_ids: list[int]) -> list[int]:
     later: list[int] = []
     connection = get_connection()
     try:
-        for email in emails:
+        for position, email in enumerate(emails):
             email.attempts += 1
             user = email.user
             if not user.is_active or user.has_usable_password():
@@ -136,21 +136,43 @@ def send_invitation_batch(email_ids: list[int]) -> list[int]:
                 outcome = classify(error)
                 # The connection may be half-open after an error: the next email opens anew.
                 connection.close()
-                if isinstance(outcome, Refused) or email.attempts >= MAX_ATTEMPTS:
-                    logger.warning(
-                        "Invitation %s to user %s failed: %s", email.pk, user.pk, outcome
-                    )
-                    _finish(email, OutgoingEmail.State.FAILED, str(outcome))
-                else:
-                    logger.info("Invitation %s to try again: %s", email.pk, outcome)
-                    email.error = str(outcome)
-                    email.save(update_fields=["attempts", "error"])
-                    later.append(email.pk)
+                if not _server_unreachable(error):
+                    later += _after_failure(email, outcome)
+                    continue
+                # The server, not this address: the rest of the batch waits with this email,
+                # untried (each would wait the whole EMAIL_TIMEOUT too, 200 of them a worker's
+                # half hour), and counts the attempt, so that a server down for good fails
+                # them in the end.
+                later += _after_failure(email, outcome)
+                for untried in emails[position + 1 :]:
+                    untried.attempts += 1
+                    later += _after_failure(untried, outcome)
+                break
             else:
                 _finish(email, OutgoingEmail.State.SENT, "")
     finally:
         connection.close()
     return later
+
+
+def _server_unreachable(error: BaseException) -> bool:
+    """Could not talk to the mail server at all (refused, timed out, dropped), as opposed to an
+    answer about this email? (smtplib's errors are OSErrors too.)"""
+    if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def _after_failure(email: OutgoingEmail, outcome: Exception) -> list[int]:
+    """Fail the email (refused, or tried MAX_ATTEMPTS times), or keep it for later: [its id]."""
+    if isinstance(outcome, Refused) or email.attempts >= MAX_ATTEMPTS:
+        logger.warning("Invitation %s to user %s failed: %s", email.pk, email.user_id, outcome)
+        _finish(email, OutgoingEmail.State.FAILED, str(outcome))
+        return []
+    logger.info("Invitation %s to try again: %s", email.pk, outcome)
+    email.error = str(outcome)
+    email.save(update_fields=["attempts", "error"])
+    return [email.pk]
 
 
 def _finish(email: OutgoingEmail, state: str, error: str) -> None:

@@ -129,7 +129,8 @@ class UserImport(models.Model):
 
     @property
     def text(self) -> str:
-        return bytes(self.content).decode("utf-8")
+        # Decoded straight from the stored buffer (a memoryview on PostgreSQL): no bytes copy.
+        return str(self.content, "utf-8")
 
     @property
     def working(self) -> bool:

@@ -65,6 +65,7 @@ def recover_stale_jobs() -> int:
                     len(job.worker_ids),
                 )
                 job.set_failed(WorkerDied(f"Its worker stopped {len(job.worker_ids)} times."))
+                _fail_its_work(job)
                 continue
             logger.warning(
                 "Job %s (%s) was left running by worker %s, which is gone: it runs again.",
@@ -78,3 +79,34 @@ def recover_stale_jobs() -> int:
     # Workers not seen for a long time are gone: forget them.
     WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - 10 * stale_after).delete()
     return recovered
+
+
+WORKER_KEPT_STOPPING = (
+    "Stopped: the worker running it stopped {runs} times, so it is not tried again. "
+    "Tell your administrator (the workers' log says more)."
+)
+
+
+def _fail_its_work(job: DBTaskResult) -> None:
+    """An import, export or invitation whose job is failed here says so on its page (otherwise
+    it would show "Checking..." or "Waiting to be sent" for ever, and the purge, which keeps
+    work in progress, never remove it)."""
+    from jobs.models import AuditExport, OutgoingEmail, UserImport
+
+    args = (job.args_kwargs or {}).get("args") or []
+    if not args:
+        return
+    reason = WORKER_KEPT_STOPPING.format(runs=len(job.worker_ids))
+    now = timezone.now()
+    if job.task_path in {"jobs.tasks.check_import", "jobs.tasks.add_import"}:
+        UserImport.objects.filter(
+            pk=args[0], state__in=[UserImport.State.CHECKING, UserImport.State.ADDING]
+        ).update(state=UserImport.State.FAILED, error=reason, finished_at=now)
+    elif job.task_path == "jobs.tasks.send_invitations":
+        OutgoingEmail.objects.filter(pk__in=args[0], state=OutgoingEmail.State.WAITING).update(
+            state=OutgoingEmail.State.FAILED, error=reason
+        )
+    elif job.task_path == "jobs.tasks.export_audit_log":
+        AuditExport.objects.filter(
+            pk=args[0], state__in=[AuditExport.State.WAITING, AuditExport.State.WRITING]
+        ).update(state=AuditExport.State.FAILED, error=reason, finished_at=now)

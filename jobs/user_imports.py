@@ -30,6 +30,7 @@ from accounts.services import lock_organization
 from jobs import files
 from jobs.emails import queue_invitations
 from jobs.models import ImportChunk, StoredFile, UserImport
+from roles import rules
 from roles.rules import RuleRefused
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
     """Enqueue the addition of a checked file; RuleRefused unless the actor is its uploader and
     it waits for confirmation (a second click, another tab: nothing happens twice)."""
     with transaction.atomic():
-        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         if locked.created_by_id != actor.pk:
             raise RuleRefused(ONLY_THE_UPLOADER)
         if locked.state != UserImport.State.CHECKED:
@@ -112,7 +113,12 @@ def _origin(user_import: UserImport) -> Origin:
 def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[str, Any]:
     """The job: check or add every chunk not done yet, then finish. A failure is written on
     the import, in words for the page, and logged; it never stops silently."""
-    user_import = UserImport.objects.select_related("organization", "created_by").get(pk=import_id)
+    # The file is read once, by _run (_text), and let go with it: not kept on the instance.
+    user_import = (
+        UserImport.objects.select_related("organization", "created_by")
+        .defer("content")
+        .get(pk=import_id)
+    )
     working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
@@ -137,6 +143,12 @@ def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[
         raise
     user_import.refresh_from_db()
     return {"state": user_import.state, "rows": user_import.rows_total}
+
+
+def _text(user_import: UserImport) -> str:
+    """The file's text, decoded from the stored bytes without another copy of them."""
+    content = UserImport.objects.filter(pk=user_import.pk).values_list("content", flat=True).get()
+    return str(content, "utf-8")
 
 
 def _rows_done(user_import: UserImport, step: Step) -> int:
@@ -170,7 +182,7 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
     else:
         imports.refuse_unless_may_add(actor, organization)
         checker = imports.Checker(actor, organization)
-    for index, chunk in enumerate(imports.chunks(user_import.text, chunk_size)):
+    for index, chunk in enumerate(imports.chunks(_text(user_import), chunk_size)):
         # Every chunk is checked, those done too: the check remembers the file's emails, so
         # a row repeating an earlier one's email is found whichever run reads it. The check's
         # queries run before the lock is taken, to keep it short.
@@ -191,6 +203,10 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
             else nullcontext()
         )
         with refusals, transaction.atomic():
+            # Two runs of one import (a stalled worker thought dead, a job enqueued twice)
+            # take turns here, and the later finds the chunk done: skipped, not failed.
+            if _chunk_done_meanwhile(user_import, step, index):
+                continue
             if adding:
                 _add_chunk(user_import, writer, chunk, actor)
             report.add(chunk)
@@ -199,14 +215,24 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
     _finish(user_import, step, actor, origin)
 
 
+def _chunk_done_meanwhile(user_import: UserImport, step: Step, index: int) -> bool:
+    """Lock the import's row for the chunk's transaction (before the organization's, as every
+    chunk does) and say whether another run recorded the chunk since this one started."""
+    UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
+    return ImportChunk.objects.filter(user_import=user_import, step=step, index=index).exists()
+
+
 def _add_chunk(
     user_import: UserImport, writer: imports.Writer, chunk: list[imports.ImportRow], actor: User
 ) -> None:
     """The chunk's users, roles, audit events and invitation jobs, under the organization's
     lock (held until the caller's transaction commits: one chunk's worth of inserts)."""
     organization = lock_organization(user_import.organization_id, actor)
-    # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more.
+    # Asked again under the lock, for every chunk: an admin demoted mid-import adds no more,
+    # and grants only the roles they may grant now (the check before the lock used the
+    # decisions of the job's start: a Global admin demoted mid-file granted Global admin on).
     imports.refuse_unless_may_add(actor, organization)
+    _refuse_roles_not_grantable_now(writer, chunk, actor, organization)
     writer.organization = organization
     try:
         with transaction.atomic():
@@ -221,6 +247,25 @@ def _add_chunk(
     queue_invitations(
         [User(pk=pk) for pk in user_ids], invited_by=actor, base_url=user_import.base_url
     )
+
+
+def _refuse_roles_not_grantable_now(
+    writer: imports.Writer,
+    chunk: list[imports.ImportRow],
+    actor: User,
+    organization: PartnerOrganization,
+) -> None:
+    """The rulebook's grant decisions as the actor is now (read again under the lock): a row
+    naming a role no longer grantable is refused at its row, as the check refuses it."""
+    decisions = rules.grantable_roles(actor, User(organization=organization))
+    writer.checker.decisions = decisions  # the next chunks' checks too
+    for row in chunk:
+        if not row.valid:
+            continue
+        for key in row.role_keys:
+            if not decisions[key]:
+                row.refused.append((key, decisions[key].reason))
+                row.errors.append(f"Roles: {decisions[key].reason}")
 
 
 def _without_nul(value: Any) -> Any:
@@ -295,7 +340,7 @@ def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) ->
     """Record the file's refused roles (one event per step) and say the step is done: once,
     however many runs get here."""
     with transaction.atomic():
-        locked = UserImport.objects.select_for_update().get(pk=user_import.pk)
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
         if locked.state != working:
             return
@@ -314,14 +359,20 @@ def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) ->
 
 def _result_file(user_import: UserImport, step: Step) -> StoredFile:
     field = "check_file" if step is Step.CHECK else "result_file"
-    stored = getattr(user_import, field)
-    if stored is None:
-        stem = user_import.file_name.rsplit(".", 1)[0] or "users"
-        suffix = "check" if step is Step.CHECK else "result"
-        with transaction.atomic():
+    if getattr(user_import, field) is not None:
+        return getattr(user_import, field)
+    with transaction.atomic():
+        # Under the import's row lock: two runs at once write their parts to one file.
+        locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
+        stored = getattr(locked, field)
+        if stored is None:
+            stem = user_import.file_name.rsplit(".", 1)[0] or "users"
+            suffix = "check" if step is Step.CHECK else "result"
             stored = files.new_file(
                 f"{stem}-{suffix}.csv", user_import.organization, imports.RESULT_FILE_HEADER
             )
-            setattr(user_import, field, stored)
-            user_import.save(update_fields=[field, "updated_at"])
+            UserImport.objects.filter(pk=user_import.pk).update(
+                **{field: stored}, updated_at=timezone.now()
+            )
+        setattr(user_import, field, stored)
     return stored

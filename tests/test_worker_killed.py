@@ -93,6 +93,16 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(csp):
     killed_at = UserImport.objects.get(pk=user_import.pk)
     assert killed_at.state == UserImport.State.ADDING
     assert 0 < killed_at.rows_added_done < ROWS
+    # What the kill left behind is whole chunks only: the chunk it interrupted (chunks run back
+    # to back, so the kill nearly always lands inside one) was rolled back entirely, users,
+    # counters and records alike.
+    assert killed_at.rows_added_done % CHUNK == 0
+    left = User.objects.filter(email__endswith="@import.example")
+    assert left.count() == killed_at.rows_added_done
+    assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == (
+        killed_at.rows_added_done // CHUNK
+    )
+    assert OutgoingEmail.objects.filter(user__in=left).count() == left.count()
 
     second = start_worker("second")
     try:
@@ -120,6 +130,7 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(csp):
     assert granted.count() == 2 * ROWS
     invitations = OutgoingEmail.objects.filter(user__in=added)
     assert invitations.count() == ROWS
+    assert invitations.values("user").distinct().count() == ROWS  # one each, none twice
     assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == ROWS // CHUNK
     assert audit.verify_chains().intact
     # The one job, claimed by the killed worker, then run again by the other.
