@@ -229,10 +229,9 @@ def test_a_mail_server_that_does_not_answer_is_waited_for_once_per_batch(csp, se
 # is skipped.
 
 
+@pytest.mark.postgresql  # row locks and concurrent writers: deselected on SQLite
 @pytest.mark.django_db(transaction=True)
-def test_the_same_addition_run_twice_at_once_adds_every_row_once(csp, is_postgresql):
-    if not is_postgresql:
-        pytest.skip("row locks and concurrent writers: PostgreSQL")
+def test_the_same_addition_run_twice_at_once_adds_every_row_once(csp):
     import threading
 
     from django.db import connection
