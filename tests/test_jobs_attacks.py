@@ -437,6 +437,7 @@ def test_an_admin_who_lost_their_role_after_confirming_adds_nothing(csp, monkeyp
 
 @pytest.mark.django_db
 def test_the_check_job_holds_the_file_about_twice(csp):
+    import gc
     import tracemalloc
 
     row = "A" * 90 + "," + "B" * 90 + ",not-an-email,\r\n"
@@ -452,6 +453,7 @@ def test_the_check_job_holds_the_file_about_twice(csp):
     )
     del text
 
+    gc.collect()
     tracemalloc.start()
     try:
         run_ready_jobs(only=CHECK)
@@ -462,8 +464,10 @@ def test_the_check_job_holds_the_file_about_twice(csp):
     user_import.refresh_from_db()
     assert user_import.state == UserImport.State.CHECKED
     assert user_import.check_summary["invalid"] == 20_000
-    # About 2.5 here (the text, and the stored bytes while they are decoded); 7.5 before.
-    assert peak < 3.5 * size, f"{peak / size:.1f} times the file"
+    # About 2.5 alone (the text, and the stored bytes while they are decoded), up to 3.8 seen
+    # after the rest of the suite in the same process (garbage the collector has not reached
+    # yet counts toward the peak); 7.5 before the fix. The bound tells the two apart.
+    assert peak < 5 * size, f"{peak / size:.1f} times the file"
 
 
 @pytest.mark.parametrize(
