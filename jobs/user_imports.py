@@ -98,9 +98,13 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
     return locked
 
 
-def _actor(user_import: UserImport) -> User:
+def _actor(user_import: UserImport, step: Step) -> User:
     if user_import.created_by is not None:
         return user_import.created_by
+    if step is Step.ADD:
+        # Confirmed by an admin deleted since (the link is SET_NULL): nobody adds it, least of
+        # all the stand-in below.
+        raise RuleRefused("The admin who confirmed this import no longer exists.")
     # Support staff's dry run from the command line: checked with support staff's powers,
     # never saved, never allowed to add (confirm needs a saved actor).
     return User(email="dry-run", is_staff=True, is_active=True)
@@ -166,7 +170,7 @@ def _fail(user_import: UserImport, reason: str) -> None:
 
 
 def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
-    actor = _actor(user_import)
+    actor = _actor(user_import, step)
     organization = user_import.organization
     origin = _origin(user_import)
     adding = step is Step.ADD

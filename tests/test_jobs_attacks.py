@@ -487,3 +487,24 @@ def test_the_check_job_holds_the_file_about_twice(csp):
 def test_the_jobs_lines_are_those_of_a_csv_file_opened_with_universal_newlines(text):
     assert list(imports.lines(text)) == list(io.StringIO(text, newline=""))
     assert list(csv.reader(imports.lines(text))) == list(csv.reader(io.StringIO(text, newline="")))
+
+
+# Checked: the uploader is a nullable link (SET_NULL), and an import without one is support
+# staff's command-line dry run, checked with their powers. An admin deleted between Confirm and
+# the worker (or before a killed worker's job runs again) must not leave an import to be added
+# with those powers: the addition refuses without a saved uploader.
+
+
+@pytest.mark.django_db
+def test_an_import_whose_uploader_was_deleted_adds_nothing(csp, monkeypatch):
+    actor = csp.user_admin
+    user_import = _checked(HEADER + "Ada,Lovelace,ada@contoso.example,\r\n", actor, 10, monkeypatch)
+    user_imports.confirm(user_import, actor)
+    User.objects.filter(pk=actor.pk).delete()
+
+    run_ready_jobs(only=ADD)
+
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.FAILED
+    assert user_import.error.startswith("Stopped:"), user_import.error
+    assert not User.objects.filter(email="ada@contoso.example").exists()
