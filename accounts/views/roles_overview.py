@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.filters import NO_ROLE
 from roles import rules
 from roles.catalogue import CATALOGUE, RoleSpec
-from roles.models import RoleAssignment
+from roles.models import Role, RoleAssignment
 from roles.rules import Action
 
 # A role held by at most this many is shown with their names; the directory lists them all.
@@ -43,10 +43,26 @@ def roles_overview(request: HttpRequest) -> HttpResponse:
     """Every role of the catalogue with its holders in the acting user's organization."""
     rules.require(rules.can(request.user, Action.SEE_DIRECTORY), Action.SEE_DIRECTORY)
     organization = request.user.organization
-    # The assignments' own organization: counted on the (organization, role) index alone.
+    # The assignments' own organization: each role's holders counted on its range of the
+    # (organization, role) index alone, without reading the table. Counting the ids joined to
+    # the roles read every assignment of the organization in the table (130,000 in an
+    # organization of 100,000: 50 ms).
     assignments = RoleAssignment.objects.in_organization(organization)
+    holders_of_role = (
+        assignments.filter(role=OuterRef("pk"))
+        .order_by()
+        .values("role")
+        .annotate(holders=Count("*"))
+        .values("holders")
+    )
     counts = Counter(
-        dict(assignments.values_list("role__key").annotate(holders=Count("pk")).order_by())
+        {
+            key: holders
+            for key, holders in Role.objects.annotate(holders=Subquery(holders_of_role))
+            .order_by()
+            .values_list("key", "holders")
+            if holders
+        }
     )
     # Names only for the roles a few people hold (who are the Global admins?); a role held by
     # many is a count that leads to the directory. Sorting every holder of every role by name
