@@ -578,6 +578,13 @@ class AuditEvent(models.Model):
                 fields=["organization", "target", "-created_at", "-id"],
                 name="accounts_audit_org_target_idx",
             ),
+            # When an invitation was last sent to a pending user (migration 0018): the newest
+            # of their few, not found among everything done to them.
+            models.Index(
+                fields=["target", "-created_at"],
+                condition=Q(action="user.invitation_sent", outcome="done"),
+                name="accounts_audit_invitation_idx",
+            ),
         ]
         constraints = [
             # A chain never forks: one event per place. NULLs are distinct in the first
