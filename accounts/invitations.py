@@ -24,7 +24,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
-from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
+from accounts.models import NO_PASSWORD_YET, AuditAction, AuditEvent, AuditOutcome, User
 
 INVITATION_DAYS = 7
 INVITATION_TIMEOUT = timedelta(days=INVITATION_DAYS)
@@ -166,10 +166,24 @@ def _invitations_sent() -> models.QuerySet[AuditEvent]:
     ).order_by("-created_at")
 
 
-def last_invitation_sent_expression() -> models.Subquery:
-    """When the newest invitation was resent to the user loaded, or NULL."""
-    return models.Subquery(
-        _invitations_sent().filter(target_id=models.OuterRef("pk")).values("created_at")[:1]
+def _without_password_yet(expression: models.Expression) -> models.Case:
+    """The expression for a user who has not set a password yet (the only ones an invitation
+    is shown for), NULL for anyone else without evaluating it.
+
+    Looking for the newest "invitation sent" among everything done to a user read every event
+    about them (2,572 for a Sales agent at a million events: 20 ms on their page), to find
+    nothing: the invitation of a user with a password is never shown.
+    """
+    return models.Case(models.When(NO_PASSWORD_YET, then=expression), default=None)
+
+
+def last_invitation_sent_expression() -> models.Case:
+    """When the newest invitation was resent to the user loaded (one without a password yet),
+    or NULL."""
+    return _without_password_yet(
+        models.Subquery(
+            _invitations_sent().filter(target_id=models.OuterRef("pk")).values("created_at")[:1]
+        )
     )
 
 
@@ -178,16 +192,19 @@ LAST_INVITATION_DELIVERY = "last_invitation_delivery"
 LAST_INVITATION_ERROR = "last_invitation_error"
 
 
-def last_invitation_delivery_expressions() -> dict[str, models.Subquery]:
-    """Where the newest invitation email of the user loaded stands, and why (or NULL)."""
+def last_invitation_delivery_expressions() -> dict[str, models.Case]:
+    """Where the newest invitation email of the user loaded (one without a password yet)
+    stands, and why (or NULL)."""
     from jobs.models import OutgoingEmail
 
     newest = OutgoingEmail.objects.filter(
         user_id=models.OuterRef("pk"), kind=OutgoingEmail.Kind.INVITATION
     ).order_by("-created_at", "-id")
     return {
-        LAST_INVITATION_DELIVERY: models.Subquery(newest.values("state")[:1]),
-        LAST_INVITATION_ERROR: models.Subquery(newest.values("error")[:1]),
+        LAST_INVITATION_DELIVERY: _without_password_yet(
+            models.Subquery(newest.values("state")[:1])
+        ),
+        LAST_INVITATION_ERROR: _without_password_yet(models.Subquery(newest.values("error")[:1])),
     }
 
 

@@ -568,6 +568,23 @@ class AuditEvent(models.Model):
                 fields=["organization", "action", "-created_at", "-id"],
                 name="accounts_audit_org_action_idx",
             ),
+            # The log filtered by a person (migration 0017): what they did and what was done
+            # to them, each one index range in the log's order, merged for a page.
+            models.Index(
+                fields=["organization", "actor", "-created_at", "-id"],
+                name="accounts_audit_org_actor_idx",
+            ),
+            models.Index(
+                fields=["organization", "target", "-created_at", "-id"],
+                name="accounts_audit_org_target_idx",
+            ),
+            # When an invitation was last sent to a pending user (migration 0018): the newest
+            # of their few, not found among everything done to them.
+            models.Index(
+                fields=["target", "-created_at"],
+                condition=Q(action="user.invitation_sent", outcome="done"),
+                name="accounts_audit_invitation_idx",
+            ),
         ]
         constraints = [
             # A chain never forks: one event per place. NULLs are distinct in the first

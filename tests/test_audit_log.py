@@ -277,6 +277,49 @@ def test_paging_keeps_the_filters(client, csp):
     )
 
 
+def test_a_person_filter_merges_what_they_did_and_what_was_done_to_them(client, csp):
+    # On PostgreSQL the page is two index ranges merged (as actor, as target): every event of
+    # the person once, in the log's order, across pages, with one count.
+    person = UserFactory(organization=csp.organization, first_name="Merged", last_name="Person")
+    other = UserFactory(organization=csp.organization)
+    at = datetime(2025, 5, 1, 12, tzinfo=UTC)
+    expected = []
+    for number in range(PAGE_SIZE + 5):
+        actor, target = [(person, other), (other, person), (person, person)][number % 3]
+        expected.append(
+            event(
+                csp.organization,
+                actor=actor,
+                target=target,
+                actor_label=f"Event {number}",
+                # Some events share an instant: the id breaks the tie on both sides.
+                at=at.replace(minute=number // 2),
+            )
+        )
+    event(csp.organization, actor=other, target=other, actor_label="Not theirs")
+    client.force_login(csp.global_admin)
+
+    first = client.get(URL, {"person": person.email})
+    older_link = re.search(r'href="\?([^"]*before=[^"]*)"', first.content.decode()).group(1)
+    older = client.get(f"{URL}?{older_link.replace('&amp;', '&')}")
+
+    assert first.context["count_text"] == f"{PAGE_SIZE + 5} events"
+    assert older.context["count_text"] == f"{PAGE_SIZE + 5} events"
+    assert listed(first) + listed(older) == expected[::-1]
+    newer_link = re.search(r'href="\?([^"]*after=[^"]*)"', older.content.decode()).group(1)
+    assert listed(client.get(f"{URL}?{newer_link.replace('&amp;', '&')}")) == listed(first)
+
+
+def test_a_page_past_the_last_event_says_so_and_still_counts(client, csp):
+    last = event(csp.organization)
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL, {"before": str(last.public_id)})
+
+    assert listed(response) == []
+    assert response.context["count_text"] == "1 event"
+
+
 def test_a_page_deep_in_the_log_follows_the_order_of_time_then_id(client, csp):
     # Events written in the same microsecond keep their order by id across pages: none is
     # shown twice or skipped.

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import PartnerOrganization, User
+from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from roles.catalogue import CATALOGUE, RoleKey
 from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
 
@@ -44,6 +44,7 @@ PAGES = [
     pytest.param("user_detail", {}, id="user page"),
     pytest.param("user_detail:invited", {}, id="page of a user invited by email"),
     pytest.param("user_detail:global_admin", {}, id="page of a Global admin"),
+    pytest.param("audit_log:person", {}, id="audit log by a person"),
     pytest.param("admin:accounts_user_changelist", {}, id="admin list"),
     pytest.param("admin:accounts_user_changelist", {"q": "Listed"}, id="admin search"),
 ]
@@ -69,6 +70,19 @@ def queries_for(client: Client, name: str, data: dict, users: int, roles: list[s
         elif name == "user_detail:global_admin":  # the page asks whether another remains
             target = admin
         url = reverse("user_detail", args=[target.public_id])
+    elif name == "audit_log:person":  # the person's lookup, then their events and the count
+        url = reverse("audit_log")
+        data = {**data, "person": admin.email}
+        for listed in User.objects.filter(organization=organization, last_name="Listed"):
+            AuditEvent.objects.create(
+                organization=organization,
+                action=AuditAction.USER_EDITED,
+                outcome=AuditOutcome.DONE,
+                actor=admin if listed.pk % 2 else listed,
+                actor_label=str(admin),
+                target=listed if listed.pk % 2 else admin,
+                target_label=str(listed),
+            )
     else:
         url = reverse(name)
     client.force_login(SupportStaffFactory() if name.startswith("admin:") else admin)

@@ -91,6 +91,26 @@ def test_a_role_many_hold_is_a_count_that_leads_to_them(client, csp):
     assert helpdesk.holders == [f"Desk{number} Help" for number in range(5)]
 
 
+def test_a_count_stops_at_the_directorys_cap(client, csp, monkeypatch):
+    # As the directory filtered by the role counts its matches: "1,000+" beyond 1,000.
+    monkeypatch.setattr("accounts.views.roles_overview.MATCH_COUNT_CAP", 3)
+    for _ in range(4):
+        UserFactory(organization=csp.organization, roles=[RoleKey.SALES_AGENT])
+    for _ in range(3):
+        UserFactory(organization=csp.organization, roles=[RoleKey.HELPDESK_AGENT])
+    client.force_login(csp.global_admin)
+
+    response = client.get(URL)
+    page = response.content.decode()
+
+    assert summary(response, RoleKey.SALES_AGENT).count == "3+"
+    assert summary(response, RoleKey.SALES_AGENT).holders == []
+    assert "3+ users" in page
+    assert "See the 3+ users" in page
+    assert summary(response, RoleKey.HELPDESK_AGENT).count == 3
+    assert "3 users" in page
+
+
 def test_each_role_links_to_the_directory_filtered_by_it(client, csp):
     client.force_login(csp.global_admin)
 
