@@ -220,6 +220,14 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return user
 
 
+class ThemePreference(models.TextChoices):
+    """How PartnerHub looks to a person: as their system says, or always light or dark."""
+
+    SYSTEM = "system", "System"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in: a partner user (with an organization) or support staff (without)."""
 
@@ -265,6 +273,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         editable=False,
         default="",
         help_text="The email as look-alikes share it (accounts.identity.email_skeleton).",
+    )
+    # A database default too, for rows written by COPY (the benchmark's loader).
+    theme_preference = models.CharField(
+        "theme",
+        max_length=6,
+        choices=ThemePreference.choices,
+        default=ThemePreference.SYSTEM,
+        db_default=ThemePreference.SYSTEM,
+        help_text="Light or dark pages, or as the person's system says (My profile).",
     )
 
     objects = UserManager()

@@ -5,6 +5,7 @@ from accounts.views import (
     audit_log,
     bulk,
     directory,
+    find,
     invitation,
     membership,
     password_reset,
@@ -45,6 +46,8 @@ urlpatterns = [
     path("invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     # Settings > User management
     path("users/", directory.directory, name="directory"),
+    # The header's search: one match goes to the user's page, more to the directory.
+    path("users/find/", find.find_user, name="find_user"),
     path("users/export.csv", directory.directory_export, name="directory_export"),
     path("users/roles/", roles_overview.roles_overview, name="roles_overview"),
     path("users/bulk/", bulk.bulk_confirm, name="bulk_confirm"),
@@ -112,6 +115,7 @@ urlpatterns = [
     # Settings > My profile
     path("profile/", profile.my_profile, name="profile"),
     path("profile/password/", profile.change_password, name="change_password"),
+    path("profile/theme/", profile.save_theme, name="profile_theme"),
     path(
         "profile/sign-out-everywhere/",
         profile.sign_out_everywhere,

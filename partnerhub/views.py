@@ -48,7 +48,8 @@ WORKSPACE_TILES: dict[Workspace, tuple[str, str | None]] = {
 }
 
 
-def _tile_url(workspace: Workspace) -> str:
+def workspace_url(workspace: Workspace) -> str:
+    """The workspace's page, or the page that says what it is and who may use it."""
     url_name = WORKSPACE_TILES[workspace][1]
     return reverse(url_name) if url_name else reverse("workspace", args=[workspace.value])
 
@@ -59,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     roles = Role.objects.filter(assignments__user=user) if user.organization_id else []
     tiles = [
-        Tile(workspace, WORKSPACE_TILES[workspace][0], _tile_url(workspace))
+        Tile(workspace, WORKSPACE_TILES[workspace][0], workspace_url(workspace))
         for workspace in rules.workspaces_for(user)
     ]
     return render(request, "home.html", {"roles": roles, "tiles": tiles})

@@ -63,6 +63,16 @@ TABLE = [
         allowed_role="mpn_admin",
         too_low_role="billing_admin",
     ),
+    # The header's search: those who may search the directory (with a search of several
+    # matches, it answers with the directory searching for them).
+    Row(
+        "find_user",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: FORBIDDEN, ALLOWED: 302},
+        allowed_role="mpn_admin",
+        too_low_role="billing_admin",
+    ),
+    Row("find_user", "post", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
     # The export and the Roles page show what the directory shows: the same people may see them.
     Row(
         "directory_export",
@@ -258,6 +268,9 @@ TABLE = [
         too_low_role="mpn_admin",
     ),
     Row("profile", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
+    # Anyone signed in chooses their own theme; it names nobody else.
+    Row("profile_theme", "post", {ANON: SIGNED_IN, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
+    Row("profile_theme", "get", {ANON: 405, OUTSIDER: 405, TOO_LOW: 405, ALLOWED: 405}),
     Row("change_password", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
     # The admin's password change is the page above (tests/test_sessions.py).
     Row("admin_password_change", "get", {ANON: 302, OUTSIDER: 302, TOO_LOW: 302, ALLOWED: 302}),
@@ -703,6 +716,7 @@ BODIES = {
         "membership_roles": [RoleKey.REFERRALS_ADMIN],
     },
     "purchase_maps": lambda target: {"confirm": "on"},
+    "profile_theme": lambda target: {"theme_preference": "dark"},
     "reset_password": lambda target: {REPLACES: password_version(target)},
     "api_users": lambda target: {
         "email": "new.person@example.com",
@@ -889,6 +903,8 @@ def prepared(row: Row, csp: Cast, kind: str) -> tuple[object, str, dict]:
         url = reverse(row.name, args=[user_import.pk, *IMPORT_URLS[row.name]])
         return target, url, {"upload": str(user_import.pk)} if row.method == "post" else {}
     url = url_of(row, csp, target)
+    if row.name == "find_user":
+        url += "?q=person"  # a search, not only the way back to the directory
     if row.name == "api_user_role" and row.method == "delete" and kind != TOO_LOW:
         # Revoking a directory role needs a User management admin: the allowed client here
         # (an Account admin's roles) is refused that one, so it revokes a membership role.

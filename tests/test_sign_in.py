@@ -172,8 +172,8 @@ def test_the_health_check_answers_when_the_database_does(client, db, path):
     assert response.json() == {"status": "ok"}
 
 
-def test_the_settings_menu_offers_the_support_admin_to_support_staff_only(client, csp, support):
-    link = f'href="{reverse("admin:index")}">Support admin<'
+def test_the_navigation_offers_the_support_admin_to_support_staff_only(client, csp, support):
+    link = f'href="{reverse("admin:index")}">'
 
     client.force_login(support)
     assert link in client.get(reverse("home")).content.decode()

@@ -1,5 +1,5 @@
 """My profile: changing one's own password, also the forced change of a temporary password;
-signing out everywhere else."""
+signing out everywhere else; the theme."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.lockout import password_is_right
+from accounts.models import ThemePreference
 
 
 class ChangePasswordForm(PasswordChangeForm):
@@ -71,5 +72,25 @@ class SignOutEverywhereForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_action = reverse("sign_out_everywhere")
         button = Submit("sign_out_everywhere", "Sign out everywhere")
+        button.field_classes = "btn btn-outline-primary"  # not the page's main action
+        self.helper.add_input(button)
+
+
+class ThemeForm(forms.Form):
+    """Light or dark pages, or as the system says: a radio group that saves with its button."""
+
+    theme_preference = forms.ChoiceField(
+        label="Theme",
+        choices=ThemePreference.choices,
+        widget=forms.RadioSelect,
+        help_text="System follows your device's light or dark setting.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = reverse("profile_theme")
+        self.helper.form_id = "theme-form"
+        button = Submit("save_theme", "Save theme")
         button.field_classes = "btn btn-outline-primary"  # not the page's main action
         self.helper.add_input(button)

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import services
 from accounts.audit import Origin
-from accounts.forms.profile import ChangePasswordForm, SignOutEverywhereForm
+from accounts.forms.profile import ChangePasswordForm, SignOutEverywhereForm, ThemeForm
+from accounts.models import ThemePreference, User
 from accounts.reauth import mark_password_entered
 from roles import rules
 
@@ -33,10 +34,16 @@ class HeldRole:
 @login_required
 def my_profile(request: HttpRequest) -> HttpResponse:
     """The signed-in partner user's name, email, organization, and roles with what they unlock."""
-    user = request.user
-    if user.organization_id is None:
+    if request.user.organization_id is None:
         # Support staff have no partner profile: their account lives in the support admin.
         return redirect("admin:index")
+    return _my_profile_page(
+        request, ThemeForm(initial={"theme_preference": request.user.theme_preference})
+    )
+
+
+def _my_profile_page(request: HttpRequest, theme_form: ThemeForm) -> HttpResponse:
+    user = request.user
     # Loaded once for the page: the roles listed, the rulebook's answers and the header.
     prefetch_related_objects([user], "role_assignments__role")
     held = rules.held_roles(user)
@@ -51,8 +58,29 @@ def my_profile(request: HttpRequest) -> HttpResponse:
             "roles": roles,
             "workspaces": rules.workspaces_for(user),
             "sign_out_form": SignOutEverywhereForm(),
+            "theme_form": theme_form,
         },
     )
+
+
+@require_POST
+@login_required
+def save_theme(request: HttpRequest) -> HttpResponse:
+    """Saves the signed-in partner user's theme (system, light or dark).
+
+    Not audited: how the pages look to the person is no change to their access, unlike the
+    password and the sessions, the only other things My profile changes.
+    """
+    if request.user.organization_id is None:
+        return redirect("admin:index")
+    form = ThemeForm(request.POST)
+    if not form.is_valid():
+        return _my_profile_page(request, form)
+    theme = form.cleaned_data["theme_preference"]
+    User.objects.filter(pk=request.user.pk).update(theme_preference=theme)
+    label = ThemePreference(theme).label
+    messages.success(request, f"Your theme is saved: {label}.")
+    return redirect("profile")
 
 
 def _safe_next(request: HttpRequest) -> str | None:

@@ -160,11 +160,22 @@ def enter_code(page: object, email: str) -> None:
 
 
 def open_settings(page: object, item: str) -> None:
-    """Choose an item of the Settings (gear) menu in the header."""
-    page.get_by_role("button", name="Settings").click()
-    page.locator("#settings-menu + .dropdown-menu").get_by_role("link", name=item).click()
+    """Go to a page as a person would from any page: a link of the left navigation (User
+    management, Audit log, API clients...) or an item of their menu in the header (My profile,
+    Sign-in methods)."""
+    link = page.locator("#ph-nav").get_by_role("link", name=item, exact=True)
+    if link.count():
+        link.click()
+        return
+    open_account_menu(page)
+    page.locator("#account-menu + .dropdown-menu").get_by_role("link", name=item).click()
+
+
+def open_account_menu(page: object) -> None:
+    """Open the signed-in person's menu in the header (My profile, Sign-in methods, Sign out)."""
+    page.get_by_test_id("signed-in-as").click()
 
 
 def sign_out(page: object) -> None:
-    page.get_by_role("button", name="Settings").click()
+    open_account_menu(page)
     page.get_by_role("button", name="Sign out").click()

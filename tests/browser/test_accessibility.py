@@ -25,7 +25,14 @@ from accounts.models import User
 from jobs.testing import run_ready_jobs
 from mfa.models import AuthenticatorApp
 from tests.browser.accessibility import Violation, describe
-from tests.browser.conftest import BROWSER_TEST, DEMO_PASSWORD, enter_code, sign_in
+from tests.browser.conftest import (
+    BROWSER_TEST,
+    DEMO_PASSWORD,
+    enter_code,
+    open_account_menu,
+    sign_in,
+    sign_out,
+)
 
 pytestmark = BROWSER_TEST
 
@@ -152,8 +159,7 @@ def sign_in_locked_out(page: object, base_url: str) -> None:
 def signed_out(page: object, base_url: str) -> None:
     """Signed in, then out: the sign-in page says so."""
     sign_in(page, base_url, "billing@contoso.example")
-    page.get_by_role("button", name="Settings").click()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
@@ -201,8 +207,9 @@ def new_recovery_codes(page: object, base_url: str) -> None:
 
 
 def settings_menu_open(page: object, base_url: str) -> None:
+    """The signed-in person's menu in the header, open."""
     page.goto(base_url + "/")
-    page.get_by_role("button", name="Settings").click()
+    open_account_menu(page)
     expect(page.get_by_role("link", name="My profile")).to_be_visible()
 
 
@@ -492,7 +499,7 @@ def sign_in_as(page: object, base_url: str, person: Person) -> None:
         expect(page.locator("#site-name")).to_be_visible()
     else:
         sign_in(page, base_url, person.email)
-        expect(page.get_by_role("button", name="Settings")).to_be_visible()
+        expect(page.get_by_test_id("signed-in-as")).to_be_visible()
 
 
 @pytest.mark.parametrize("person", PEOPLE, ids=lambda person: person.name)

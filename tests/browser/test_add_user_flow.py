@@ -133,7 +133,7 @@ def test_an_mpn_partner_admin_reads_the_directory_and_buys_maps(page, demo, shoo
     shoot(page, "11-mpn-admin-read-only-user")
 
     page.goto(demo + "/")
-    page.get_by_role("link", name="Membership").click()
+    page.get_by_test_id("workspaces").get_by_role("link", name="Membership").click()
     expect(page.get_by_role("heading", name="Membership", exact=True)).to_be_visible()
     page.get_by_label("I confirm the purchase of MAPS").check()
     page.get_by_role("button", name="Purchase MAPS").click()

@@ -121,7 +121,7 @@ def test_the_main_pages_run_under_the_policy(page, demo, watch, shoot):
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
 
     page.goto(demo + "/")
-    page.get_by_role("link", name="Membership").click()
+    page.get_by_test_id("workspaces").get_by_role("link", name="Membership").click()
     expect(page.get_by_role("heading", name="Membership", exact=True)).to_be_visible()
 
     open_settings(page, "Audit log")

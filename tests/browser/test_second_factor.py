@@ -177,4 +177,4 @@ def test_a_global_admin_resets_a_users_second_factor(page, demo, shoot):
     password_only(page, demo, target.email)
     expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
     enrol(page, target.email)
-    expect(page.get_by_role("button", name="Settings")).to_be_visible()
+    expect(page.get_by_test_id("signed-in-as")).to_be_visible()
