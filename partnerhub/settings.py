@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "bootstrap",
+    "heroicons",
     "csp",
     "partnerhub",
     "accounts",
