@@ -28,7 +28,8 @@ CONFIRM_BEFORE_CREATING = (
 def _clients(request: HttpRequest) -> list[ApiClient]:
     found = list(ApiClient.objects.in_organization(request.user.organization).order_by("name"))
     for client in found:
-        client.role_names = [SPECS[key].name for key in client.role_keys if key in SPECS]
+        client.roles = [SPECS[key] for key in client.role_keys if key in SPECS]
+        client.role_names = [spec.name for spec in client.roles]
     return found
 
 

@@ -30,6 +30,21 @@ class RoleGroup(models.TextChoices):
     MEMBERSHIP = "membership", "Membership role"
 
 
+class RoleKind(models.TextChoices):
+    """How a role is shown in lists: the top admin roles stand out, the rest by their group."""
+
+    TOP_ADMIN = "top_admin", "Top admin role"
+    DIRECTORY = "directory", "Directory role"
+    MEMBERSHIP = "membership", "Membership role"
+
+
+# The roles that run the organization and its users (DOMAIN.md's hierarchy): whoever holds one
+# can change other people's access, so lists show them filled with the accent colour.
+TOP_ADMIN_ROLES = frozenset(
+    {RoleKey.GLOBAL_ADMIN, RoleKey.USER_MANAGEMENT_ADMIN, RoleKey.ACCOUNT_ADMIN}
+)
+
+
 @dataclass(frozen=True)
 class RoleSpec:
     key: RoleKey
@@ -41,6 +56,13 @@ class RoleSpec:
     @property
     def name(self) -> str:
         return self.key.label
+
+    @property
+    def kind(self) -> RoleKind:
+        """Top admin role, else the role's group: what its badge looks like."""
+        if self.key in TOP_ADMIN_ROLES:
+            return RoleKind.TOP_ADMIN
+        return RoleKind(self.group.value)
 
 
 # In the order of the user-management hierarchy, then as DOMAIN.md lists them.
@@ -133,11 +155,17 @@ CATALOGUE: tuple[RoleSpec, ...] = (
 )
 
 SPECS: dict[str, RoleSpec] = {spec.key.value: spec for spec in CATALOGUE}
+NAMED: dict[str, RoleSpec] = {spec.name.casefold(): spec for spec in CATALOGUE}
 
 
 def spec(key: str) -> RoleSpec:
     """The facts of one role; KeyError for a key the catalogue does not know."""
     return SPECS[key]
+
+
+def spec_named(name: str) -> RoleSpec | None:
+    """The facts of the role of this name (as the catalogue spells it), or None."""
+    return NAMED.get(name.casefold())
 
 
 def in_catalogue_order(keys: Iterable[str]) -> list[str]:

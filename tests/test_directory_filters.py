@@ -217,7 +217,7 @@ def test_the_last_sign_in_column_says_when_or_never(client, csp, people):
     seen = timezone.localtime(people["recent"].last_login)
     assert rows[people["recent"].email] == f"{seen.day} {seen:%b %Y}"
     assert rows[people["pending"].email] == ""
-    assert '<th scope="col">Last sign-in</th>' in response.content.decode()
+    assert 'class="list-secondary-heading">Last sign-in</th>' in response.content.decode()
     assert ">Never</td>" in response.content.decode()
 
 

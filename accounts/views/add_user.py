@@ -238,6 +238,7 @@ class AddUserWizard(SessionWizardView):
     def get_context_data(self, form: Form, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(form=form, **kwargs)
         context["step_title"] = STEP_TITLES[self.steps.current]
+        context["step_titles"] = list(STEP_TITLES.values())
         context["step_url"] = step_url(self.run, self.steps.current)
         if self.steps.current == ROLES:
             context["access"] = form.access()

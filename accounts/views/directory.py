@@ -34,6 +34,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -45,6 +46,7 @@ from accounts.paging import MAX_PAGE_NUMBER
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
 from roles import rules
+from roles.catalogue import SPECS, RoleSpec
 from roles.models import RoleAssignment
 from roles.rules import Action
 
@@ -89,7 +91,7 @@ class Row:
 
     member: User
     url: str
-    role_names: list[str]
+    roles: list[RoleSpec]
     created: str
     last_sign_in: str
 
@@ -219,16 +221,27 @@ def role_names_of(members: list[User]) -> dict[int, list[str]]:
     return role_names
 
 
+def roles_of(members: list[User]) -> dict[int, list[RoleSpec]]:
+    """The catalogue's facts of each user's roles (name and kind, for the badges), in the
+    catalogue's order, in one query for all of them."""
+    roles: dict[int, list[RoleSpec]] = defaultdict(list)
+    assignments = RoleAssignment.objects.filter(user__in=members).order_by("user", "role__position")
+    for user_id, key in assignments.values_list("user", "role__key"):
+        if key in SPECS:
+            roles[user_id].append(SPECS[key])
+    return roles
+
+
 def _rows(members: list[User]) -> list[Row]:
-    """The page's users with their role names (one query for all of them)."""
-    role_names = role_names_of(members)
+    """The page's users with their roles (one query for all of them)."""
+    roles = roles_of(members)
     # One reverse() for the page, not one per row: only the user's id differs.
     url = reverse("user_detail", args=[_ANY_ID])
     return [
         Row(
             member=member,
             url=url.replace(str(_ANY_ID), str(member.public_id)),
-            role_names=role_names[member.pk],
+            roles=roles[member.pk],
             created=_day(member.created_at),
             last_sign_in=_day(member.last_login),
         )
@@ -277,6 +290,7 @@ def directory(request: HttpRequest) -> HttpResponse:
         # A Paginator over the known count: it counts nothing itself.
         page = Page(members, number, Paginator(range(count), per_page))
     state = _state_query(filterset, sort, per_page)
+    can_add_user = rules.can(request.user, Action.ADD_USER)
     return render(
         request,
         "accounts/directory.html",
@@ -293,7 +307,8 @@ def directory(request: HttpRequest) -> HttpResponse:
             "page_query": state,
             "sort_query": _without(state, "sort"),
             "export_query": _without(state, "per_page"),
-            "can_add_user": rules.can(request.user, Action.ADD_USER),
+            "can_add_user": can_add_user,
+            "empty": None if members else _empty_state(filterset, can_add_user),
             # Checkboxes and the bulk actions only for those who may take one on someone.
             "bulk_form": (
                 BulkActionForm(actor=request.user, matching=count)
@@ -303,6 +318,38 @@ def directory(request: HttpRequest) -> HttpResponse:
             "bulk_filters": filterset.applied().items(),
         },
     )
+
+
+def _empty_state(filterset: DirectoryFilter, can_add_user: bool) -> dict[str, object]:
+    """What the directory says when the page has nobody, and the next step: clear the filters,
+    or add the first users (offered only to those who may add)."""
+    if filterset.narrows:
+        query = filterset.applied().get("q", "")
+        filtered = any(filterset.applied().get(name) for name in ("role", "status", "last_sign_in"))
+        return {
+            "icon": "magnifying-glass",
+            "text": format_html(
+                "No user matches{}{}.",
+                format_html(" “<bdi>{}</bdi>”", query) if query else "",
+                " with these filters" if filtered else "",
+            ),
+            "detail": "Check the spelling, or search by another part of the name or email.",
+            "action_url": reverse("directory"),
+            "action_label": "Clear the search and filters",
+        }
+    empty: dict[str, object] = {
+        "icon": "users",
+        "text": "No users yet.",
+        "detail": "The people of your organization are listed here once they are added.",
+    }
+    if can_add_user:
+        empty |= {
+            "action_url": reverse("add_user"),
+            "action_label": "Add user",
+            "secondary_url": reverse("import_users"),
+            "secondary_label": "Add users from CSV",
+        }
+    return empty
 
 
 def _without(query: QueryDict, name: str) -> QueryDict:
