@@ -149,6 +149,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "bootstrap",
+    "django_htmx",
     "csp",
     "partnerhub",
     "accounts",
@@ -180,6 +181,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.htmx: whether a page was asked for by htmx (the side panel), to answer a partial.
+    "django_htmx.middleware.HtmxMiddleware",
     # request.user.is_verified(): whether this session passed its second factor (django-otp's
     # middleware, answered from the session: mfa.middleware.VerifiedSessionMiddleware).
     "mfa.middleware.VerifiedSessionMiddleware",
