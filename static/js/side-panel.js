@@ -24,7 +24,8 @@
     "click",
     function (event) {
       var link = event.target.closest && event.target.closest(LINK);
-      if (link && (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey)) {
+      var modified = event.ctrlKey || event.metaKey || event.shiftKey || event.altKey;
+      if (link && (modified || event.button !== 0)) {
         event.stopPropagation();
       }
     },
