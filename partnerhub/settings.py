@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "django_filters",
     "bootstrap",
     "heroicons",
+    "django_htmx",
     "csp",
     "partnerhub",
     "accounts",
@@ -181,6 +182,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.htmx: whether a page was asked for by htmx (the side panel), to answer a partial.
+    "django_htmx.middleware.HtmxMiddleware",
     # request.user.is_verified(): whether this session passed its second factor (django-otp's
     # middleware, answered from the session: mfa.middleware.VerifiedSessionMiddleware).
     "mfa.middleware.VerifiedSessionMiddleware",

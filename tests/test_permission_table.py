@@ -7,7 +7,7 @@ test_every_url_is_in_the_table walks the URLconf and fails when a URL is missing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from django.http import QueryDict
@@ -40,6 +40,11 @@ class Row:
     too_low_role: str = "member"
     target: str | None = None  # which of the cast the URL names, if any
     api: bool = False  # called with an API client's token holding the role's roles, not signed in
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. htmx's, for a page's partial
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.name}" + (" (htmx)" if self.headers else "")
 
 
 SIGNED_IN = 302  # anonymous: sent to sign in
@@ -47,6 +52,7 @@ NO_TOKEN = 401  # an API or SCIM call without a token
 API_CLIENT = "api_client"  # a row's target: a client of the organization, not a user
 NOT_MINE = 404
 FORBIDDEN = 403
+HTMX = {"HX-Request": "true"}  # what htmx sends: the side panel's request for a user's page
 
 TABLE = [
     Row("home", "get", {ANON: SIGNED_IN, OUTSIDER: 200, TOO_LOW: 200, ALLOWED: 200}),
@@ -147,6 +153,23 @@ TABLE = [
         {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
         allowed_role="mpn_admin",
         target="billing_admin",
+    ),
+    # The same page's content for the directory's side panel (htmx): decided exactly alike.
+    Row(
+        "user_detail",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        allowed_role="mpn_admin",
+        target="billing_admin",
+        headers=HTMX,
+    ),
+    Row(
+        "user_detail",
+        "get",
+        {ANON: SIGNED_IN, OUTSIDER: NOT_MINE, TOO_LOW: FORBIDDEN, ALLOWED: 200},
+        too_low_role="billing_admin",
+        target="global_admin",
+        headers=HTMX,
     ),
     Row(
         "edit_user",
@@ -855,7 +878,7 @@ def visitor(client, csp: Cast, outsider, row: Row, kind: str):
 
 def cases() -> list:
     return [
-        pytest.param(row, kind, status, id=f"{row.method} {row.name} as {kind} ({status})")
+        pytest.param(row, kind, status, id=f"{row.label} as {kind} ({status})")
         for row in TABLE
         for kind, status in row.expected.items()
     ]
@@ -926,7 +949,7 @@ def test_permission_table(client, csp, outsider, row, kind, status):
         response = caller.call(row.method, url, body or None)
     else:
         visitor(client, csp, outsider, row, kind)
-        response = getattr(client, row.method)(url, body)
+        response = getattr(client, row.method)(url, body, headers=row.headers)
 
     assert response.status_code == status, response.content[:500]
     if row.api and status >= 400:

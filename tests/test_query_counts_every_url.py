@@ -97,13 +97,13 @@ def queries(row: Row, kind: str, extra: int) -> tuple[int, int]:
         client = Client()
         client.force_login(getattr(cast, row.allowed_role if kind == ALLOWED else row.too_low_role))
         with CaptureQueriesContext(connection) as captured:
-            response = getattr(client, row.method)(url, body)
+            response = getattr(client, row.method)(url, body, headers=row.headers)
     return len(captured), response.status_code
 
 
 def cases() -> list:
     return [
-        pytest.param(row, kind, id=f"{row.method} {row.name} as {kind} ({row.allowed_role})")
+        pytest.param(row, kind, id=f"{row.label} as {kind} ({row.allowed_role})")
         for row in TABLE
         for kind in (ALLOWED, TOO_LOW)
         # Rows whose visitors all get the same answer (anonymous pages, 405) are walked once.

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -137,7 +138,8 @@ def _why_no_action(actor: User, target: User, actions: dict[str, PageAction]) ->
 @login_required
 @require_GET
 def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """A user's details, roles and history, with the actions the actor may take on them."""
+    """A user's details, roles and history, with the actions the actor may take on them: the full
+    page, or its content alone for the directory's side panel."""
     target = user_in_directory(request, public_id)
     with_roles(target)
     prefetch_related_objects([target], "created_by")
@@ -156,9 +158,13 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         or may_resend_invitation
         or any(a.allowed or a.blocked_by_last_global_admin for a in actions.values())
     )
-    return render(
+    # The directory's side panel asks with htmx (HX-Request): the same page's content without
+    # the layout, decided exactly as the full page. Vary keeps a cache from answering one with
+    # the other; htmx restoring a page from history wants the whole page.
+    panel = request.htmx and not request.htmx.history_restore_request
+    response = render(
         request,
-        "accounts/user/detail.html",
+        "accounts/user/panel.html" if panel else "accounts/user/detail.html",
         {
             "shown_user": target,
             "assignments": target.role_assignments.all(),
@@ -176,6 +182,8 @@ def user_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "history_length": HISTORY_LENGTH,
         },
     )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 # Edit details

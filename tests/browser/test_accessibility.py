@@ -290,6 +290,19 @@ def bulk_result(page: object, base_url: str) -> None:
     expect(page.get_by_test_id("bulk-result")).to_be_visible()
 
 
+def side_panel(email: str) -> Drive:
+    """User management, searching for the user by email, their page open in the side panel."""
+
+    def drive(page: object, base_url: str) -> None:
+        user = User.objects.get(email=email)
+        page.goto(base_url + reverse("directory") + f"?q={email}")
+        page.get_by_role("link", name=user.get_full_name(), exact=True).click()
+        expect(page.get_by_role("dialog", name=user.get_full_name())).to_be_visible()
+        expect(page.get_by_test_id("user-panel-title")).to_be_focused()
+
+    return drive
+
+
 BULK_REACTIVATE = "?action=reactivate&scope=matching&status=deactivated"
 BULK_DEACTIVATE = "?action=deactivate&scope=matching&status=active"
 
@@ -388,6 +401,12 @@ PAGES: list[Visit] = [
     ),
     Visit(GLOBAL_ADMIN, at("deactivate_user", user="john.smith@contoso.example"), "Deactivate"),
     Visit(GLOBAL_ADMIN, at("user_detail", user="john.smith@contoso.example"), "A user's page"),
+    Visit(GLOBAL_ADMIN, side_panel("john.smith@contoso.example"), "A user in the side panel"),
+    Visit(
+        GLOBAL_ADMIN,
+        side_panel("globaladmin@contoso.example"),
+        "The last Global admin in the side panel (actions disabled, with the reason)",
+    ),
     Visit(
         GLOBAL_ADMIN,
         at("user_detail", user="globaladmin@contoso.example"),

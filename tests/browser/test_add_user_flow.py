@@ -127,6 +127,7 @@ def test_an_mpn_partner_admin_reads_the_directory_and_buys_maps(page, demo, shoo
     open_settings(page, "User management")
     expect(page.get_by_role("link", name="Add user")).to_have_count(0)
     page.get_by_role("link", name="Megan Bowen").click()
+    expect(page.get_by_role("dialog", name="Megan Bowen")).to_be_visible()  # the side panel
     for action in ("Edit roles", "Edit details", "Reset password", "Deactivate", "Delete user"):
         expect(page.get_by_role("link", name=action)).to_have_count(0)
         expect(page.get_by_role("button", name=action)).to_have_count(0)
