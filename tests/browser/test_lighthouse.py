@@ -27,13 +27,12 @@ from uuid import UUID, uuid4
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.views.add_user import RUNS, step_url
 from roles.catalogue import RoleKey
-from tests.browser.conftest import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import BROWSER_TEST, CHROMIUM, CHROMIUM_ARGS, verified_session
 
 pytestmark = [BROWSER_TEST, pytest.mark.lighthouse]
 
@@ -133,15 +132,6 @@ def run_lighthouse(url: str, page: str, form_factor: str, cookie: str, folder: P
         if result["categories"][category]["score"] is not None
     }
     return Report(page, form_factor, scores, audit_lines(result), seconds)
-
-
-def verified_session(admin: User) -> tuple[Client, str]:
-    """A real signed-in session of the admin, past the second factor (tests/conftest.py makes
-    force_login verify the session with the admin's authenticator app), and its cookie."""
-    client = Client()
-    client.force_login(admin)
-    name = settings.SESSION_COOKIE_NAME
-    return client, f"{name}={client.cookies[name].value}"
 
 
 def test_main_pages_meet_lighthouses_bars(demo):
