@@ -102,6 +102,18 @@ def shoot() -> object:
     return take
 
 
+def verified_session(admin: object) -> tuple[object, str]:
+    """A real signed-in session of the admin, past the second factor (tests/conftest.py makes
+    force_login verify the session with the admin's authenticator app), and its cookie."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin)
+    name = settings.SESSION_COOKIE_NAME
+    return client, f"{name}={client.cookies[name].value}"
+
+
 def sign_in(page: object, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
     """Both steps: the password, then (when it was right and the person has an app) the code
     the app shows now."""

@@ -3,7 +3,9 @@ person who sees it, in the states that change its markup: errors, empty results,
 
 PAGES is the list to extend: one Visit per page and state. A visit names the person, the page
 (a URL, or a function that drives the browser to the state) and what it is. The test signs each
-person in once and walks their pages; it fails with every violation of every page, by page.
+person in once and walks their pages, checking each in light and dark (the system's colour
+scheme) on a laptop's screen (1366 x 800) and a phone's (390 x 844); it fails with every
+violation of every page, by page and mode.
 """
 
 from __future__ import annotations
@@ -521,22 +523,61 @@ def sign_in_as(page: object, base_url: str, person: Person) -> None:
         expect(page.get_by_test_id("signed-in-as")).to_be_visible()
 
 
+# Each page is checked in four modes: light and dark (the system setting, which the pages'
+# dark mode follows: Playwright's color_scheme), on a laptop's screen and on a phone's. The
+# order goes from one mode to the next with one change each.
+MODES = (
+    ("light", "1366x800"),
+    ("light", "390x844"),
+    ("dark", "390x844"),
+    ("dark", "1366x800"),
+)
+SCREENS = {"1366x800": {"width": 1366, "height": 800}, "390x844": {"width": 390, "height": 844}}
+
+# The theme the page shows: Bootstrap's data-bs-theme on <html>, when the page sets one.
+THEME = "() => document.documentElement.getAttribute('data-bs-theme')"
+
+
+def at_rest(page: object) -> None:
+    """Wait until no animation runs: a colour caught halfway through a transition (a button's
+    hover after a click, a menu collapsing as the screen narrows) is neither colour."""
+    page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')")
+
+
+def in_mode(page: object, scheme: str, screen: str) -> None:
+    """The page as it is now, on this screen, with the system set to this colour scheme."""
+    page.emulate_media(color_scheme=scheme)
+    page.set_viewport_size(SCREENS[screen])
+    at_rest(page)
+    theme = page.evaluate(THEME)
+    # A page that sets a theme follows the system's setting as it changes, as the pages'
+    # dark mode does (the people in the demo keep the default: follow the system).
+    assert theme in (None, scheme), (
+        f"{page.url}: data-bs-theme is {theme!r} with the system set to {scheme}: the page "
+        "must follow matchMedia('(prefers-color-scheme: dark)') and its changes"
+    )
+
+
 @pytest.mark.parametrize("person", PEOPLE, ids=lambda person: person.name)
 def test_every_page_passes_the_accessibility_check(axe, page, demo, person):
+    # Signed in once; each page is brought to its state once (at light, 1366 x 800), then
+    # checked in each mode in place: the colour scheme and the viewport are emulated exactly
+    # as a new context would start with them, and the page follows the change as it follows
+    # a person switching their system to dark or turning their phone.
     sign_in_as(page, demo, person)
     problems: dict[str, list[Violation]] = {}
     for visit in (visit for visit in PAGES if visit.who == person):
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size(SCREENS["1366x800"])
         if callable(visit.target):
             visit.target(page, demo)
         else:
             page.goto(demo + visit.target)
         page.wait_for_load_state()
-        # A colour caught halfway through a transition (a button's hover after a click) is
-        # neither colour: check the page at rest.
-        page.wait_for_function(
-            "() => document.getAnimations().every((a) => a.playState !== 'running')"
-        )
-        found = axe.violations(page, disabled_rules=visit.disabled_rules)
-        if found:
-            problems[f"{visit.description} ({page.url.removeprefix(demo)})"] = found
+        for scheme, screen in MODES:
+            in_mode(page, scheme, screen)
+            found = axe.violations(page, disabled_rules=visit.disabled_rules)
+            if found:
+                where = f"{visit.description}, {scheme}, {screen}"
+                problems[f"{where} ({page.url.removeprefix(demo)})"] = found
     assert not problems, f"Accessibility violations seen by {person.name}:\n{describe(problems)}"
