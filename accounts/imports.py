@@ -3,8 +3,9 @@ that run a file's check (a dry run that adds nobody) and its addition, each chun
 transaction of its own, are in jobs.user_imports; new users are invited by email.
 
 The file is read row by row with `csv` and handled in chunks of CHUNK_SIZE rows: one query per
-chunk finds the emails already in use, `bulk_create` writes the chunk's users and role
-assignments, and accounts.audit.record_batch appends the chunk's audit events to the
+chunk finds the emails already in use, one insert per table writes the chunk's users and role
+assignments (accounts.bulk_insert on PostgreSQL, `bulk_create` elsewhere), and
+accounts.audit.record_batch appends the chunk's audit events to the
 organization's hash chain. So memory holds one chunk of model objects, and the number of queries
 grows with the chunks, never with the rows.
 
