@@ -3,8 +3,9 @@ that run a file's check (a dry run that adds nobody) and its addition, each chun
 transaction of its own, are in jobs.user_imports; new users are invited by email.
 
 The file is read row by row with `csv` and handled in chunks of CHUNK_SIZE rows: one query per
-chunk finds the emails already in use, `bulk_create` writes the chunk's users and role
-assignments, and accounts.audit.record_batch appends the chunk's audit events to the
+chunk finds the emails already in use, one insert per table writes the chunk's users and role
+assignments (accounts.bulk_insert on PostgreSQL, `bulk_create` elsewhere), and
+accounts.audit.record_batch appends the chunk's audit events to the
 organization's hash chain. So memory holds one chunk of model objects, and the number of queries
 grows with the chunks, never with the rows.
 
@@ -36,7 +37,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSW
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import audit
+from accounts import audit, bulk_insert
 from accounts.audit import Origin
 from accounts.duplicates import lookalike_emails
 from accounts.forms.text import EmailAddressField, OneLineField
@@ -528,7 +529,8 @@ class Writer:
     def add(self, chunk: list[ImportRow]) -> list[int]:
         users = self._insert_users(chunk)
         rows = [row for row in chunk if row.valid]
-        RoleAssignment.objects.bulk_create(
+        _insert(
+            RoleAssignment,
             [
                 # By id: thousands of them, and the related objects are not needed here.
                 RoleAssignment(
@@ -540,7 +542,6 @@ class Writer:
                 for user, row in zip(users, rows, strict=True)
                 for key in row.role_keys
             ],
-            batch_size=CHUNK_SIZE,
         )
         events = []
         for user, row in zip(users, rows, strict=True):
@@ -586,13 +587,26 @@ class Writer:
             # The invitation's link sets the password: nothing to hash, in bulk or otherwise.
             user.password = unusable_password()
             users.append(user)
-        User.objects.bulk_create(users, batch_size=CHUNK_SIZE)
+        if bulk_insert.available(User):
+            for user in users:  # what User.objects.bulk_create does first
+                user.refresh_search_text()
+                user.refresh_email_skeleton()
+        _insert(User, users)
         return users
 
     def _event(self, action: str, **fields: Any) -> AuditEvent:
         return audit.unsaved_event(
             self.actor, action, organization=self.organization, origin=self.origin, **fields
         )
+
+
+def _insert(model: type[Any], objects: list[Any]) -> None:
+    """One INSERT ... SELECT FROM unnest per chunk on PostgreSQL (accounts.bulk_insert: no
+    per-field preparation by Django), bulk_create elsewhere: the same rows either way."""
+    if bulk_insert.available(model):
+        bulk_insert.insert(model, objects)
+    else:
+        model.objects.bulk_create(objects, batch_size=CHUNK_SIZE)
 
 
 def unusable_password() -> str:

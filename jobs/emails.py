@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts import bulk_insert
 from accounts.models import User
 from jobs.models import OutgoingEmail
 
@@ -73,19 +74,21 @@ def queue_invitations(users: Iterable[User], *, invited_by: object | None, base_
     inviter = person(invited_by) if invited_by is not None else None
     inviter_name = invited_by.get_full_name() if invited_by is not None else ""
 
-    rows = OutgoingEmail.objects.bulk_create(
-        [
-            OutgoingEmail(
-                user=user,
-                kind=OutgoingEmail.Kind.INVITATION,
-                invited_by=inviter,
-                inviter_name=inviter_name[:300],
-                base_url=base_url,
-            )
-            for user in users
-        ]
-    )
-    ids = [row.pk for row in rows]
+    rows = [
+        OutgoingEmail(
+            user=user,
+            kind=OutgoingEmail.Kind.INVITATION,
+            invited_by=inviter,
+            inviter_name=inviter_name[:300],
+            base_url=base_url,
+        )
+        for user in users
+    ]
+    if bulk_insert.available(OutgoingEmail):
+        # An import's chunk queues hundreds: one INSERT ... SELECT FROM unnest.
+        ids = bulk_insert.insert(OutgoingEmail, rows)
+    else:
+        ids = [row.pk for row in OutgoingEmail.objects.bulk_create(rows)]
     for start in range(0, len(ids), BATCH):
         tasks.send_invitations.enqueue(ids[start : start + BATCH])
     return len(ids)
