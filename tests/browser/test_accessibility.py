@@ -10,6 +10,7 @@ violation of every page, by page and mode.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from accounts.invitations import invitation_path
@@ -548,6 +550,16 @@ def in_mode(page: object, scheme: str, screen: str) -> None:
     """The page as it is now, on this screen, with the system set to this colour scheme."""
     page.emulate_media(color_scheme=scheme)
     page.set_viewport_size(SCREENS[screen])
+    at_rest(page)
+    # The system's change reaches the page's listener as an event: give it a moment to land
+    # (on a timeout the assertion below says what the page shows).
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(
+            "(scheme) => [null, scheme].includes("
+            "document.documentElement.getAttribute('data-bs-theme'))",
+            arg=scheme,
+            timeout=2_000,
+        )
     at_rest(page)
     theme = page.evaluate(THEME)
     # A page that sets a theme follows the system's setting as it changes, as the pages'
