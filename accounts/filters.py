@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import UserQuerySet, UserStatus
 from roles.catalogue import CATALOGUE
-from roles.models import RoleAssignment
+from roles.models import Role, RoleAssignment
 
 NO_ROLE = "none"
 NEVER = "never"
@@ -63,8 +63,13 @@ class DirectoryFilter(django_filters.FilterSet):
             return users.filter(~Exists(RoleAssignment.objects.filter(user=OuterRef("pk"))))
         # The assignment's organization too: a plan that reads the role's holders first reads
         # the organization's, on the (organization, role) index, not every organization's.
+        # The role as a scalar subquery on its id, not a join on its key: the planner then
+        # estimates the holders from the (organization, role) statistics (about a tenth of the
+        # organization) instead of a join's guess (under 1%), and walks the page's index,
+        # probing each user's assignments, rather than reading every holder and sorting them.
+        role = Role.objects.filter(key=value).values("pk")[:1]
         holds = RoleAssignment.objects.filter(
-            user=OuterRef("pk"), organization=OuterRef("organization_id"), role__key=value
+            user=OuterRef("pk"), organization=OuterRef("organization_id"), role=Subquery(role)
         )
         return users.filter(Exists(holds))
 

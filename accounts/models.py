@@ -321,6 +321,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["organization", "email_skeleton"], name="accounts_user_org_skeleton_idx"
             ),
+            # The directory filtered by "Pending invitation", by name (migration 0019): the
+            # status needs the password, so without it each match is read in the table.
+            models.Index(
+                fields=["organization", "first_name", "last_name", "id"],
+                condition=STATUS_CONDITIONS[UserStatus.PENDING_INVITATION],
+                name="accounts_user_org_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,9 +5,9 @@ Counting (a decision, also in docs/architecture.md): the organization's users ar
 exactly up to COUNT_CAP; a larger organization reads "10,000+ users", pages on with Next (no
 Last page: counting 80,000 users on every view cost 10 to 17 ms). A search's or filter's
 matches are counted up to MATCH_COUNT_CAP ("1,000+ users match"). Each count is a walk that
-stops at its cap; the page is read on the ordering's index, in order, stopping at the page, or,
-for a rare word, found on the (organization, search text) trigram index (migration 0014) and
-sorted: the planner picks by the word. Neither grows with the product's million users.
+stops at its cap, in no order, on whichever index suits the filters; when the matches are few
+(under the cap) the page is cut from them, when many it is read on the ordering's index, in
+order, stopping at the page. Neither grows with the product's million users.
 """
 
 from __future__ import annotations
@@ -167,26 +167,32 @@ def _page_of_matches(
     """The page of a search's or filter's matches, how many match (up to MATCH_COUNT_CAP), the
     page number shown and whether the count stopped at the cap.
 
-    One query reads the ids of the first MATCH_COUNT_CAP + 1 matches in the page's order: the
-    count and, for the first pages, the page itself. PostgreSQL picks how by the word: a common
-    one walks the ordering's index and stops at the cap; a rare one is found on the trigram
-    index and its few matches sorted. Only a page past the cap reads again, with an offset.
+    One query reads the ids of up to MATCH_COUNT_CAP + 1 matches, in no order: the database
+    finds them on whichever index is cheapest for the filters (the role's holders on the
+    (organization, role) index, a word on the trigram index, those never signed in on the
+    sign-in index), reading no more than the cap; sorting them all by name first cost more
+    than the rest of the page (the 27,450 Sales agents of an organization each read in the
+    table to keep the first 1,001 by name). Then:
+
+    - at most the cap match (sparse): every match is known, and the page is cut from them in
+      the page's order by the query that reads the page's rows;
+    - more (dense): the page is read on the ordering's index, walked in order and stopping
+      at the page, each user checked against the filters as it comes (a dense filter keeps
+      one in a few, so the walk is short).
     """
-    ids = list(matches.order_by(*ordering).values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1])
+    ids = list(matches.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1])
     count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
-    if not capped:
-        number = min(number, _last_page(count, per_page))
+    if capped:
+        return (
+            _page_of_users(users, matches, number, per_page, ordering, extra=1),
+            count,
+            number,
+            capped,
+        )
+    number = min(number, _last_page(count, per_page))
     offset = (number - 1) * per_page
-    if offset + per_page < len(ids) or not capped:
-        # The page, and the first user of the next one when capped (whether Next is offered).
-        end = offset + per_page + int(capped)
-        return users.filter(pk__in=ids[offset:end]), count, number, capped
-    return (
-        _page_of_users(users, matches, number, per_page, ordering, extra=1),
-        count,
-        number,
-        capped,
-    )
+    on_page = users.filter(pk__in=ids).order_by(*ordering).values("pk")[offset : offset + per_page]
+    return users.filter(pk__in=on_page), count, number, capped
 
 
 class OpenEndedPage(Page):
