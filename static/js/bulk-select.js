@@ -10,12 +10,14 @@
   // The command bar says how many are ticked, and shows the bulk actions as joined to it.
   const count = document.querySelector("[data-bulk-count]");
   const bar = document.getElementById("bulk-form");
+  const details = document.querySelector("[data-bulk-details]");
   const sync = function () {
     const ticked = rows.filter(function (box) { return box.checked; }).length;
     all.checked = ticked === rows.length;
     all.indeterminate = ticked > 0 && ticked < rows.length;
     if (count) count.textContent = ticked ? ticked + " selected" : "";
     if (bar) bar.classList.toggle("has-selection", ticked > 0);
+    if (details && ticked > 0) details.open = true;
   };
   all.addEventListener("change", function () {
     rows.forEach(function (box) { box.checked = all.checked; });

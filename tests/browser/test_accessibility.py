@@ -287,6 +287,15 @@ def audit_log_exported(page: object, base_url: str) -> None:
     ).to_be_visible()
 
 
+def bulk_actions_ticked(page: object, base_url: str) -> None:
+    """The directory with two users ticked: the bulk actions unfolded and joined to the bar."""
+    page.goto(base_url + reverse("directory"))
+    boxes = page.locator("[data-bulk-user]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    expect(page.get_by_label("Action for the selected users")).to_be_visible()
+
+
 def bulk_result(page: object, base_url: str) -> None:
     """A bulk action applied (everyone deactivated reactivated): what happened to each."""
     page.goto(base_url + reverse("bulk_confirm") + BULK_REACTIVATE)
@@ -458,6 +467,7 @@ PAGES: list[Visit] = [
     Visit(USER_ADMIN, "/users/bulk/" + BULK_DEACTIVATE, "Bulk action: confirm, some skipped"),
     Visit(USER_ADMIN, "/users/bulk/?action=assign_role&scope=picked", "Bulk action: to correct"),
     Visit(USER_ADMIN, "/users/bulk/?action=reactivate&scope=matching&status=active", "Bulk: no-op"),
+    Visit(USER_ADMIN, bulk_actions_ticked, "User management: two users ticked, bulk actions"),
     Visit(USER_ADMIN, bulk_result, "Bulk action: the result"),
     Visit(
         USER_ADMIN,

@@ -54,6 +54,9 @@ def test_all_that_match_shows_who_is_skipped_and_why(page, demo, shoot):
     page.get_by_label("Status").select_option(label="Active")
     page.get_by_role("button", name="Search").click()
 
+    # Nobody ticked: the bulk actions are folded behind their summary until opened.
+    expect(page.get_by_label("Action for the selected users")).to_be_hidden()
+    page.get_by_test_id("bulk-actions-toggle").click()
     page.get_by_label("Action for the selected users").select_option(label="Deactivate")
     page.get_by_label(re.compile(r"All \d+ that match")).check()
     page.get_by_role("button", name="Review").click()
