@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0018_audit_invitation_sent_index"),
+        ("accounts", "0019_directory_pending_index"),
     ]
 
     operations = [
