@@ -187,11 +187,34 @@ def _rows(text: str) -> Iterator[ImportRow]:
         ) from None
 
 
+NO_ROWS = "The file has a header but no users."
+
+
+def glance(text: str) -> None:
+    """What the upload request checks of a decoded file, reading only its first lines: the
+    header names the columns and a row follows it. BadFile otherwise. The rows themselves,
+    their count and the file's later lines are the check job's (scan, then the chunks): the
+    request answers at once whatever the file's size."""
+    reader = csv.reader(lines(text))
+    try:
+        header = next((cells for cells in reader if not _is_blank(cells)), None)
+        if header is None:
+            raise BadFile(EMPTY)
+        _columns(header)
+        if next((cells for cells in reader if not _is_blank(cells)), None) is None:
+            raise BadFile(NO_ROWS)
+    except csv.Error as error:
+        raise BadFile(
+            f"Line {reader.line_num} cannot be read as CSV ({error}). Save the file as CSV from "
+            "your spreadsheet and choose it again."
+        ) from None
+
+
 @dataclass(frozen=True)
 class Scan:
-    """What the upload request learns of a file in one fast pass: its rows, and whether any row
-    names Global admin (valid or not: a row invalid at the check may be valid on Add, so the
-    page asks for the password for any such row)."""
+    """What the check job learns of a file in one fast pass before its chunks: its rows, and
+    whether any row names Global admin (valid or not: a row invalid at the check may be valid
+    on Add, so the page asks for the password for any such row)."""
 
     rows: int
     names_global_admin: bool

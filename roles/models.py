@@ -88,8 +88,12 @@ def _fill_organizations(assignments: list[RoleAssignment]) -> None:
 
 
 class RoleAssignment(models.Model):
+    # No index of its own (migration 0008): the (user, role) unique constraint leads with it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+        db_index=False,
     )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments")
     granted_by = models.ForeignKey(

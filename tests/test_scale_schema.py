@@ -126,3 +126,50 @@ def test_an_assignment_written_without_its_organization_never_allows_more(csp):
     admin = User.objects.get(pk=csp.global_admin.pk)
 
     assert rules.is_last_active_global_admin(admin)
+
+
+def _constraints(cursor, table: str) -> dict:
+    return connection.introspection.get_constraints(cursor, table)
+
+
+def _single_column_indexes(table: str, column: str) -> list[str]:
+    with connection.cursor() as cursor:
+        return [
+            name
+            for name, index in _constraints(cursor, table).items()
+            if index["index"] and index["columns"] == [column]
+        ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("accounts_user", "organization_id"),
+        ("accounts_auditevent", "organization_id"),
+        ("roles_roleassignment", "user_id"),
+    ],
+)
+def test_no_index_repeats_the_first_column_of_a_composite_one(table, column):
+    # Each index is written on every row an import adds (accounts migration 0020, roles 0008).
+    assert _single_column_indexes(table, column) == []
+    with connection.cursor() as cursor:
+        leading = [
+            name
+            for name, index in _constraints(cursor, table).items()
+            if (index["index"] or index["unique"])
+            and len(index["columns"] or []) > 1
+            and index["columns"][0] == column
+        ]
+    assert leading, f"no composite index of {table} leads with {column}"
+
+
+@pytest.mark.postgresql
+def test_a_users_roles_and_an_organizations_users_and_events_are_read_on_composite_indexes(csp):
+    roles = _plan(RoleAssignment.objects.filter(user=csp.member))
+    users = _plan(User.objects.filter(organization=csp.organization).order_by())
+    events = _plan(AuditEvent.objects.filter(organization=csp.organization).order_by())
+
+    assert "roles_assignment_one_per_user_and_role" in roles
+    assert "accounts_user_org_" in users
+    assert "accounts_audit" in events

@@ -72,7 +72,6 @@ def import_users(request: HttpRequest) -> HttpResponse:
             organization=request.user.organization,
             origin=Origin.from_request(request),
             base_url=base_url_for_email(request),
-            scanned=form.scanned,
         )
         return redirect("import_users_detail", import_id=user_import.pk)
     recent = UserImport.objects.in_organization(request.user.organization).filter(
@@ -139,6 +138,9 @@ def import_users_progress(request: HttpRequest, import_id: object) -> HttpRespon
 def progress_text(user_import: UserImport) -> str:
     """The progress in words, the same on the page and from the script."""
     total = f"{user_import.rows_total:,}"
+    if user_import.state == UserImport.State.CHECKING and not user_import.rows_total:
+        # Counted by the check job before its first chunk (a second for 200,000 rows).
+        return "Checking: counting the rows."
     if user_import.state == UserImport.State.CHECKING:
         return f"Checking: {user_import.rows_checked:,} of {total} rows checked."
     if user_import.state == UserImport.State.ADDING:

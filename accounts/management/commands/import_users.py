@@ -127,10 +127,10 @@ class Command(BaseCommand):
         if no_wait:
             self.stdout.write(f"Import {user_import.pk} started: {total} rows to check.")
             return
-        user_import = self._wait(user_import, "Checking")
+        user_import = self._wait(user_import, "Checking", total)
         if user_import.state == UserImport.State.CHECKED and not dry_run:
             user_imports.confirm(user_import, acting)
-            user_import = self._wait(user_import, "Adding")
+            user_import = self._wait(user_import, "Adding", total)
         if user_import.state == UserImport.State.FAILED:
             raise CommandError(user_import.error)
         adding = user_import.state == UserImport.State.ADDED
@@ -159,15 +159,16 @@ class Command(BaseCommand):
                 "user's page says whether theirs was sent)."
             )
 
-    def _wait(self, user_import: UserImport, verb: str) -> UserImport:
-        """Follow the import's current step to its end, with a progress bar; run its job here
-        when no worker is running."""
-        bar = ProgressBar(self.stderr, user_import.rows_total, verb)
+    def _wait(self, user_import: UserImport, verb: str, total: int) -> UserImport:
+        """Follow the import's current step to its end, with a progress bar of the file's
+        total rows (counted here: the check job counts them again for the pages); run its job
+        here when no worker is running."""
+        bar = ProgressBar(self.stderr, total, verb)
         while True:
             user_import.refresh_from_db()
             bar.move_to(user_import.rows_done)
             if not user_import.working:
-                bar.move_to(user_import.rows_total)
+                bar.move_to(total)
                 return user_import
             if not workers.any_alive():
                 workers.run_import_job_here(user_import)
