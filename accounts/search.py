@@ -26,5 +26,10 @@ _UNDECOMPOSED = str.maketrans(
 def fold(text: str) -> str:
     """'Zoë  Müller' → 'zoe muller': lower case, no accents, single spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSED))
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # ASCII has no combining marks: most names and every plain email skip the walk.
+    plain = (
+        decomposed
+        if decomposed.isascii()
+        else "".join(char for char in decomposed if not unicodedata.combining(char))
+    )
     return " ".join(plain.split())
