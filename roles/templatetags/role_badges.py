@@ -2,14 +2,17 @@
 
 Lists hold roles in several shapes (the catalogue's facts, a Role row, a key, a name read from a
 CSV file); the tag finds the catalogue's facts of each without a query, so every list draws a
-role the same way from the same partial.
+role the same way.
 """
 
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from roles.catalogue import SPECS, RoleSpec, spec_named
+from partnerhub.templatetags.icons import heroicon_micro
+from roles.catalogue import SPECS, RoleKind, RoleSpec, spec_named
 
 register = template.Library()
 
@@ -27,10 +30,27 @@ def role_spec(role: object) -> RoleSpec | None:
     return None
 
 
-@register.inclusion_tag("partials/role_badge.html")
-def role_badge(role: object) -> dict[str, object]:
-    """A role's badge; an unknown role shows its text in a plain badge."""
+@register.simple_tag
+def role_badge(role: object) -> SafeString:
+    """A role's badge; an unknown role shows its text in a plain badge. Written from Python, not
+    a partial: a directory page draws one for every role of every row. The title comes first so
+    the class ends the tag."""
     found = role_spec(role)
     if found is None:
-        return {"name": str(role), "kind": "", "kind_label": "Role"}
-    return {"name": found.name, "kind": found.kind.value, "kind_label": found.kind.label}
+        return format_html(
+            '<span title="Role" data-role-kind="unknown" class="badge role-badge">{}</span>', role
+        )
+    kind = found.kind.value
+    icon = (
+        heroicon_micro("shield-check", aria_hidden="true", **{"class": "role-badge-icon"})
+        if kind == RoleKind.TOP_ADMIN
+        else ""
+    )
+    return format_html(
+        '<span title="{}" data-role-kind="{}" class="badge role-badge role-badge-{}">{}{}</span>',
+        found.kind.label,
+        kind,
+        kind,
+        icon,
+        found.name,
+    )
