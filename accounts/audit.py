@@ -23,9 +23,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import router, transaction
 
-from accounts import bulk_insert
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from roles.rules import Action, Decision, RuleRefused
 
@@ -130,36 +128,9 @@ def unsaved_event(
 def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
     """Write many new events of one organization at once, chained exactly as record() chains
     them (AuditEventQuerySet.append_to_chain, under the organization's row lock): for imports
-    that add thousands of users, where one save per event would be too slow.
-
-    On PostgreSQL the events are chained here the same way and written with one INSERT ...
-    SELECT FROM unnest (accounts.bulk_insert), without Django's per-field preparation of
-    thousands of events."""
-    if not events or not bulk_insert.available(AuditEvent):
-        return AuditEvent.objects.append_to_chain(events)
-    organization_id = events[0].organization_id
-    if organization_id is None or any(
-        event.organization_id != organization_id or not event._state.adding for event in events
-    ):
-        raise ValueError("A batch holds new events of one organization.")
-    using = router.db_for_write(AuditEvent)
-    with transaction.atomic(using=using, savepoint=False):
-        events[0]._lock_chain(using)
-        last = (
-            AuditEvent.objects.using(using)
-            .filter(organization_id=organization_id)
-            .order_by("-sequence")
-            .values_list("sequence", "hash")
-            .first()
-        )
-        sequence, previous_hash = last if last else (0, "")
-        for event in events:
-            sequence += 1
-            event.sequence, event.previous_hash = sequence, previous_hash
-            event._store_as_the_database_will()
-            event.hash = previous_hash = event.content_hash()
-        bulk_insert.insert(AuditEvent, events)
-    return events
+    that add thousands of users, where one save per event would be too slow. On PostgreSQL the
+    chain is written with one INSERT ... SELECT FROM unnest (accounts.bulk_insert)."""
+    return AuditEvent.objects.append_to_chain(events)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import bulk_insert
 from accounts.identity import canonical_email, email_skeleton
 from accounts.search import fold
 
@@ -499,6 +500,11 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
                 event.sequence, event.previous_hash = sequence, previous_hash
                 event._store_as_the_database_will()
                 event.hash = previous_hash = event.content_hash()
+            if bulk_insert.available(AuditEvent):
+                # PostgreSQL: one INSERT ... SELECT FROM unnest, without Django's per-field
+                # preparation of thousands of events.
+                bulk_insert.insert(AuditEvent, events)
+                return events
             # The refusing bulk_create above guards against unchained rows; these are chained.
             return super().bulk_create(events, batch_size=1000)
 
