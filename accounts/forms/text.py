@@ -10,7 +10,6 @@ U+200F) stay allowed: they are part of how some names are written.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from django import forms
@@ -24,28 +23,17 @@ CONTROL_CHARACTERS = (
     "text-direction override): this must be one line of plain text."
 )
 
-_NOT_ONE_LINE = {"Cc", "Zl", "Zp"}
-_DIRECTION_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
 
 # The same characters as a pattern the regular expression engine scans in C (a CSV import checks
 # millions of characters): Cc is U+0000-U+001F and U+007F-U+009F, Zl U+2028, Zp U+2029, for good
-# (Unicode's stability policy), then the overrides. tests/test_text_fields.py holds the two equal
-# over every code point.
+# (Unicode's stability policy), then the overrides. tests/test_text_fast_paths.py holds them
+# equal to the categories over every code point.
 _NOT_PLAIN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def has_control_characters(value: str) -> bool:
     """Control characters or direction overrides in the text?"""
     return _NOT_PLAIN_ONE_LINE.search(value) is not None
-
-
-def _by_category(value: str) -> bool:
-    """has_control_characters as Unicode's categories define it (the reference of the test)."""
-    return any(
-        unicodedata.category(char) in _NOT_ONE_LINE or char in _DIRECTION_OVERRIDES
-        for char in value
-    )
 
 
 class _OneLine:
