@@ -375,3 +375,21 @@ def test_a_recovery_code_of_digits_only_is_still_a_recovery_code(client, person)
 
     assert send_code(client, digits_only).status_code == 302
     assert len(codes) == 10
+
+
+def test_views_read_the_user_itself_not_its_lazy_wrappers(client, csp):
+    """The middleware hands the views the user loaded once (mfa.middleware.resolved): the
+    rulebook reads it dozens of times a page, and through the wrappers each read cost more."""
+    client.force_login(csp.global_admin)
+    response = client.get(reverse("directory"))
+    assert response.status_code == 200
+    user = response.wsgi_request.user
+    assert type(user) is User
+    assert user.pk == csp.global_admin.pk
+    assert user.is_verified()
+
+
+def test_a_signed_out_visitor_is_anonymous_as_before(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert not response.wsgi_request.user.is_authenticated
