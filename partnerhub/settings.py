@@ -363,6 +363,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 33 * 1024 * 1024
 # Messages stay on the server: one of them may carry a temporary password, shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# Django's form renderer, with selects and inputs drawn in Python (partnerhub.forms_rendering).
+FORM_RENDERER = "partnerhub.forms_rendering.WidgetRenderer"
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
