@@ -11,6 +11,7 @@ from datetime import date, datetime
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -26,11 +27,10 @@ def when(value: datetime | None) -> SafeString | str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    return format_html(
-        '<time datetime="{}">{}</time>',
-        local.isoformat(timespec="seconds"),
-        date_format(local, MOMENT),
-    )
+    # MOMENT written out: date_format parses the format on every call, and a user's history
+    # shows fifty moments. "M" is DateFormat.M: the month's translated abbreviation, titled.
+    shown = f"{local.day} {MONTHS_3[local.month].title()} {local.year}, {local:%H:%M}"
+    return format_html('<time datetime="{}">{}</time>', local.isoformat(timespec="seconds"), shown)
 
 
 @register.simple_tag
