@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.history import Change
+from accounts.models import AuditAction, AuditOutcome
 from partnerhub.templatetags.when import when
 
 if TYPE_CHECKING:
@@ -44,6 +45,15 @@ def change_line(change: Change) -> SafeString:
     return format_html("{}: {}", change.label, words)
 
 
+def _label(choices: type[AuditAction | AuditOutcome], value: str) -> str:
+    """What get_FOO_display() says, from the choices' enum: Django's method builds a dict of
+    every choice on each call, twice a row."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 ROW = (
     '<tr role="row" data-testid="audit-event">'
     '<td role="cell" class="text-nowrap tabular" data-label="Time">{}</td>'
@@ -60,7 +70,7 @@ def _outcome(entry: LogEntry) -> SafeString:
     event = entry.event
     if not entry.refused:
         return format_html(
-            '<span class="badge text-bg-secondary">{}</span>', event.get_outcome_display()
+            '<span class="badge text-bg-secondary">{}</span>', _label(AuditOutcome, event.outcome)
         )
     repeats = reason = ""
     if event.repeats:
@@ -89,7 +99,7 @@ def _row(entry: LogEntry) -> SafeString:
     return format_html(
         ROW,
         when(event.created_at),
-        event.get_action_display(),
+        _label(AuditAction, event.action),
         _outcome(entry),
         event.actor_label,
         format_html("<bdi>{}</bdi>", event.target_label) if event.target_label else NOTHING,
