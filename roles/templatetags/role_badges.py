@@ -7,6 +7,8 @@ role the same way.
 
 from __future__ import annotations
 
+from functools import cache
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -40,6 +42,12 @@ def role_badge(role: object) -> SafeString:
         return format_html(
             '<span title="Role" data-role-kind="unknown" class="badge role-badge">{}</span>', role
         )
+    return _badge(found)
+
+
+@cache
+def _badge(found: RoleSpec) -> SafeString:
+    """The catalogue's roles are few and fixed: each badge is drawn once per process."""
     kind = found.kind.value
     icon = (
         heroicon_micro("shield-check", aria_hidden="true", **{"class": "role-badge-icon"})
