@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django import template
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.history import Change
 from accounts.models import AuditAction, AuditOutcome
+from partnerhub.markup import fill, joined
 from partnerhub.templatetags.when import when
 
 if TYPE_CHECKING:
@@ -32,17 +32,17 @@ NOTHING = mark_safe('<span class="text-body-secondary">—</span>')
 @register.simple_tag
 def change_line(change: Change) -> SafeString:
     if change.is_difference:
-        items = [format_html("+&nbsp;<bdi>{}</bdi>", item) for item in change.added] + [
-            format_html("&minus;&nbsp;<bdi>{}</bdi>", item) for item in change.removed
+        items = [fill("+&nbsp;<bdi>{}</bdi>", item) for item in change.added] + [
+            fill("&minus;&nbsp;<bdi>{}</bdi>", item) for item in change.removed
         ]
-        words = format_html_join(", ", "{}", ((item,) for item in items))
+        words = joined(", ", items)
     elif change.before is not None and change.after is not None:
-        words = format_html("from <bdi>{}</bdi> to <bdi>{}</bdi>", change.before, change.after)
+        words = fill("from <bdi>{}</bdi> to <bdi>{}</bdi>", change.before, change.after)
     elif change.after is not None:
-        words = format_html("<bdi>{}</bdi>", change.after)
+        words = fill("<bdi>{}</bdi>", change.after)
     else:
-        words = format_html("was <bdi>{}</bdi>", change.before)
-    return format_html("{}: {}", change.label, words)
+        words = fill("was <bdi>{}</bdi>", change.before)
+    return fill("{}: {}", change.label, words)
 
 
 def _label(choices: type[AuditAction | AuditOutcome], value: str) -> str:
@@ -69,12 +69,12 @@ ROW = (
 def _outcome(entry: LogEntry) -> SafeString:
     event = entry.event
     if not entry.refused:
-        return format_html(
+        return fill(
             '<span class="badge text-bg-secondary">{}</span>', _label(AuditOutcome, event.outcome)
         )
     repeats = reason = ""
     if event.repeats:
-        repeats = format_html(
+        repeats = fill(
             '<div class="small" data-testid="repeats">and {} more time{} within a minute,'
             " until {}</div>",
             event.repeats,
@@ -82,27 +82,27 @@ def _outcome(entry: LogEntry) -> SafeString:
             when(event.last_repeated_at),
         )
     if event.reason:
-        reason = format_html('<div class="small">Why: <bdi>{}</bdi></div>', event.reason)
-    return format_html('<span class="badge text-bg-danger">Refused</span>{}{}', repeats, reason)
+        reason = fill('<div class="small">Why: <bdi>{}</bdi></div>', event.reason)
+    return fill('<span class="badge text-bg-danger">Refused</span>{}{}', repeats, reason)
 
 
 def _row(entry: LogEntry) -> SafeString:
     event = entry.event
     changes = (
-        format_html(
+        fill(
             '<ul class="list-unstyled small mb-0">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((change_line(c),) for c in entry.changes)),
+            joined("", (fill("<li>{}</li>", change_line(c)) for c in entry.changes)),
         )
         if entry.changes
         else NOTHING
     )
-    return format_html(
+    return fill(
         ROW,
         when(event.created_at),
         _label(AuditAction, event.action),
         _outcome(entry),
         event.actor_label,
-        format_html("<bdi>{}</bdi>", event.target_label) if event.target_label else NOTHING,
+        fill("<bdi>{}</bdi>", event.target_label) if event.target_label else NOTHING,
         changes,
         event.ip_address or "—",
     )
@@ -110,4 +110,4 @@ def _row(entry: LogEntry) -> SafeString:
 
 @register.simple_tag
 def audit_rows(entries: Iterable[LogEntry]) -> SafeString:
-    return format_html_join("\n", "{}", ((_row(entry),) for entry in entries))
+    return joined("\n", (_row(entry) for entry in entries))
