@@ -326,7 +326,7 @@ def test_it_checks_again_on_import(csp):
 
 
 def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, monkeypatch):
-    real = audit.record_batch
+    real = audit.record_batch_values
     calls = []
 
     def fail_on_second_chunk(events):
@@ -335,7 +335,7 @@ def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, m
             raise RuntimeError("the database went away")
         return real(events)
 
-    monkeypatch.setattr(audit, "record_batch", fail_on_second_chunk)
+    monkeypatch.setattr(audit, "record_batch_values", fail_on_second_chunk)
     users = User.objects.count()
 
     with pytest.raises(through_jobs.ImportFailed, match="after 10 rows"):
@@ -349,7 +349,7 @@ def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, m
     user_import = latest()
     assert "The rows before were added" in user_import.error
     # Run again (as after a worker was killed: jobs.recovery): the rest, each row once.
-    monkeypatch.setattr(audit, "record_batch", real)
+    monkeypatch.setattr(audit, "record_batch_values", real)
     UserImport.objects.filter(pk=user_import.pk).update(state=UserImport.State.ADDING)
     monkeypatch.setattr("jobs.user_imports.CHUNK_SIZE", 10)
     user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
