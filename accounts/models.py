@@ -723,7 +723,10 @@ class AuditEvent(models.Model):
     def content_hash(self) -> str:
         """SHA-256 over the event's content and previous_hash, serialized canonically
         (event_hash)."""
-        return event_hash({name: getattr(self, name) for name in _HASHED})
+        values = self.__dict__  # the fields' values by attname, as loaded or set
+        if not values.keys() >= _HASHED_SET:  # a deferred field: load it
+            values = {name: getattr(self, name) for name in _HASHED}
+        return event_hash(values)
 
 
 # An event's fields by attname: those hashed (event_hash), those a new event is written with,
@@ -744,6 +747,7 @@ _HASHED = (
     "user_agent",
     "previous_hash",
 )
+_HASHED_SET = frozenset(_HASHED)
 _STORED = ("before", "after", "ip_address")
 _CHAINED = ("sequence", "previous_hash", "hash", *_STORED)
 _WRITTEN = tuple(
