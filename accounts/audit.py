@@ -13,16 +13,18 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, PartnerOrganization, User
 from roles.rules import Action, Decision, RuleRefused
@@ -101,28 +103,66 @@ def unsaved_event(
     organization: PartnerOrganization | None,
     target: User | None = None,
     target_label: str = "",
+    **fields: Any,
+) -> AuditEvent:
+    """The event record() writes, not yet written: record() saves it, record_batch() many.
+    `fields` as event_values takes them."""
+    target_label = target_label or _label(target)
+    target = target if target is not None and target.pk else None
+    event = AuditEvent(
+        **event_values(
+            actor,
+            action,
+            organization=organization,
+            target_id=target.pk if target is not None else None,
+            target_label=target_label,
+            **fields,
+        )
+    )
+    # The related objects the caller has, kept on the event as its arguments were before.
+    event.organization = organization
+    event.actor = actor if actor is not None and actor.pk else None
+    event.target = target
+    return event
+
+
+def event_values(
+    actor: User | None,
+    action: str,
+    *,
+    organization: PartnerOrganization | None,
+    target_id: int | None = None,
+    target_label: str = "",
     before: dict | None = None,
     after: dict | None = None,
     origin: Origin = NOWHERE,
     outcome: str = AuditOutcome.DONE,
     reason: str = "",
     actor_label: str = "",
-) -> AuditEvent:
-    """The event record() writes, not yet written: record() saves it, record_batch() many."""
-    return AuditEvent(
-        organization=organization,
-        action=action,
-        outcome=outcome,
-        reason=reason,
-        actor=actor if actor is not None and actor.pk else None,
-        actor_label=_fit(actor_label or _label(actor)),
-        target=target if target is not None and target.pk else None,
-        target_label=_fit(target_label or _label(target)),
-        before=before or {},
-        after=after or {},
-        ip_address=origin.ip_address,
-        user_agent=origin.user_agent,
-    )
+    public_id: uuid.UUID | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A new event's fields as plain values (by attname): who did what to whom, before and
+    after, from where. unsaved_event() makes an event of them; record_batch_values() writes
+    many without a model instance each. `target_label` is what str() of the target says (an
+    import's new users are known by their values, not instances); public_id and created_at,
+    when not given, are new."""
+    return {
+        "public_id": public_id or uuid.uuid4(),
+        "created_at": created_at or timezone.now(),
+        "organization_id": organization.pk if organization is not None else None,
+        "action": action,
+        "outcome": outcome,
+        "reason": reason,
+        "actor_id": actor.pk if actor is not None and actor.pk else None,
+        "actor_label": _fit(actor_label or _label(actor)),
+        "target_id": target_id,
+        "target_label": _fit(target_label),
+        "before": before or {},
+        "after": after or {},
+        "ip_address": origin.ip_address,
+        "user_agent": origin.user_agent,
+    }
 
 
 def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
@@ -131,6 +171,12 @@ def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
     that add thousands of users, where one save per event would be too slow. On PostgreSQL the
     chain is written with one INSERT ... SELECT FROM unnest (accounts.bulk_insert)."""
     return AuditEvent.objects.append_to_chain(events)
+
+
+def record_batch_values(events: list[dict[str, Any]]) -> list[int]:
+    """record_batch for events given as event_values() (a CSV import's chunk): the same chain,
+    the same rows, without a model instance per event. Returns their ids."""
+    return AuditEvent.objects.append_values_to_chain(events)
 
 
 @contextmanager

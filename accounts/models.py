@@ -335,7 +335,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_full_name()} <{self.email}>" if self.get_full_name() else self.email
+        return user_label(self.first_name, self.last_name, self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.refresh_search_text()
@@ -356,7 +356,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             raise ValidationError({"email": error.messages}) from None
 
     def refresh_search_text(self) -> None:
-        self.search_text = fold(f"{self.first_name} {self.last_name} {self.email}")
+        self.search_text = search_text(self.first_name, self.last_name, self.email)
 
     def refresh_email_skeleton(self) -> None:
         self.email_skeleton = email_skeleton(self.email)
@@ -396,6 +396,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_support_staff(self) -> bool:
         return self.is_staff and self.organization_id is None
+
+
+def user_label(first_name: str, last_name: str, email: str) -> str:
+    """What str() of a user with these values says (the audit trail's label): for rows an
+    import writes without a User instance each."""
+    full_name = f"{first_name} {last_name}".strip()
+    return f"{full_name} <{email}>" if full_name else email
+
+
+def search_text(first_name: str, last_name: str, email: str) -> str:
+    """A user's search_text (User.refresh_search_text), from plain values."""
+    return fold(f"{first_name} {last_name} {email}")
 
 
 class AuditAction(models.TextChoices):
@@ -474,32 +486,21 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
         The same chain AuditEvent.save() builds one event at a time: under the organization's
         row lock, each event gets the next sequence and the hash of the event before it. For
-        accounts.audit.record_batch (a CSV import writes thousands of events).
+        accounts.audit.record_batch; append_values_to_chain does the same for events given as
+        plain values.
         """
         if not events:
             return events
-        organization_id = events[0].organization_id
-        if organization_id is None or any(
-            event.organization_id != organization_id or not event._state.adding for event in events
-        ):
+        if any(not event._state.adding for event in events):
             raise ValueError("A batch holds new events of one organization.")
+        rows = [{name: getattr(event, name) for name in _WRITTEN} for event in events]
+        _refuse_unless_one_organization(rows)
         self._for_write = True
-        using = self.db
-        with transaction.atomic(using=using, savepoint=False):
-            events[0]._lock_chain(using)
-            last = (
-                AuditEvent.objects.using(using)
-                .filter(organization_id=organization_id)
-                .order_by("-sequence")
-                .values_list("sequence", "hash")
-                .first()
-            )
-            sequence, previous_hash = last if last else (0, "")
-            for event in events:
-                sequence += 1
-                event.sequence, event.previous_hash = sequence, previous_hash
-                event._store_as_the_database_will()
-                event.hash = previous_hash = event.content_hash()
+        with transaction.atomic(using=self.db, savepoint=False):
+            self._number_and_hash(rows)
+            for event, row in zip(events, rows, strict=True):
+                for name in _CHAINED:
+                    setattr(event, name, row[name])
             if bulk_insert.available(AuditEvent):
                 # PostgreSQL: one INSERT ... SELECT FROM unnest, without Django's per-field
                 # preparation of thousands of events.
@@ -507,6 +508,45 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
                 return events
             # The refusing bulk_create above guards against unchained rows; these are chained.
             return super().bulk_create(events, batch_size=1000)
+
+    def append_values_to_chain(self, rows: list[dict[str, Any]]) -> list[int]:
+        """append_to_chain for events given as their fields' values (by attname, as
+        accounts.audit.event_values makes them), without a model instance each: a CSV import
+        appends thousands per chunk. Each row gets its sequence, previous_hash and hash, and
+        its before, after and IP address as the database will return them. Returns the ids."""
+        if not rows:
+            return []
+        _refuse_unless_one_organization(rows)
+        self._for_write = True
+        with transaction.atomic(using=self.db, savepoint=False):
+            self._number_and_hash(rows)
+            columns = {name: [row[name] for row in rows] for name in rows[0]}
+            if bulk_insert.available(AuditEvent):
+                return bulk_insert.insert_columns(AuditEvent, columns)
+            events = [AuditEvent(**row) for row in rows]
+            # The refusing bulk_create above guards against unchained rows; these are chained.
+            super().bulk_create(events, batch_size=1000)
+            return [event.pk for event in events]
+
+    def _number_and_hash(self, rows: list[dict[str, Any]]) -> None:
+        """Under the organization's lock, number and hash new events (plain values) after the
+        last of its chain: what AuditEvent.save() does for one."""
+        organization_id = rows[0]["organization_id"]
+        using = self.db
+        AuditEvent.lock_chain(organization_id, using)
+        last = (
+            AuditEvent.objects.using(using)
+            .filter(organization_id=organization_id)
+            .order_by("-sequence")
+            .values_list("sequence", "hash")
+            .first()
+        )
+        sequence, previous_hash = last if last else (0, "")
+        as_the_database_will_store(rows)
+        for row in rows:
+            sequence += 1
+            row["sequence"], row["previous_hash"] = sequence, previous_hash
+            row["hash"] = previous_hash = event_hash(row)
 
     def update(self, **kwargs: object) -> int:
         raise TypeError("Audit events are never changed.")
@@ -646,7 +686,7 @@ class AuditEvent(models.Model):
         # Lock, read the last event and insert in one transaction, so two writers cannot both
         # append after the same event. No savepoint: a failed insert fails the whole change.
         with transaction.atomic(using=using, savepoint=False):
-            self._lock_chain(using)
+            self.lock_chain(self.organization_id, using)
             last = (
                 AuditEvent.objects.using(using)
                 .filter(organization_id=self.organization_id)
@@ -662,53 +702,113 @@ class AuditEvent(models.Model):
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are never deleted.")
 
-    def _lock_chain(self, using: str) -> None:
-        if self.organization_id is not None:
+    @classmethod
+    def lock_chain(cls, organization_id: int | None, using: str) -> None:
+        """Serialize the writers of one chain until the transaction ends."""
+        if organization_id is not None:
             # The services' lock (accounts.services.lock_organization): re-entrant within the
             # transaction, and refusals recorded outside the service's transaction take it here.
-            PartnerOrganization.objects.using(using).select_for_update().get(
-                pk=self.organization_id
-            )
+            PartnerOrganization.objects.using(using).select_for_update().get(pk=organization_id)
         elif connections[using].vendor == "postgresql":
             with connections[using].cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s)", [self.NO_ORGANIZATION_CHAIN_LOCK]
-                )
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [cls.NO_ORGANIZATION_CHAIN_LOCK])
         # SQLite serializes writers by itself; the unique constraints refuse a fork anywhere.
 
     def _store_as_the_database_will(self) -> None:
-        # Hash the values as they will read back, or the event would fail its own check.
-        for name in ("before", "after"):
-            field = self._meta.get_field(name)
-            value = json.dumps(getattr(self, name), cls=field.encoder)
-            setattr(self, name, json.loads(value, cls=field.decoder))
-        ip_field = self._meta.get_field("ip_address")
-        self.ip_address = ip_field.get_prep_value(self.ip_address) or None
+        row = {name: getattr(self, name) for name in _STORED}
+        as_the_database_will_store([row])
+        for name in _STORED:
+            setattr(self, name, row[name])
 
     def content_hash(self) -> str:
-        """SHA-256 over the event's content and previous_hash, serialized canonically.
+        """SHA-256 over the event's content and previous_hash, serialized canonically
+        (event_hash)."""
+        values = self.__dict__  # the fields' values by attname, as loaded or set
+        if not values.keys() >= _HASHED_SET:  # a deferred field: load it
+            values = {name: getattr(self, name) for name in _HASHED}
+        return event_hash(values)
 
-        actor_id and target_id are left out: deleting a user sets them to NULL (the labels keep
-        who it was), and that must not break the chain.
-        """
-        content = {
-            "public_id": str(self.public_id),
-            "sequence": self.sequence,
-            "organization": self.organization_id,
-            "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "action": self.action,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "actor_label": self.actor_label,
-            "target_label": self.target_label,
-            "before": self.before,
-            "after": self.after,
-            "ip_address": self.ip_address,
-            "user_agent": self.user_agent,
-            "previous_hash": self.previous_hash,
-        }
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+# An event's fields by attname: those hashed (event_hash), those a new event is written with,
+# those its chaining sets, and those stored otherwise than given (as_the_database_will_store).
+_HASHED = (
+    "public_id",
+    "sequence",
+    "organization_id",
+    "created_at",
+    "action",
+    "outcome",
+    "reason",
+    "actor_label",
+    "target_label",
+    "before",
+    "after",
+    "ip_address",
+    "user_agent",
+    "previous_hash",
+)
+_HASHED_SET = frozenset(_HASHED)
+_STORED = ("before", "after", "ip_address")
+_CHAINED = ("sequence", "previous_hash", "hash", *_STORED)
+_WRITTEN = tuple(
+    field.attname
+    for field in AuditEvent._meta.concrete_fields
+    if not field.primary_key and field.attname not in ("sequence", "previous_hash", "hash")
+)
+
+
+def _refuse_unless_one_organization(rows: list[dict[str, Any]]) -> None:
+    # Before the batch's transaction: a refusal leaves the caller's transaction usable.
+    organization_id = rows[0]["organization_id"]
+    if organization_id is None or any(row["organization_id"] != organization_id for row in rows):
+        raise ValueError("A batch holds new events of one organization.")
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    """SHA-256 over an event's content and previous_hash (its fields' values by attname, as
+    the database returns them), serialized canonically: the chain's hash, for a model
+    instance (AuditEvent.content_hash) and for plain values (append_values_to_chain) alike.
+
+    actor_id and target_id are left out: deleting a user sets them to NULL (the labels keep
+    who it was), and that must not break the chain.
+    """
+    content = {
+        "public_id": str(event["public_id"]),
+        "sequence": event["sequence"],
+        "organization": event["organization_id"],
+        "created_at": event["created_at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": event["action"],
+        "outcome": event["outcome"],
+        "reason": event["reason"],
+        "actor_label": event["actor_label"],
+        "target_label": event["target_label"],
+        "before": event["before"],
+        "after": event["after"],
+        "ip_address": event["ip_address"],
+        "user_agent": event["user_agent"],
+        "previous_hash": event["previous_hash"],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def as_the_database_will_store(rows: list[dict[str, Any]]) -> None:
+    """Set the events' before, after and IP address (plain values) as they will read back, or
+    an event would fail its own check: the JSON through its field's encoder and decoder (one
+    round trip for all the rows: each value comes back as its own round trip gives it), the
+    address as the field stores it."""
+    for name in ("before", "after"):
+        json_field = AuditEvent._meta.get_field(name)
+        text = json.dumps([row[name] for row in rows], cls=json_field.encoder)
+        for row, value in zip(rows, json.loads(text, cls=json_field.decoder), strict=True):
+            row[name] = value
+    ip_field = AuditEvent._meta.get_field("ip_address")
+    addresses: dict[str | None, str | None] = {}
+    for row in rows:
+        address = row["ip_address"]
+        if address not in addresses:
+            addresses[address] = ip_field.get_prep_value(address) or None
+        row["ip_address"] = addresses[address]
 
 
 # The membership workspace: what the partner network gives an organization.

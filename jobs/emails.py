@@ -68,27 +68,32 @@ def queue_invitations(users: Iterable[User], *, invited_by: object | None, base_
     """An invitation for each user, sent by a worker: call inside the transaction that creates
     or resends, so a rolled-back user is never invited and a committed one always is.
     `invited_by` is the actor: a user, or an API client's actor (named, never linked)."""
+    return queue_invitations_for_ids(
+        [user.pk for user in users], invited_by=invited_by, base_url=base_url
+    )
+
+
+def queue_invitations_for_ids(
+    user_ids: list[int], *, invited_by: object | None, base_url: str
+) -> int:
+    """queue_invitations for users known by their ids (an import's chunk queues hundreds: their
+    rows are written from plain values, accounts.bulk_insert.create)."""
     from accounts.services import person
     from jobs import tasks
 
     inviter = person(invited_by) if invited_by is not None else None
     inviter_name = invited_by.get_full_name() if invited_by is not None else ""
-
-    rows = [
-        OutgoingEmail(
-            user=user,
-            kind=OutgoingEmail.Kind.INVITATION,
-            invited_by=inviter,
-            inviter_name=inviter_name[:300],
-            base_url=base_url,
-        )
-        for user in users
-    ]
-    if bulk_insert.available(OutgoingEmail):
-        # An import's chunk queues hundreds: one INSERT ... SELECT FROM unnest.
-        ids = bulk_insert.insert(OutgoingEmail, rows)
-    else:
-        ids = [row.pk for row in OutgoingEmail.objects.bulk_create(rows)]
+    count = len(user_ids)
+    ids = bulk_insert.create(
+        OutgoingEmail,
+        {
+            "user_id": user_ids,
+            "kind": [OutgoingEmail.Kind.INVITATION.value] * count,
+            "invited_by_id": [inviter.pk if inviter is not None else None] * count,
+            "inviter_name": [inviter_name[:300]] * count,
+            "base_url": [base_url] * count,
+        },
+    )
     for start in range(0, len(ids), BATCH):
         tasks.send_invitations.enqueue(ids[start : start + BATCH])
     return len(ids)

@@ -28,7 +28,7 @@ from accounts.audit import Origin
 from accounts.models import AuditAction, PartnerOrganization, User
 from accounts.services import lock_organization
 from jobs import files
-from jobs.emails import queue_invitations
+from jobs.emails import queue_invitations_for_ids
 from jobs.models import ImportChunk, StoredFile, UserImport
 from roles import rules
 from roles.rules import RuleRefused
@@ -283,9 +283,7 @@ def _add_chunk(
             row.added = False
         imports.Checker.mark_emails_in_use([row for row in chunk if row.valid])
         user_ids = writer.add(chunk)
-    queue_invitations(
-        [User(pk=pk) for pk in user_ids], invited_by=actor, base_url=user_import.base_url
-    )
+    queue_invitations_for_ids(user_ids, invited_by=actor, base_url=user_import.base_url)
 
 
 def _refuse_roles_not_grantable_now(

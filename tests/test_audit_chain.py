@@ -132,6 +132,16 @@ def test_the_hash_covers_what_the_event_says(csp):
     assert event.content_hash() != event.hash
 
 
+def test_the_hash_of_an_event_loaded_without_some_fields_loads_them(csp):
+    some_changes(csp)
+    event = AuditEvent.objects.defer("after", "user_agent").get(pk=chain(csp.organization)[0].pk)
+
+    assert event.content_hash() == event.hash
+    event = AuditEvent.objects.defer("after").get(pk=event.pk)
+    event.after = {**chain(csp.organization)[0].after, "roles": []}
+    assert event.content_hash() != event.hash
+
+
 # verify_audit on an untouched trail
 
 

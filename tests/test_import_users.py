@@ -326,7 +326,7 @@ def test_it_checks_again_on_import(csp):
 
 
 def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, monkeypatch):
-    real = audit.record_batch
+    real = audit.record_batch_values
     calls = []
 
     def fail_on_second_chunk(events):
@@ -335,7 +335,7 @@ def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, m
             raise RuntimeError("the database went away")
         return real(events)
 
-    monkeypatch.setattr(audit, "record_batch", fail_on_second_chunk)
+    monkeypatch.setattr(audit, "record_batch_values", fail_on_second_chunk)
     users = User.objects.count()
 
     with pytest.raises(through_jobs.ImportFailed, match="after 10 rows"):
@@ -349,7 +349,7 @@ def test_each_chunk_is_one_transaction_and_a_run_again_adds_the_rest_once(csp, m
     user_import = latest()
     assert "The rows before were added" in user_import.error
     # Run again (as after a worker was killed: jobs.recovery): the rest, each row once.
-    monkeypatch.setattr(audit, "record_batch", real)
+    monkeypatch.setattr(audit, "record_batch_values", real)
     UserImport.objects.filter(pk=user_import.pk).update(state=UserImport.State.ADDING)
     monkeypatch.setattr("jobs.user_imports.CHUNK_SIZE", 10)
     user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
@@ -450,6 +450,43 @@ def test_a_batch_holds_new_events_of_one_organization(csp, outsider):
         audit.record_batch(events)
     with pytest.raises(TypeError):
         AuditEvent.objects.bulk_create(events[:1])
+
+
+def test_a_batch_of_plain_values_holds_new_events_of_one_organization(csp, outsider):
+    events = [
+        audit.event_values(csp.global_admin, AuditAction.USER_EDITED, organization=org)
+        for org in (csp.organization, outsider.organization)
+    ]
+
+    with pytest.raises(ValueError, match="one organization"):
+        audit.record_batch_values(events)
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_EDITED).exists()
+
+
+def test_events_from_plain_values_are_chained_as_saved_ones(csp):
+    """The batch's events, read back, pass the check verify_audit makes of every event (the hash
+    recomputed from the model instance) and follow the events saved one at a time."""
+    audit.record(csp.global_admin, AuditAction.USER_EDITED, organization=csp.organization)
+    ids = audit.record_batch_values(
+        [
+            audit.event_values(
+                csp.global_admin,
+                AuditAction.USER_CREATED,
+                organization=csp.organization,
+                after={"email": f"p{n}@import.example", "roles": ["Sales agent"], "n": n},
+                origin=audit.Origin("2001:DB8::1", "Tests"),
+            )
+            for n in range(3)
+        ]
+    )
+    audit.record(csp.global_admin, AuditAction.USER_EDITED, organization=csp.organization)
+
+    events = list(AuditEvent.objects.filter(organization=csp.organization).order_by("sequence"))
+    assert [event.pk for event in events[-4:-1]] == ids
+    assert all(event.hash == event.content_hash() for event in events)
+    assert [event.previous_hash for event in events[1:]] == [event.hash for event in events[:-1]]
+    assert events[-2].ip_address == "2001:db8::1"
+    assert audit.verify_chains(csp.organization).intact
 
 
 # The pages
