@@ -37,4 +37,8 @@
   document.addEventListener("change", (event) => {
     if (event.target.matches("input[data-access-preview-role]")) refresh();
   });
+  // Boxes ticked before this script ran (it is deferred: on a slow page a quick tick comes
+  // first) count too: the preview shown is the server's for the boxes as sent.
+  const boxes = document.querySelectorAll("input[data-access-preview-role]");
+  if (Array.from(boxes).some((box) => box.checked !== box.defaultChecked)) refresh();
 })();

@@ -141,3 +141,22 @@ def test_an_mpn_partner_admin_reads_the_directory_and_buys_maps(page, demo, shoo
     expect(page.get_by_text("purchased", exact=False).first).to_be_visible()
     shoot(page, "12-mpn-admin-bought-maps")
     assert MapsPurchase.objects.filter(organization__partner_id="1234567").count() == 1
+
+
+def test_a_role_ticked_before_the_preview_script_ran_is_previewed(page, demo):
+    """On a slow page a box can be ticked before the deferred script listens: it still counts."""
+    sign_in(page, demo, "globaladmin@contoso.example")
+    page.goto(demo + "/users/add/")
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Last name").fill("Lovelace")
+    page.get_by_label("Email").fill("ada.lovelace@contoso.example")
+    held = []
+    page.route("**/access-preview*.js", lambda route: held.append(route))
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("MPN Partner Admin").check()  # the script is still held back
+    assert held, "the preview script was not requested"
+    preview = page.get_by_test_id("access-preview")
+    expect(preview).not_to_contain_text("Membership")
+    with page.expect_response(lambda response: "/users/add/preview/" in response.url):
+        held[0].continue_()
+    expect(preview).to_contain_text("Membership")
