@@ -1,4 +1,6 @@
-// Copy buttons: <button data-copy-target="ID"> copies the value of the element with that id.
+// Copy buttons: <button data-copy-target="ID" hidden> copies the value of the element with that id.
+// Each is shown here, once the script can act on it: a button that does nothing is never shown.
+for (const button of document.querySelectorAll("[data-copy-target]")) button.hidden = false;
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-target]");
   if (!button) return;
