@@ -27,8 +27,8 @@ def when(value: datetime | None) -> SafeString | str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    # MOMENT written out: date_format parses the format on every call, and a user's history
-    # shows fifty moments. "M" is DateFormat.M: the month's translated abbreviation, titled.
+    # MOMENT written out: date_format parses the format on every call, and a page of the audit
+    # log shows fifty moments. "M" is DateFormat.M: the month's translated abbreviation, titled.
     shown = f"{local.day} {MONTHS_3[local.month].title()} {local.year}, {local:%H:%M}"
     return format_html('<time datetime="{}">{}</time>', local.isoformat(timespec="seconds"), shown)
 
