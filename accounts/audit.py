@@ -105,8 +105,7 @@ def unsaved_event(
     target_label: str = "",
     **fields: Any,
 ) -> AuditEvent:
-    """The event record() writes, not yet written: record() saves it, record_batch() many.
-    `fields` as event_values takes them."""
+    """The event record() writes, not yet written. `fields` as event_values takes them."""
     target_label = target_label or _label(target)
     target = target if target is not None and target.pk else None
     event = AuditEvent(
@@ -165,17 +164,11 @@ def event_values(
     }
 
 
-def record_batch(events: list[AuditEvent]) -> list[AuditEvent]:
-    """Write many new events of one organization at once, chained exactly as record() chains
-    them (AuditEventQuerySet.append_to_chain, under the organization's row lock): for imports
-    that add thousands of users, where one save per event would be too slow. On PostgreSQL the
-    chain is written with one INSERT ... SELECT FROM unnest (accounts.bulk_insert)."""
-    return AuditEvent.objects.append_to_chain(events)
-
-
 def record_batch_values(events: list[dict[str, Any]]) -> list[int]:
-    """record_batch for events given as event_values() (a CSV import's chunk): the same chain,
-    the same rows, without a model instance per event. Returns their ids."""
+    """Many new events of one organization, given as event_values() (a CSV import's chunk),
+    appended to its hash chain in a few queries (AuditEventQuerySet.append_values_to_chain,
+    under the organization's row lock): the chain and the rows record() would write, without
+    a model instance per event. Returns their ids."""
     return AuditEvent.objects.append_values_to_chain(events)
 
 

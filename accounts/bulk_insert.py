@@ -1,21 +1,17 @@
 """Many new rows of one model in one statement on PostgreSQL, for the CSV import's addition.
 
-`insert(model, objects)` writes unsaved model instances (built with their defaults, as for
-`bulk_create`) with one `INSERT ... SELECT * FROM unnest(%s::type[], ...) RETURNING id`: one
-array per column, adapted by psycopg2 in C. `bulk_create` ends in the same kind of statement
-(Django 5.2), but first prepares every field of every object through the field's Python methods:
-a third of the import's addition (bench/README.md). Here the values psycopg2 takes as they are
-(text, numbers, booleans, dates, foreign keys, UUIDs) are taken from the objects unchanged; the
-others (JSON, IP addresses, anything else) still go through the field's own preparation.
+`insert_columns(model, columns)` writes rows given as plain values, one list per column, with
+one `INSERT ... SELECT * FROM unnest(%s::type[], ...) RETURNING id`: one array per column,
+adapted by psycopg2 in C, and no model instance per row (building those was a quarter of the
+addition, bench/README.md). `bulk_create` ends in the same kind of statement (Django 5.2), but
+first prepares every field of every object through the field's Python methods: a third of the
+addition. Here the values psycopg2 takes as they are (text, numbers, booleans, dates, foreign
+keys, UUIDs) are sent unchanged; JSON and IP addresses as their fields' text; anything else
+through the field's own preparation.
 
-`insert_columns(model, columns)` writes rows given as plain values, one list per column,
-without a model instance per row: building those instances was a quarter of the addition
-(bench/README.md). `create(model, columns)` is the one to call: insert_columns on PostgreSQL,
-bulk_create of instances built from the same values elsewhere.
-
-PostgreSQL only: `available()` says whether to use insert() or insert_columns(); callers keep
-`bulk_create` elsewhere (SQLite in tests and development). No signals are sent, as with
-`bulk_create`.
+`create(model, columns)` is the one to call: insert_columns on PostgreSQL (`available()`),
+bulk_create of instances built from the same values elsewhere (SQLite in tests and
+development). No signals are sent, as with `bulk_create`.
 """
 
 from __future__ import annotations
@@ -50,35 +46,15 @@ def available(model: type[models.Model]) -> bool:
     return connections[router.db_for_write(model)].vendor == "postgresql"
 
 
-def insert(model: type[models.Model], objects: Sequence[models.Model]) -> list[int]:
-    """Insert `objects` (new, of `model`, primary key an auto field) and give each its id, in
-    order, as bulk_create does (PostgreSQL returns the rows of an INSERT ... SELECT FROM
-    unnest in the arrays' order: bulk_create relies on it too). Returns the ids."""
-    if not objects:
-        return []
-    using = router.db_for_write(model)
-    columns = {}
-    for field in _fields(model):
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            columns[field.attname] = [field.pre_save(obj, add=True) for obj in objects]
-        else:
-            columns[field.attname] = [getattr(obj, field.attname) for obj in objects]
-    ids = _insert(model, columns, len(objects))
-    for obj, pk in zip(objects, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = using
-    return ids
-
-
 def insert_columns(model: type[models.Model], columns: Mapping[str, Sequence[Any]]) -> list[int]:
     """Insert new rows of `model` given as plain values, one list per column (by attname:
     `user_id`, not `user`), all of one length; returns their ids in order. For rows written by
     the thousand, where building a model instance each would take longer than inserting it.
 
     A column left out takes its field's default for every row, as a new instance would (a
-    callable default is called once per row: a UUID or a time each). The values are prepared
-    as insert() prepares an instance's."""
+    callable default is called once per row: a UUID or a time each). PostgreSQL returns the
+    rows of an INSERT ... SELECT FROM unnest in the arrays' order (bulk_create relies on it
+    too)."""
     unknown = set(columns) - {field.attname for field in _fields(model)}
     if unknown:
         raise ValueError(f"{model.__name__} has no columns {sorted(unknown)}")

@@ -481,39 +481,14 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         # Each event is chained to the one before it in AuditEvent.save(), one at a time.
         raise TypeError("Audit events are written one at a time, through accounts.audit.record.")
 
-    def append_to_chain(self, events: list[AuditEvent]) -> list[AuditEvent]:
-        """Append new events of one organization to its chain, in order, in a few queries.
-
-        The same chain AuditEvent.save() builds one event at a time: under the organization's
-        row lock, each event gets the next sequence and the hash of the event before it. For
-        accounts.audit.record_batch; append_values_to_chain does the same for events given as
-        plain values.
-        """
-        if not events:
-            return events
-        if any(not event._state.adding for event in events):
-            raise ValueError("A batch holds new events of one organization.")
-        rows = [{name: getattr(event, name) for name in _WRITTEN} for event in events]
-        _refuse_unless_one_organization(rows)
-        self._for_write = True
-        with transaction.atomic(using=self.db, savepoint=False):
-            self._number_and_hash(rows)
-            for event, row in zip(events, rows, strict=True):
-                for name in _CHAINED:
-                    setattr(event, name, row[name])
-            if bulk_insert.available(AuditEvent):
-                # PostgreSQL: one INSERT ... SELECT FROM unnest, without Django's per-field
-                # preparation of thousands of events.
-                bulk_insert.insert(AuditEvent, events)
-                return events
-            # The refusing bulk_create above guards against unchained rows; these are chained.
-            return super().bulk_create(events, batch_size=1000)
-
     def append_values_to_chain(self, rows: list[dict[str, Any]]) -> list[int]:
-        """append_to_chain for events given as their fields' values (by attname, as
-        accounts.audit.event_values makes them), without a model instance each: a CSV import
-        appends thousands per chunk. Each row gets its sequence, previous_hash and hash, and
-        its before, after and IP address as the database will return them. Returns the ids."""
+        """Append new events of one organization to its chain, in order, in a few queries: the
+        same chain AuditEvent.save() builds one event at a time (under the organization's row
+        lock, each event gets the next sequence and the hash of the event before it). The events
+        are given as their fields' values (by attname, as accounts.audit.event_values makes
+        them), without a model instance each: a CSV import appends thousands per chunk. Each
+        row gets its sequence, previous_hash and hash, and its before, after and IP address as
+        the database will return them. Returns the ids."""
         if not rows:
             return []
         _refuse_unless_one_organization(rows)
@@ -749,12 +724,6 @@ _HASHED = (
 )
 _HASHED_SET = frozenset(_HASHED)
 _STORED = ("before", "after", "ip_address")
-_CHAINED = ("sequence", "previous_hash", "hash", *_STORED)
-_WRITTEN = tuple(
-    field.attname
-    for field in AuditEvent._meta.concrete_fields
-    if not field.primary_key and field.attname not in ("sequence", "previous_hash", "hash")
-)
 
 
 def _refuse_unless_one_organization(rows: list[dict[str, Any]]) -> None:

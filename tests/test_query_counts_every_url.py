@@ -17,6 +17,7 @@ from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts import audit
 from accounts.models import AuditAction, AuditEvent, AuditOutcome, User
 from roles.catalogue import CATALOGUE, RoleKey
 from roles.models import Role, RoleAssignment
@@ -64,15 +65,14 @@ def populated_cast(extra: int) -> Cast:
         RoleAssignment(user=user, role=next(roles), organization=cast.organization)
         for user in users
     )
-    AuditEvent.objects.append_to_chain(
+    audit.record_batch_values(
         [
-            AuditEvent(
+            audit.event_values(
+                cast.global_admin,
+                AuditAction.USER_EDITED,
                 organization=cast.organization,
-                action=AuditAction.USER_EDITED,
                 outcome=AuditOutcome.DONE,
-                actor=cast.global_admin,
-                actor_label=str(cast.global_admin),
-                target=user,
+                target_id=user.pk,
                 target_label=str(user),
                 before={"last_name": "Before"},
                 after={"last_name": user.last_name},
