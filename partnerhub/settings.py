@@ -395,6 +395,16 @@ if REDIS_URL:
     AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Drawn User management pages (accounts.page_cache): in each process's memory, never in Redis,
+# on every set-up. Their keys come from the database, so each process is as current as any
+# other; kept apart, a flood of distinct addresses fills at most MAX_ENTRIES pages of this
+# process (8 MB of 25-user pages, 25 MB of 100-user ones) and never evicts the sessions or
+# sign-in failure counts Redis holds.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "partnerhub-pages",
+    "OPTIONS": {"MAX_ENTRIES": 100},
+}
 
 # Error reports (the debug page, emails to admins) hide credentials in EMAIL_URL or REDIS_URL.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "partnerhub.reporting.ExceptionReporterFilter"
@@ -451,6 +461,11 @@ JOBS_MAX_RUNS = 5
 # Rows of a CSV import checked or added in one transaction (jobs.user_imports): 500 rows hold
 # the organization's lock for well under a second on PostgreSQL, even on a busy machine.
 JOBS_IMPORT_CHUNK_SIZE = env_int("JOBS_IMPORT_CHUNK_SIZE", 500) or 500
+
+# How long a drawn directory page is kept (accounts.page_cache, the "pages" cache): its key
+# changes with every change in the organization, so this bounds only what no key sees (a change
+# made outside PartnerHub, a filter relative to the clock). 0: never kept.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 
 X_FRAME_OPTIONS = "DENY"
 # Lax, not Strict: a link to PartnerHub from mail or another site should land signed in; every

@@ -248,6 +248,13 @@ def _counting_in(keys: set[str], user: Actor) -> frozenset[str]:
     return frozenset(keys)
 
 
+def remember_held_roles(user: User, keys: set[str]) -> None:
+    """What held_roles answers for the user, from their role keys read by the caller in a query
+    of its own (accounts.page_cache reads them with the organization's version): the same keys
+    held_roles would read, counted the same way."""
+    user.__dict__["_held_roles"] = _counting_in(set(keys), user)
+
+
 def forget_held_roles(user: User) -> None:
     """Drop what held_roles (and is_last_active_global_admin) remembered, after the user's
     roles changed."""

@@ -9,7 +9,7 @@ import factory.random
 import hypothesis
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
@@ -67,8 +67,9 @@ def _same_fake_data_every_run() -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     # What one test left in the cache (lockout counts, the audit trail's refusal counts) must
-    # not decide another's outcome.
-    cache.clear()
+    # not decide another's outcome; nor a page one test drew (accounts.page_cache).
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture(autouse=True)

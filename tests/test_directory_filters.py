@@ -174,12 +174,13 @@ def test_last_and_go_to_page_reach_any_page(client, csp):
 
     assert "page=3" in last
     assert "status=active" in last
-    assert client.get(f"{URL}?{last}").context["page"].number == 3
+    last_page = client.get(f"{URL}?{last}")
+    assert last_page.context["page"].number == 3
     assert 'max="3"' in page
     assert "Go to page" in page
     assert jumped.context["page"].number == 2
     assert too_far.context["page"].number == 3  # past the end: the last page
-    assert emails_listed(too_far) == emails_listed(client.get(f"{URL}?{last}"))
+    assert emails_listed(too_far) == emails_listed(last_page)
 
 
 def test_the_name_sorts_as_it_is_shown_first_name_first(client, csp):

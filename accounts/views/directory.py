@@ -42,6 +42,7 @@ from accounts.bulk import actions_offered
 from accounts.filters import DirectoryFilter
 from accounts.forms.bulk import BulkActionForm
 from accounts.models import User, UserQuerySet
+from accounts.page_cache import cached_page
 from accounts.paging import MAX_PAGE_NUMBER
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
@@ -269,7 +270,15 @@ def _directory_state(request: HttpRequest) -> tuple[DirectoryFilter, DirectoryVi
 @require_GET
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
-    """Lists the organization's users; the same page, read-only, for those who change nothing."""
+    """Lists the organization's users; the same page, read-only, for those who change nothing.
+    Drawn once per change in the organization, per viewer and address (accounts.page_cache,
+    which asks the rulebook first)."""
+    return cached_page(
+        request, "directory", Action.SEE_DIRECTORY, lambda extra: _draw_directory(request, extra)
+    )
+
+
+def _draw_directory(request: HttpRequest, extra: dict[str, object]) -> HttpResponse:
     filterset, view_form, sort, per_page = _directory_state(request)
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
     users = organization_users(request)
@@ -322,6 +331,7 @@ def directory(request: HttpRequest) -> HttpResponse:
                 else None
             ),
             "bulk_filters": filterset.applied().items(),
+            **extra,
         },
     )
 
