@@ -270,8 +270,12 @@ def main(argv: list[str]) -> int:
                 f"Load: gunicorn with {serve.WORKERS} workers on {serve.HOST}:{serve.PORT}, "
                 f"DJANGO_DEBUG=false, static collected; wrk with {serve.CONNECTIONS} connections, "
                 f"{args.duration} s per page in {serve.ROUNDS} turns taken in alternation with "
-                "the other page, each after 2 s of warm-up; latency columns are wrk's median "
-                "(the median of the turns') and p99 (the highest)."
+                "the other pages, each after 2 s of warm-up; latency columns are wrk's median "
+                "(the median of the turns') and p99 (the highest). The User management page is "
+                "asked at one address (served from its page cache after the first request, as "
+                "between two changes in the organization) and at a new address every request "
+                "(drawn every time, as after a change). In-process pages are timed drawn (the "
+                "page cache off)."
             )
 
     imports = None
@@ -308,7 +312,9 @@ def main(argv: list[str]) -> int:
 
 
 def load_test(serve, wrk: str, actors, seconds: int) -> tuple:
-    """The trivial view and the User management page, in turn, under the same gunicorn."""
+    """The trivial view, the User management page (served from its page cache after the first
+    request, as between two changes) and the same page drawn for every request, in turn, under
+    the same gunicorn."""
     from django.conf import settings
 
     from bench.measure import signed_in_client
@@ -316,11 +322,11 @@ def load_test(serve, wrk: str, actors, seconds: int) -> tuple:
     client = signed_in_client(actors.global_admin)
     name = settings.SESSION_COOKIE_NAME
     cookie = f"{name}={client.cookies[name].value}"
-    paths = ["/bench/ok/", "/users/"]
+    paths = ["/bench/ok/", "/users/", f"/users/?{serve.DRAWN}"]
     with serve.Server() as server:
         for path in paths:
             server.check_signed_in(path, cookie)
-        print(f"  wrk {' and '.join(paths)}, {seconds} s each...", flush=True)
+        print(f"  wrk {', '.join(paths)}, {seconds} s each...", flush=True)
         results = serve.alternate(wrk, server, paths, cookie, seconds)
     for result in results:
         print(

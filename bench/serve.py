@@ -35,6 +35,17 @@ LUA = """
 wrk.headers["Cookie"] = "{cookie}"
 wrk.headers["X-Forwarded-Proto"] = "https"
 """
+# A path ending in DRAWN is asked with a new number after it on every request: a new address
+# each time, so the directory is drawn for every one of them, never served from its page cache
+# (accounts.page_cache), as after a change in the organization.
+DRAWN = "drawn="
+LUA_DRAWN = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, wrk.path .. counter)
+end
+"""
 
 
 @dataclass
@@ -221,6 +232,8 @@ def run_wrk(wrk: str, server: Server, path: str, cookie: str, seconds: int) -> L
     """A short warm-up, then `seconds` of `CONNECTIONS` connections requesting `path`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(cookie=cookie.replace('"', "")))
+        if path.endswith(DRAWN):
+            script.write(LUA_DRAWN)
     try:
         base = [wrk, "-t1", f"-c{CONNECTIONS}", "-s", script.name, "--latency"]
         subprocess.run(  # noqa: S603 (wrk, our arguments)

@@ -178,6 +178,8 @@ def test_it_measures_pages_with_numbers_and_query_counts(
         "admin_search",
         "reference_search",
     ]
+    # Timed drawn, every request: the page cache's 3 queries would be a page served, not drawn.
+    assert timings[0].queries > 3
     for timing in timings:
         assert not timing.error
         assert timing.status == 200
@@ -234,6 +236,19 @@ Running 10s test @ http://127.0.0.1:8101/users/
 Requests/sec:     49.95
 Transfer/sec:    716.00KB
 """
+
+
+def test_the_load_target_is_the_page_at_one_address_and_the_page_drawn_is_reported() -> None:
+    trivial = serve.LoadResult("/bench/ok/", 500.0, 3.0, 6.0, 5000, 0, 10.0)
+    kept = serve.LoadResult("/users/", 300.0, 5.0, 9.0, 3000, 0, 10.0)
+    drawn = serve.LoadResult(f"/users/?{serve.DRAWN}", 90.0, 20.0, 30.0, 900, 0, 10.0)
+    table = report.markdown_table(report.rows([], (trivial, kept, drawn), None))
+    [target] = [line for line in table.splitlines() if "User management page (gunicorn" in line]
+    [reported] = [line for line in table.splitlines() if "drawn every request" in line]
+    assert "0.60 x trivial view" in target
+    assert "| met |" in target
+    assert "0.18 x trivial view" in reported
+    assert "reported" in reported
 
 
 def test_it_reads_wrk_output() -> None:
