@@ -10,7 +10,7 @@ Key-based expiry: nothing is ever deleted or invalidated. The key holds the orga
 version, read from the database on every request before any of the page's own queries, so a
 change makes a new key at once, in every process of every server, and the old entry lapses
 (PAGE_CACHE_SECONDS, or sooner: the cache keeps a bounded number of pages).
-The version is one query of three index probes (with the viewer's roles, which the rulebook
+The version is one query of three index reads (with the viewer's roles, which the rulebook
 is asked about next):
 
 - the head of the organization's audit chain (its hash, not its number: a page drawn inside a
@@ -20,8 +20,11 @@ is asked about next):
   password set, an invitation accepted, the organization edited, an import's chunk, a change in
   the support admin or through the API) writes its audit event in the same transaction
   (DOMAIN.md, Audit), so the moment the change can be read, so can the new head;
-- the organization's latest sign-in: a sign-in is not a change and is not audited, and the
-  directory shows it (the (organization, last_login) index);
+- the organization's latest sign-ins: a sign-in is not a change and is not audited, and the
+  directory shows it. The latest five (who and the latest time, on the (organization,
+  last_login) index), not the latest alone: a sign-in stamped a moment before another that
+  committed first (two at once, or app servers whose clocks differ a little) still changes
+  the five;
 - the organization's newest user: a user written without an event (a fixture, a seed) still
   shows at once (the (organization, created_at) index).
 
@@ -34,14 +37,18 @@ only part of the markup that differs per response: the page is drawn with a plac
 user's text can hold (a NUL character, refused in every field), which each response replaces with
 the request's own token. A page with a message to show is drawn, and neither read nor kept.
 
-Where it does not reach, written down: a change made behind PartnerHub's back (SQL by hand) and
-filters relative to the clock ("more than 30 days ago") show within PAGE_CACHE_SECONDS.
+Where it does not reach, written down: a change made behind PartnerHub's services (SQL by hand,
+Django's `changepassword`, `seed_demo` rewriting the demo's people), a sign-in stamped before the
+five latest, and filters relative to the clock ("more than 30 days ago") show within
+PAGE_CACHE_SECONDS. Any viewer may fill their process's pages with distinct addresses, pushing
+out others' pages: that costs their drawing again, never a wrong page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from functools import cache
 
@@ -60,12 +67,14 @@ from roles.models import Role, RoleAssignment
 
 logger = logging.getLogger(__name__)
 
-# What the templates draw where the CSRF token goes; replaced on every response. NUL cannot be
-# in any value a user can store (PostgreSQL refuses it in text; the forms refuse control
-# characters), so nothing else on a page can look like it.
-CSRF_PLACEHOLDER = "\x00csrf-token\x00"
+# What the templates draw where the CSRF token goes; replaced on every response. Random, drawn
+# once per process (the cache is the process's own): a value typed into the address, which a
+# form draws back, cannot be it and so never becomes the token. Its NUL cannot be in any value a
+# user can store (PostgreSQL refuses it in text; the forms refuse control characters).
+CSRF_PLACEHOLDER = f"\x00csrf-{secrets.token_hex(16)}\x00"
+_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
 # The cache that keeps the pages (settings.CACHES: each process's memory, bounded) and the
-# largest page it keeps, in characters (a page of 25 users is about 80,000, of 100 about 230,000).
+# largest page it keeps, in bytes (a page of 25 users is about 80 kB, of 100 about 230 kB).
 CACHE = "pages"
 LARGEST = 400_000
 # Raised when what is kept changes shape, so entries of the old shape are never read.
@@ -73,10 +82,10 @@ FORMAT = 1
 
 
 def read_version(viewer: User) -> tuple[object, ...]:
-    """The version of the viewer's organization (the head of its audit chain, its latest sign-in,
-    its newest user: the module's docstring says why each) and, in the same query, the viewer's
+    """The version of the viewer's organization (the head of its audit chain, its newest user,
+    its latest sign-ins: the module's docstring says why each) and, in the same query, the viewer's
     roles, which the rulebook is asked about next (rules.remember_held_roles). Written as SQL,
-    three index probes and a join: it runs on every request, and the ORM took longer to compile
+    three short index reads and a join: it runs on every request, and the ORM took longer to compile
     it than the database to answer."""
     events, users = AuditEvent._meta.db_table, User._meta.db_table
     assignments, roles = RoleAssignment._meta.db_table, Role._meta.db_table
@@ -86,11 +95,13 @@ def read_version(viewer: User) -> tuple[object, ...]:
             f"SELECT {roles}.key,"  # noqa: S608 (table names from the models)
             f" (SELECT hash FROM {events} WHERE organization_id = %s"
             " ORDER BY sequence DESC LIMIT 1),"
-            f" (SELECT last_login FROM {users} WHERE organization_id = %s"
-            " AND last_login IS NOT NULL ORDER BY last_login DESC LIMIT 1),"
             f" (SELECT created_at FROM {users} WHERE organization_id = %s"
-            " ORDER BY created_at DESC LIMIT 1)"
+            " ORDER BY created_at DESC LIMIT 1),"
+            " recent.ids, recent.latest"
             " FROM (SELECT 1 AS one) viewer"
+            " CROSS JOIN (SELECT SUM(id) AS ids, MAX(last_login) AS latest FROM"
+            f" (SELECT id, last_login FROM {users} WHERE organization_id = %s"
+            " AND last_login IS NOT NULL ORDER BY last_login DESC LIMIT 5) latest_five) recent"
             f" LEFT JOIN {assignments} ON {assignments}.user_id = %s"
             f" LEFT JOIN {roles} ON {roles}.id = {assignments}.role_id",
             [organization_id, organization_id, organization_id, viewer.pk],
@@ -125,9 +136,9 @@ def _key(request: HttpRequest, name: str, version: tuple[object, ...]) -> str:
     return f"page:{name}:{digest}"
 
 
-def _with_token(request: HttpRequest, markup: str) -> str:
-    if CSRF_PLACEHOLDER in markup:
-        return markup.replace(CSRF_PLACEHOLDER, get_token(request))
+def _with_token(request: HttpRequest, markup: bytes) -> bytes:
+    if _PLACEHOLDER_BYTES in markup:
+        return markup.replace(_PLACEHOLDER_BYTES, get_token(request).encode())
     return markup
 
 
@@ -151,7 +162,7 @@ def cached_page(
     markup = _read(key)
     if markup is None:
         response = draw({"csrf_token": CSRF_PLACEHOLDER})
-        markup = response.content.decode(response.charset)
+        markup = response.content  # kept as the bytes sent: nothing decoded or encoded again
         if response.status_code != 200:
             response.content = _with_token(request, markup)
             return response
@@ -163,7 +174,7 @@ def cached_page(
 # page its drawing, logged, never the page itself.
 
 
-def _read(key: str) -> str | None:
+def _read(key: str) -> bytes | None:
     try:
         return caches[CACHE].get(key)
     except Exception:
@@ -171,7 +182,7 @@ def _read(key: str) -> str | None:
         return None
 
 
-def _keep(key: str, markup: str, seconds: int) -> None:
+def _keep(key: str, markup: bytes, seconds: int) -> None:
     try:
         if len(markup) <= LARGEST:
             caches[CACHE].set(key, markup, seconds)

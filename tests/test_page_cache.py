@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages.constants import SUCCESS
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import page_cache, services
 from accounts.audit import Origin
@@ -287,3 +289,27 @@ def test_a_page_larger_than_the_cache_keeps_is_drawn_every_time(client, csp, mon
     _, first = _get(client)
     _, second = _get(client)
     assert first == second > SERVED
+
+
+def test_text_shaped_like_the_placeholder_in_the_address_never_becomes_the_token(client, csp):
+    """A search box draws back what the address said: a crafted link must not make it show the
+    admin's CSRF token (which Search would then put in the address, the history and logs)."""
+    client.force_login(csp.global_admin)
+    for guess in ("\x00csrf-token\x00", f"\x00csrf-{'0' * 32}\x00"):
+        page = client.get(reverse("directory"), {"q": guess}).content.decode()
+        [token, *_] = TOKEN.findall(page)
+        search_box = re.search(r'<input[^>]*id="id_q"[^>]*>', page).group(0)
+        assert token not in search_box
+
+
+def test_a_sign_in_stamped_before_the_latest_one_still_shows(client, csp):
+    """Two sign-ins at once, or app servers whose clocks differ: the one committed last may carry
+    the earlier time. The latest five sign-ins are in the version, not the latest alone."""
+    User.objects.filter(pk=csp.second_global_admin.pk).update(
+        last_login=timezone.now() + timedelta(minutes=2)
+    )
+    client.force_login(csp.global_admin)
+    _get(client)
+    Client().force_login(csp.member)  # stamped now: before the second Global admin's
+    page, _ = _get(client)
+    assert ">Never<" not in _row(page, csp.member.email)
