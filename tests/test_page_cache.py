@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.page_cache import CSRF_PLACEHOLDER
 from roles import services as role_services
 from roles.catalogue import RoleKey
+from roles.models import RoleAssignment
 from tests.conftest import Cast
 from tests.factories import UserFactory
 from tests.imports_through_jobs import add
@@ -313,3 +314,12 @@ def test_a_sign_in_stamped_before_the_latest_one_still_shows(client, csp):
     Client().force_login(csp.member)  # stamped now: before the second Global admin's
     page, _ = _get(client)
     assert ">Never<" not in _row(page, csp.member.email)
+
+
+def test_the_rulebook_is_asked_on_every_request_though_the_page_is_kept(client, csp):
+    client.force_login(csp.user_admin)
+    _get(client)
+    _get(client)  # served from the cache
+    # The role taken away behind the services' back: no event, the same version, the same key.
+    RoleAssignment.objects.filter(user=csp.user_admin).delete()
+    assert client.get(reverse("directory")).status_code == 403
