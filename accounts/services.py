@@ -352,6 +352,14 @@ def end_sessions(user: User) -> None:
     user.save(update_fields=["session_generation"])
 
 
+# The fields of a user that update_user_details does not write.
+_NOT_EDITED = [
+    field.name
+    for field in User._meta.concrete_fields
+    if field.name not in {"first_name", "last_name", "email"}
+]
+
+
 def update_user_details(
     actor: User,
     target: User,
@@ -389,7 +397,9 @@ def update_user_details(
             last_name.strip(),
             email,
         )
-        target.full_clean(exclude=["password"], validate_constraints=False)
+        # Only what this change writes: the other fields are as stored, and checking them again
+        # asked the database whether the organization, the creator and the public id exist.
+        target.full_clean(exclude=_NOT_EDITED, validate_constraints=False)
         after = snapshot(target)
         if after == before:
             return target

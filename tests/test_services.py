@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Max
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import audit, services
@@ -1186,3 +1188,30 @@ def test_it_rolls_the_change_back_when_its_audit_record_cannot_be_written(csp, m
 
     assert database_state() == before
     assert events_after(mark) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("first_name", "x" * 151), ("last_name", "y" * 151), ("first_name", "")]
+)
+def test_editing_details_checks_what_it_writes_and_writes_nothing_wrong(csp, field, value):
+    details = {"first_name": "Kept", "last_name": "Name", "email": csp.member.email, field: value}
+    with pytest.raises(ValidationError) as refused:
+        services.update_user_details(csp.global_admin, csp.member, **details)
+    assert field in refused.value.message_dict
+    csp.member.refresh_from_db()
+    assert csp.member.first_name != "Kept"
+    assert not AuditEvent.objects.filter(
+        action=AuditAction.USER_EDITED, outcome=AuditOutcome.DONE
+    ).exists()
+
+
+def test_editing_details_asks_nothing_of_the_fields_it_does_not_write(csp):
+    # The organization, the creator and the public id are as stored: validating them again
+    # asked the database whether each exists (SELECT 1 ...), three questions per edit.
+    with CaptureQueriesContext(connection) as queries:
+        services.update_user_details(
+            csp.global_admin, csp.member, first_name="New", last_name="Name", email=csp.member.email
+        )
+    assert not [query for query in queries if query["sql"].startswith('SELECT 1 AS "a"')]
+    csp.member.refresh_from_db()
+    assert csp.member.get_full_name() == "New Name"
