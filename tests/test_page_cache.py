@@ -145,14 +145,18 @@ def _row(page: str, email: str) -> str | None:
     return None
 
 
-def _member_renamed(csp: Cast) -> tuple[str, Callable[[str | None], bool]]:
+def _rename_member(csp: Cast, first_name: str, last_name: str) -> None:
     services.update_user_details(
         csp.global_admin,
         csp.member,
-        first_name="Renamed",
-        last_name="Person",
+        first_name=first_name,
+        last_name=last_name,
         email=csp.member.email,
     )
+
+
+def _member_renamed(csp: Cast) -> tuple[str, Callable[[str | None], bool]]:
+    _rename_member(csp, "Renamed", "Person")
     return csp.member.email, lambda row: row is not None and "Renamed Person" in row
 
 
@@ -231,20 +235,12 @@ def test_a_page_drawn_in_a_rolled_back_transaction_never_stands_for_a_later_chan
     place take the same position in the chain, never the same hash."""
     client.force_login(csp.global_admin)
     with transaction.atomic():
-        services.update_user_details(
-            csp.global_admin,
-            csp.member,
-            first_name="Rolled",
-            last_name="Back",
-            email=csp.member.email,
-        )
+        _rename_member(csp, "Rolled", "Back")
         rolled_back, _ = _get(client)
         transaction.set_rollback(True)
     assert "Rolled Back" in rolled_back
     csp.member.refresh_from_db()
-    services.update_user_details(
-        csp.global_admin, csp.member, first_name="Kept", last_name="Name", email=csp.member.email
-    )
+    _rename_member(csp, "Kept", "Name")
     page, _ = _get(client)
     assert "Kept Name" in page
     assert "Rolled Back" not in page
