@@ -34,8 +34,9 @@ only through audited changes, their theme is in the key), the whole address, the
 whether htmx asked, whether the session passed its second factor, and the release (the static
 files' manifest, so a deploy never serves the previous release's markup). The CSRF token is the
 only part of the markup that differs per response: the page is drawn with a placeholder no
-user's text can hold (a NUL character, refused in every field), which each response replaces with
-the request's own token. A page with a message to show is drawn, and neither read nor kept.
+stored text can hold (a NUL character, refused in every field) and no address can guess (random
+per process), which each response replaces with the request's own token. A page with a
+message to show is drawn, and neither read nor kept.
 
 Where it does not reach, written down: a change made behind PartnerHub's services (SQL by hand,
 Django's `changepassword`, `seed_demo` rewriting the demo's people), a sign-in stamped before the
