@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import page_cache, services
-from accounts.audit import Origin
 from accounts.models import User
 from accounts.page_cache import CSRF_PLACEHOLDER
 from roles import services as role_services
@@ -255,7 +254,6 @@ def test_another_organizations_change_keeps_the_page(client, csp, non_csp):
         first_name="Elsewhere",
         last_name="Changed",
         email=non_csp.member.email,
-        origin=Origin(ip_address=None, user_agent=""),
     )
     _, queries = _get(client)
     assert queries == SERVED
