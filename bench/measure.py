@@ -332,16 +332,20 @@ class CheckTiming:
 
 
 def time_last_global_admin_check(actors: Actors, runs: int = 200) -> CheckTiming:
-    """rules.other_active_global_admins(...).exists() for a Global admin of the large
-    organization: the query a Global admin's page and every change to one run (rule 4)."""
+    """rules.another_active_global_admin_exists for a Global admin of the large organization:
+    what every change to a Global admin asks (rule 4; a Global admin's page has it in its own
+    query, ANOTHER_ACTIVE_GLOBAL_ADMIN), timed from Python: the statement and its answer."""
     admin = actors.global_admin
-    query = rules.other_active_global_admins(admin.organization_id, admin.pk)
+
+    def check() -> bool:
+        return rules.another_active_global_admin_exists(admin.organization_id, admin.pk)
+
     for _ in range(5):
-        query.exists()
+        check()
     durations = []
     for _ in range(runs):
         started = time.perf_counter()
-        query.exists()
+        check()
         durations.append((time.perf_counter() - started) * 1000)
     return CheckTiming(statistics.median(durations), percentile(durations, 0.95), runs)
 

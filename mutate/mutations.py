@@ -30,6 +30,7 @@ class Mutation:
 RULES_TESTS = (
     "tests/test_mutants_rules.py",
     "tests/test_rules.py",
+    "tests/test_rules_last_admin.py",
     "tests/test_lock_rereads.py",
     "tests/test_services.py",
     "tests/test_global_admin_requests.py",
@@ -440,8 +441,8 @@ ON_A_USER = [
     ),
     rule(
         "last_global_admin_ignores_annotation",
-        "    if others is None:\n        others = other_active_global_admins",
-        "    if True:\n        others = other_active_global_admins",
+        "    if others is None:\n        others = another_active_global_admin_exists",
+        "    if True:\n        others = another_active_global_admin_exists",
         "the directory answers rule 4 in its query",
     ),
     rule(
@@ -449,6 +450,18 @@ ON_A_USER = [
         '    user.__dict__["_last_active_global_admin"] = not others\n    return not others',
         '    user.__dict__["_last_active_global_admin"] = not others\n    return bool(others)',
         "rule 4",
+    ),
+    rule(
+        "last_global_admin_counts_deactivated",
+        "[organization_id, GA.value, True, user_id]",
+        "[organization_id, GA.value, False, user_id]",
+        "rule 4 counts active Global admins only",
+    ),
+    rule(
+        "last_global_admin_counts_self",
+        "AND {assignments}.user_id <> %s LIMIT 1",
+        "AND {assignments}.user_id + 0 * %s > 0 LIMIT 1",
+        "rule 4 never counts the user themselves",
     ),
     rule(
         "manage_user_accepts_other_actions",
