@@ -317,6 +317,11 @@ class Checker:
             actor, User(organization=organization)
         )
         self.first_line_of: dict[str, int] = {}
+        # The rows found repeating an earlier line's email, {line: that line}, for the job to
+        # record (take_repeated); or, given (`repeats`), the check's record of them, read
+        # instead of the earlier rows: a part of the addition sees only its own chunks.
+        self.repeated: dict[int, int] = {}
+        self.repeats: dict[int, int] | None = None
         # Each look-alike skeleton's first valid row: (line, email).
         self.first_line_of_skeleton: dict[str, tuple[int, str]] = {}
 
@@ -344,8 +349,7 @@ class Checker:
         elif row.email == EXAMPLE_ROW[2]:
             row.errors.append(EXAMPLE_LEFT_IN)
         else:
-            # Cleaned by the field: canonical, so look-alikes that fold together meet here.
-            first = self.first_line_of.setdefault(row.email, row.line)
+            first = self._first_line_with(row)
             if first != row.line:
                 row.errors.append(f"Email: line {first} of this file has the same email.")
         if "roles" in invalid:
@@ -356,6 +360,21 @@ class Checker:
             if not self.decisions[key]:
                 row.refused.append((key, self.decisions[key].reason))
                 row.errors.append(f"Roles: {self.decisions[key].reason}")
+
+    def _first_line_with(self, row: ImportRow) -> int:
+        """The first line of the file with the row's email (its own when none before)."""
+        if self.repeats is not None:
+            return self.repeats.get(row.line, row.line)
+        # Cleaned by the field: canonical, so look-alikes that fold together meet here.
+        first = self.first_line_of.setdefault(row.email, row.line)
+        if first != row.line:
+            self.repeated[row.line] = first
+        return first
+
+    def take_repeated(self) -> dict[int, int]:
+        """The repeated emails found since the last call (a chunk's, for its record)."""
+        found, self.repeated = self.repeated, {}
+        return found
 
     @staticmethod
     def mark_emails_in_use(rows: list[ImportRow]) -> None:
@@ -554,10 +573,18 @@ class Writer:
         self.actor, self.organization, self.origin = actor, organization, origin
         self.checker = Checker(actor, organization)
         self.roles = {role.key: role for role in Role.objects.all()}
+        self.now = timezone.now()  # the chunk's time, set by insert()
 
     def add(self, chunk: list[ImportRow]) -> list[int]:
+        user_ids = self.insert(chunk)
+        self.record(chunk, user_ids)
+        return user_ids
+
+    def insert(self, chunk: list[ImportRow]) -> list[int]:
+        """The chunk's valid rows' users and role assignments; their ids, in the rows' order.
+        Their audit events are record()'s, in the same transaction."""
         # One time for the chunk's rows: they are written in one transaction.
-        now = timezone.now()
+        now = self.now = timezone.now()
         user_ids = self._insert_users(chunk, now)
         rows = [row for row in chunk if row.valid]
         assignments = [
@@ -576,7 +603,13 @@ class Writer:
                 "granted_at": [now] * count,
             },
         )
-        # Each user's creation, then each role granted to them.
+        return user_ids
+
+    def record(self, chunk: list[ImportRow], user_ids: list[int]) -> None:
+        """The audit events of the users insert() wrote: each user's creation, then each role
+        granted to them, appended to the organization's chain (its lock held)."""
+        now = self.now
+        rows = [row for row in chunk if row.valid]
         events = []
         for user_id, row in zip(user_ids, rows, strict=True):
             row.added = True
@@ -608,7 +641,6 @@ class Writer:
                 )
             ]
         )
-        return user_ids
 
     def _insert_users(self, chunk: list[ImportRow], now: datetime) -> list[int]:
         try:

@@ -74,10 +74,11 @@ def queue_invitations(users: Iterable[User], *, invited_by: object | None, base_
 
 
 def queue_invitations_for_ids(
-    user_ids: list[int], *, invited_by: object | None, base_url: str
+    user_ids: list[int], *, invited_by: object | None, base_url: str, priority: int | None = None
 ) -> int:
     """queue_invitations for users known by their ids (an import's chunk queues hundreds: their
-    rows are written from plain values, accounts.bulk_insert.create)."""
+    rows are written from plain values, accounts.bulk_insert.create). `priority`: their jobs'
+    own, when not the emails' (an import's: tasks.BULK_EMAIL_PRIORITY)."""
     from accounts.services import person
     from jobs import tasks
 
@@ -94,8 +95,11 @@ def queue_invitations_for_ids(
             "base_url": [base_url] * count,
         },
     )
+    send = tasks.send_invitations
+    if priority is not None:
+        send = send.using(priority=priority)
     for start in range(0, len(ids), BATCH):
-        tasks.send_invitations.enqueue(ids[start : start + BATCH])
+        send.enqueue(ids[start : start + BATCH])
     return len(ids)
 
 

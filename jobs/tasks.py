@@ -13,8 +13,13 @@ from jobs import emails
 
 logger = logging.getLogger(__name__)
 
-# Emails first: a password reset waits behind nothing but other emails.
+# Emails first: a password reset or one user's invitation waits behind nothing but other
+# emails. Then imports (the check, the addition's parts, which take every free worker side by
+# side), then an import's own invitations: a 100,000-row file's invitations wait for its users,
+# never a password reset for them, nor the addition's other part for its first invitations.
 EMAIL_PRIORITY = 10
+IMPORT_PRIORITY = 5
+BULK_EMAIL_PRIORITY = 0
 
 
 @task(priority=EMAIL_PRIORITY)
@@ -40,18 +45,19 @@ def send_password_reset(email: str, base_url: str, attempt: int = 1) -> None:
         )
 
 
-@task()
+@task(priority=IMPORT_PRIORITY)
 def check_import(import_id: str) -> dict[str, object]:
     from jobs import user_imports
 
     return user_imports.run_step(import_id, user_imports.Step.CHECK)
 
 
-@task()
-def add_import(import_id: str) -> dict[str, object]:
+@task(priority=IMPORT_PRIORITY)
+def add_import(import_id: str, part: int = 0, parts: int = 1) -> dict[str, object]:
+    """One of the `parts` jobs adding a checked file side by side (jobs.user_imports)."""
     from jobs import user_imports
 
-    return user_imports.run_step(import_id, user_imports.Step.ADD)
+    return user_imports.run_step(import_id, user_imports.Step.ADD, part=part, parts=parts)
 
 
 @task()

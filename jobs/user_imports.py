@@ -12,6 +12,7 @@ one user, and checked again when added: the directory and the admin's roles may 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from contextlib import nullcontext
@@ -19,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -92,8 +93,22 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
         locked.save(update_fields=["state", "updated_at"])
         from jobs import tasks
 
-        tasks.add_import.enqueue(str(locked.pk))
+        parts = _parts(locked)
+        for part in range(parts):
+            tasks.add_import.enqueue(str(locked.pk), part, parts)
     return locked
+
+
+def _parts(user_import: UserImport) -> int:
+    """How many jobs add the file's chunks side by side (settings.JOBS_IMPORT_PARTS): one on
+    SQLite, which writes one transaction at a time, and for a check recorded before the
+    repeated emails were (each part needs them: ImportChunk.repeated_emails)."""
+    if connection.vendor != "postgresql":
+        return 1
+    unrecorded = ImportChunk.objects.filter(
+        user_import=user_import, step=Step.CHECK, repeated_emails__isnull=True
+    )
+    return 1 if unrecorded.exists() else max(1, settings.JOBS_IMPORT_PARTS)
 
 
 def _actor(user_import: UserImport, step: Step) -> User:
@@ -112,9 +127,13 @@ def _origin(user_import: UserImport) -> Origin:
     return Origin(ip_address=user_import.ip_address, user_agent=user_import.user_agent)
 
 
-def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[str, Any]:
-    """The job: check or add every chunk not done yet, then finish. A failure is written on
-    the import, in words for the page, and logged; it never stops silently."""
+def run_step(
+    import_id: str, step: Step, chunk_size: int | None = None, *, part: int = 0, parts: int = 1
+) -> dict[str, Any]:
+    """The job: check or add every chunk not done yet (of the addition's `parts` jobs, the
+    chunks whose index leaves `part` when divided by `parts`), then finish once every chunk is.
+    A failure is written on the import, in words for the page, and logged; it never stops
+    silently."""
     # The file is read once, by _run (_text), and let go with it: not kept on the instance.
     user_import = (
         UserImport.objects.select_related("organization", "created_by")
@@ -125,7 +144,13 @@ def run_step(import_id: str, step: Step, chunk_size: int | None = None) -> dict[
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
     try:
-        _run(user_import, step, chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE)
+        _run(
+            user_import,
+            step,
+            chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE,
+            part=part,
+            parts=parts,
+        )
     except imports.BadFile as bad:
         _fail(user_import, str(bad))
     except RuleRefused as refusal:
@@ -167,11 +192,18 @@ def _fail(user_import: UserImport, reason: str) -> None:
     )
 
 
-def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
+class _Stopped(Exception):
+    """The import is no longer at this step (another part failed it): this run stops."""
+
+
+def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, parts: int) -> None:
     actor = _actor(user_import, step)
     organization = user_import.organization
     origin = _origin(user_import)
     adding = step is Step.ADD
+    repeats = _repeated_emails(user_import) if adding else None
+    if repeats is None and part:
+        return  # a part of a check recorded without them: part 0 adds every chunk, in order
     done = set(
         ImportChunk.objects.filter(user_import=user_import, step=step).values_list(
             "index", flat=True
@@ -184,41 +216,110 @@ def _run(user_import: UserImport, step: Step, chunk_size: int) -> None:
     else:
         imports.refuse_unless_may_add(actor, organization)
         checker = imports.Checker(actor, organization)
+    checker.repeats = repeats
     text = _text(user_import)
     if not adding:
         _count(user_import, text)
-    for index, chunk in enumerate(imports.chunks(text, chunk_size)):
-        # Every chunk is checked, those done too: the check remembers the file's emails, so
-        # a row repeating an earlier one's email is found whichever run reads it. The check's
-        # queries run before the lock is taken, to keep it short.
-        # Adding needs no look-alike warnings: the check showed them.
-        checker.check(chunk, lookalikes=not adding)
-        if index in done:
-            continue
-        report = imports.ImportReport(dry_run=not adding, header=False)
-        refusals = (
-            audit.refusals_recorded(
-                actor,
-                action=AuditAction.USER_CREATED,
-                organization=organization,
-                target_label=f"{user_import.rows_total} users from a CSV file",
-                origin=origin,
-            )
-            if adding
-            else nullcontext()
+
+    def refusals() -> Any:
+        if not adding:
+            return nullcontext()
+        return audit.refusals_recorded(
+            actor,
+            action=AuditAction.USER_CREATED,
+            organization=organization,
+            target_label=f"{user_import.rows_total} users from a CSV file",
+            origin=origin,
         )
-        with refusals, transaction.atomic():
-            # Two runs of one import (a stalled worker thought dead, a job enqueued twice)
-            # take turns here, and the later finds the chunk done: skipped, not failed.
-            if _chunk_done_meanwhile(user_import, step, index):
+
+    chunks = 0
+    try:
+        for index, chunk in enumerate(imports.chunks(text, chunk_size)):
+            chunks = index + 1
+            if index % parts != part:
+                continue  # another part's
+            if repeats is None:
+                # The file's earlier emails are remembered by checking every chunk in order,
+                # those done too, so a row repeating an earlier one's email is found whichever
+                # run reads it. Given by the check (repeats), only the chunks to add are.
+                checker.check(chunk, lookalikes=not adding)
+            repeated = checker.take_repeated()
+            if index in done:
                 continue
-            _commit_without_waiting_for_the_disk()
-            if adding:
-                _add_chunk(user_import, writer, chunk, actor)
-            report.add(chunk)
-            # The chunk's record in the same transaction: added and recorded, or neither.
-            _save_chunk(user_import, step, index, report, stored)
-    _finish(user_import, step, actor, origin)
+            if repeats is not None:
+                # Adding needs no look-alike warnings: the check showed them. The check's
+                # queries run before any lock is taken, to keep it short.
+                checker.check(chunk, lookalikes=False)
+            if adding and _adds_before_locking():
+                try:
+                    with refusals():
+                        _do_chunk(
+                            user_import,
+                            step,
+                            index,
+                            copy.deepcopy(chunk),
+                            stored,
+                            writer,
+                            actor,
+                            lock_first=False,
+                        )
+                    continue
+                except _Redo as redo:
+                    logger.info("Import %s chunk %s: %s; added again", user_import.pk, index, redo)
+                except OperationalError as error:
+                    if not _gave_up_waiting(error):
+                        raise
+                    logger.info(
+                        "Import %s chunk %s waited too long for a lock; added again",
+                        user_import.pk,
+                        index,
+                    )
+            with refusals():
+                _do_chunk(
+                    user_import,
+                    step,
+                    index,
+                    chunk,
+                    stored,
+                    writer if adding else None,
+                    actor,
+                    repeated=repeated if not adding else None,
+                )
+    except _Stopped:
+        return
+    _finish(user_import, step, actor, origin, chunks)
+
+
+def _do_chunk(
+    user_import: UserImport,
+    step: Step,
+    index: int,
+    chunk: list[imports.ImportRow],
+    stored: StoredFile,
+    writer: imports.Writer | None,
+    actor: User,
+    *,
+    lock_first: bool = True,
+    repeated: dict[int, int] | None = None,
+) -> None:
+    """One chunk in one transaction: its rows added (a writer given) and its record saved, or
+    neither. _Redo or a lock waited for too long (lock_first=False only) roll it back."""
+    report = imports.ImportReport(dry_run=writer is None, header=False)
+    with transaction.atomic():
+        _refuse_unless_still(user_import, step)
+        # Two runs of one chunk (a stalled worker thought dead, a job enqueued twice) take
+        # turns here, and the later finds the chunk done: skipped, not failed.
+        if _chunk_done_meanwhile(user_import, step, index):
+            return
+        _commit_without_waiting_for_the_disk()
+        if writer is not None and lock_first:
+            _add_chunk(user_import, writer, chunk, actor)
+        elif writer is not None:
+            _bound_lock_waits()
+            _add_chunk_then_lock(user_import, writer, chunk, actor)
+        report.add(chunk)
+        # The chunk's record in the same transaction: added and recorded, or neither.
+        _save_chunk(user_import, step, index, report, stored, repeated)
 
 
 def _count(user_import: UserImport, text: str) -> None:
@@ -254,11 +355,124 @@ def _commit_without_waiting_for_the_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _refuse_unless_still(user_import: UserImport, step: Step) -> None:
+    """Stop this run when the import left the step meanwhile (another part of it failed)."""
+    working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
+    state = UserImport.objects.filter(pk=user_import.pk).values_list("state", flat=True).get()
+    if state != working:
+        raise _Stopped
+
+
 def _chunk_done_meanwhile(user_import: UserImport, step: Step, index: int) -> bool:
-    """Lock the import's row for the chunk's transaction (before the organization's, as every
-    chunk does) and say whether another run recorded the chunk since this one started."""
-    UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
+    """Take the chunk's own lock for its transaction and say whether another run recorded the
+    chunk since this one started. PostgreSQL: an advisory lock on (import and step, chunk), so
+    the parts of one addition never wait for each other here; SQLite: the import's row (one
+    writer at a time there anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
+                [f"{user_import.pk}:{step}", index],
+            )
+    else:
+        UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
     return ImportChunk.objects.filter(user_import=user_import, step=step, index=index).exists()
+
+
+def _repeated_emails(user_import: UserImport) -> dict[int, int] | None:
+    """The check's record of the rows repeating an earlier line's email, {line: that line}, for
+    the whole file; None when a chunk of the check has none (checked by a release before)."""
+    found: dict[int, int] = {}
+    for recorded in ImportChunk.objects.filter(
+        user_import=user_import, step=Step.CHECK
+    ).values_list("repeated_emails", flat=True):
+        if recorded is None:
+            return None
+        found.update((int(line), first) for line, first in recorded.items())
+    return found
+
+
+class _Redo(Exception):
+    """The rulebook answered otherwise under the lock than before it: the chunk's transaction
+    is rolled back and the chunk added again, its lock taken first."""
+
+
+def _adds_before_locking() -> bool:
+    """PostgreSQL: a chunk's users, roles and invitations are written before the organization's
+    lock is taken, and only its audit events after (_add_chunk_then_lock). SQLite writes one
+    transaction at a time: the lock first, as ever."""
+    return connection.vendor == "postgresql"
+
+
+# PostgreSQL's codes for a lock not granted in lock_timeout, and for a deadlock broken.
+_GAVE_UP_WAITING = {"55P03", "40P01"}
+
+
+def _gave_up_waiting(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "pgcode", None) in _GAVE_UP_WAITING
+
+
+def _bound_lock_waits() -> None:
+    """The chunk waits for a lock at most half the server's deadlock_timeout, then gives up
+    (and is added again, its lock taken first).
+
+    Why: its users are written before it takes the organization's lock. An admin who holds that
+    lock and adds a user with one of the chunk's emails waits for the chunk's transaction, which
+    waits for the admin's lock. PostgreSQL breaks such a cycle after deadlock_timeout by failing
+    one of the two; giving up first makes it always the chunk, never the admin's request."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', (GREATEST(1, EXTRACT(EPOCH FROM"
+            " current_setting('deadlock_timeout')::interval) * 500))::int::text, true)"
+        )
+
+
+def _grant_answers(decisions: dict[str, Any]) -> dict[str, bool]:
+    return {key: bool(decision) for key, decision in decisions.items()}
+
+
+def _add_chunk_then_lock(
+    user_import: UserImport, writer: imports.Writer, chunk: list[imports.ImportRow], actor: User
+) -> None:
+    """_add_chunk with the users, roles and invitations written before the organization's lock
+    is taken, and the audit events after: two parts of one import write side by side, and take
+    turns only on the chain. Under the lock the rulebook is asked again, as _add_chunk asks it;
+    _Redo when its answers differ from those the rows were checked with."""
+    checked_with = _grant_answers(writer.checker.decisions)
+    user_ids = _insert_rows(writer, chunk)
+    _queue_invitations(user_import, user_ids, actor)
+    organization = lock_organization(user_import.organization_id, actor)
+    imports.refuse_unless_may_add(actor, organization)
+    now = rules.grantable_roles(actor, User(organization=organization))
+    if _grant_answers(now) != checked_with:
+        writer.checker.decisions = now  # the next chunks' checks too
+        raise _Redo("the roles the admin may grant changed")
+    writer.organization = organization
+    writer.record(chunk, user_ids)
+
+
+def _queue_invitations(user_import: UserImport, user_ids: list[int], actor: User) -> None:
+    from jobs import tasks
+
+    queue_invitations_for_ids(
+        user_ids,
+        invited_by=actor,
+        base_url=user_import.base_url,
+        priority=tasks.BULK_EMAIL_PRIORITY,
+    )
+
+
+def _insert_rows(writer: imports.Writer, chunk: list[imports.ImportRow]) -> list[int]:
+    try:
+        with transaction.atomic():
+            return writer.insert(chunk)
+    except IntegrityError:
+        # An email taken in another organization since the check (our lock does not cover
+        # theirs): check the chunk's emails again and add the others.
+        for row in chunk:
+            row.added = False
+        imports.Checker.mark_emails_in_use([row for row in chunk if row.valid])
+        return writer.insert(chunk)
 
 
 def _add_chunk(
@@ -273,17 +487,9 @@ def _add_chunk(
     imports.refuse_unless_may_add(actor, organization)
     _refuse_roles_not_grantable_now(writer, chunk, actor, organization)
     writer.organization = organization
-    try:
-        with transaction.atomic():
-            user_ids = writer.add(chunk)
-    except IntegrityError:
-        # An email taken in another organization since the check (our lock does not cover
-        # theirs): check the chunk's emails again and add the others.
-        for row in chunk:
-            row.added = False
-        imports.Checker.mark_emails_in_use([row for row in chunk if row.valid])
-        user_ids = writer.add(chunk)
-    queue_invitations_for_ids(user_ids, invited_by=actor, base_url=user_import.base_url)
+    user_ids = _insert_rows(writer, chunk)
+    writer.record(chunk, user_ids)
+    _queue_invitations(user_import, user_ids, actor)
 
 
 def _refuse_roles_not_grantable_now(
@@ -317,11 +523,13 @@ def _save_chunk(
     index: int,
     report: imports.ImportReport,
     stored: StoredFile,
+    repeated: dict[int, int] | None,
 ) -> None:
     ImportChunk.objects.create(
         user_import=user_import,
         step=step,
         index=index,
+        repeated_emails=repeated,
         rows=report.rows,
         valid=report.valid,
         invalid=report.invalid,
@@ -373,9 +581,14 @@ def summary(user_import: UserImport, step: Step) -> imports.ImportReport:
     return report
 
 
-def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin) -> None:
-    """Record the file's refused roles (one event per step) and say the step is done: once,
-    however many runs get here."""
+def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin, chunks: int) -> None:
+    """Record the file's refused roles (one event per step) and say the step is done: once
+    every one of its `chunks` is, however many runs get here (the last part to finish does)."""
+    recorded = ImportChunk.objects.filter(user_import=user_import, step=step)
+    if recorded.count() < chunks:
+        # Another part is still adding (or was stopped, and runs again: jobs.recovery). Asked
+        # before any lock: a part holds the organization's lock, then the import's row.
+        return
     with transaction.atomic():
         locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING

@@ -23,8 +23,8 @@ def any_alive() -> bool:
 
 
 def run_import_job_here(user_import: UserImport) -> bool:
-    """Claim and run the import's waiting job, exactly as a worker would; False when a worker
-    took it first."""
+    """Claim and run a waiting job of the import (the check, or a part of the addition),
+    exactly as a worker would; False when workers took them all first."""
     path = (
         "jobs.tasks.check_import"
         if user_import.state == UserImport.State.CHECKING
@@ -36,8 +36,9 @@ def run_import_job_here(user_import: UserImport) -> bool:
             .filter(
                 status=TaskResultStatus.READY,
                 task_path=path,
-                args_kwargs={"args": [str(user_import.pk)], "kwargs": {}},
+                args_kwargs__args__0=str(user_import.pk),
             )
+            .order_by("enqueued_at")
             .first()
         )
         if job is None:

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Count
 from django_tasks_db.models import DBTaskResult
 
-from accounts import audit
+from accounts import audit, services
 from accounts.audit import NOWHERE
 from accounts.models import AuditAction, AuditEvent, User
 from jobs import user_imports
@@ -133,7 +133,85 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(csp):
     assert invitations.values("user").distinct().count() == ROWS  # one each, none twice
     assert ImportChunk.objects.filter(user_import=user_import, step="add").count() == ROWS // CHUNK
     assert audit.verify_chains().intact
-    # The one job, claimed by the killed worker, then run again by the other.
-    job = DBTaskResult.objects.get(task_path="jobs.tasks.add_import")
-    assert job.worker_ids == ["first", "second"]
-    assert job.status == "SUCCESSFUL"
+    # The addition's parts (JOBS_IMPORT_PARTS): the one the killed worker claimed was run
+    # again by the other, which ran the rest.
+    jobs = DBTaskResult.objects.filter(task_path="jobs.tasks.add_import").order_by("enqueued_at")
+    assert [job.args_kwargs["args"][1:] for job in jobs] == [[0, 2], [1, 2]]
+    assert [job.worker_ids for job in jobs] == [["first", "second"], ["second"]]
+    assert {job.status for job in jobs} == {"SUCCESSFUL"}
+
+
+def test_two_workers_add_one_file_side_by_side(csp):
+    text = (
+        "First name,Last name,Email,Roles\n"
+        + "".join(f"First{n},Last{n},person{n}@import.example,Sales agent\n" for n in range(ROWS))
+        + "Again,Repeated,person7@import.example,\n"
+    )  # refused at the check: line 9 has it
+    user_import = user_imports.start(
+        text,
+        file_name="people.csv",
+        actor=csp.global_admin,
+        organization=csp.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs(only="jobs.tasks.check_import")
+    user_imports.confirm(UserImport.objects.get(pk=user_import.pk), csp.global_admin)
+    workers = [start_worker("left"), start_worker("right")]
+    admin_won = 0
+    try:
+        # Meanwhile an admin adds users one at a time in the same organization, taking its lock
+        # between the import's chunks; every other one with an email of the file, which the
+        # import may be writing at that moment (bounded lock waits: never a database error).
+        number = 0
+        while UserImport.objects.get(pk=user_import.pk).state == "adding" and number < 60:
+            email = (
+                f"person{ROWS - 1 - number}@import.example"
+                if number % 2
+                else f"added{number}@contoso.example"
+            )
+            try:
+                services.create_user(
+                    csp.global_admin,
+                    organization=csp.organization,
+                    first_name="Added",
+                    last_name=f"Meanwhile{number}",
+                    email=email,
+                    invite=True,
+                    base_url="https://partnerhub.example",
+                )
+                admin_won += email.endswith("@import.example")
+            except services.EmailInUse:
+                pass
+            number += 1
+            time.sleep(0.02)
+        wait_for(lambda: UserImport.objects.get(pk=user_import.pk).state != "adding", 180)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED, user_import.error
+    # The file's rows whose email the admin added first are refused, the others added.
+    assert user_import.result_summary["valid"] == ROWS - admin_won
+    assert user_import.result_summary["invalid"] == 1 + admin_won
+    assert User.objects.filter(email__endswith="@import.example").count() == ROWS
+    added = User.objects.filter(email__endswith="@import.example", created_by=csp.global_admin)
+    added = added.exclude(last_name__startswith="Meanwhile")
+    assert added.count() == ROWS - admin_won
+    assert RoleAssignment.objects.filter(user__in=added).count() == ROWS - admin_won
+    created = AuditEvent.objects.filter(action=AuditAction.USER_CREATED, target__in=added)
+    assert created.count() == ROWS - admin_won
+    assert OutgoingEmail.objects.filter(user__in=added).count() == ROWS - admin_won
+    chunks = ImportChunk.objects.filter(user_import=user_import, step="add")
+    assert sorted(chunks.values_list("index", flat=True)) == list(range(ROWS // CHUNK + 1))
+    assert audit.verify_chains().intact
+    jobs = DBTaskResult.objects.filter(task_path="jobs.tasks.add_import")
+    assert {job.status for job in jobs} == {"SUCCESSFUL"}
+    # Each worker took a part: the two wrote side by side.
+    assert sorted(worker for job in jobs for worker in job.worker_ids) == ["left", "right"]
