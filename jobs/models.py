@@ -102,6 +102,8 @@ class UserImport(models.Model):
     error = models.TextField(blank=True)  # why it failed, in the admin's words
     rows_checked = models.IntegerField(default=0)
     rows_added_done = models.IntegerField(default=0)  # rows the addition has gone through
+    # Rows per chunk of the addition, fixed when it is confirmed: its jobs read the file alike.
+    add_chunk_size = models.IntegerField(null=True, blank=True)
     check_summary = models.JSONField(null=True)
     result_summary = models.JSONField(null=True)
     check_file = models.ForeignKey(

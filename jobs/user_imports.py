@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from enum import StrEnum
 from typing import Any
@@ -90,11 +92,16 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
         if locked.state != UserImport.State.CHECKED:
             raise RuleRefused(NOT_CURRENT)
         locked.state = UserImport.State.ADDING
-        locked.save(update_fields=["state", "updated_at"])
+        # Every job of the addition reads the file's chunks alike, whatever its worker's setting.
+        locked.add_chunk_size = CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE
+        locked.save(update_fields=["state", "add_chunk_size", "updated_at"])
         from jobs import tasks
 
+        # The addition, which adds every chunk nobody else has (its arguments as they have ever
+        # been: a worker of the release before runs it alike), and its helpers side by side.
+        tasks.add_import.enqueue(str(locked.pk))
         parts = _parts(locked)
-        for part in range(parts):
+        for part in range(1, parts):
             tasks.add_import.enqueue(str(locked.pk), part, parts)
     return locked
 
@@ -144,10 +151,11 @@ def run_step(
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
     try:
+        fixed = user_import.add_chunk_size if step is Step.ADD else None
         _run(
             user_import,
             step,
-            chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE,
+            chunk_size or fixed or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE,
             part=part,
             parts=parts,
         )
@@ -232,21 +240,25 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
             origin=origin,
         )
 
-    chunks = 0
+    # Adding with the check's record of repeated emails, every job of the addition goes through
+    # every chunk, each from its own place in the file (a helper from its share's start), and
+    # adds those nobody has added or is adding: two jobs add one file side by side, and one
+    # alone (the other failed, or never ran) still adds all of it. Otherwise (a check, or a
+    # check recorded before the record) one job reads every chunk in order.
+    shared = adding and repeats is not None
+    start = part * -(-user_import.rows_total // chunk_size) // parts if shared else 0
+    chunks: list[int] = []  # how many the file has, once read to its end
     try:
-        for index, chunk in enumerate(imports.chunks(text, chunk_size)):
-            chunks = index + 1
-            if index % parts != part:
-                continue  # another part's
-            if repeats is None:
+        for index, chunk in _chunks_from(text, chunk_size, start, chunks):
+            if not shared:
                 # The file's earlier emails are remembered by checking every chunk in order,
                 # those done too, so a row repeating an earlier one's email is found whichever
-                # run reads it. Given by the check (repeats), only the chunks to add are.
+                # run reads it.
                 checker.check(chunk, lookalikes=not adding)
             repeated = checker.take_repeated()
-            if index in done:
+            if index in done or (shared and _recorded(user_import, step, index)):
                 continue
-            if repeats is not None:
+            if shared:
                 # Adding needs no look-alike warnings: the check showed them. The check's
                 # queries run before any lock is taken, to keep it short.
                 checker.check(chunk, lookalikes=False)
@@ -287,7 +299,31 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
                 )
     except _Stopped:
         return
-    _finish(user_import, step, actor, origin, chunks)
+    _finish(user_import, step, actor, origin, chunks[0])
+
+
+def _chunks_from(
+    text: str, chunk_size: int, start: int, count: list[int]
+) -> Iterator[tuple[int, list[imports.ImportRow]]]:
+    """The file's chunks with their indexes, from chunk `start` to the end, then from the first
+    up to `start`: the file is read again for the second stretch, rather than kept in rows.
+    Appends to `count` how many chunks the file has, once read to its end."""
+    index = -1
+    for index, chunk in enumerate(imports.chunks(text, chunk_size)):
+        if index >= start:
+            yield index, chunk
+    count.append(index + 1)
+    if start:
+        for index, chunk in enumerate(imports.chunks(text, chunk_size)):
+            if index >= start:
+                return
+            yield index, chunk
+
+
+def _recorded(user_import: UserImport, step: Step, index: int) -> bool:
+    """Whether the chunk is done (asked before checking its rows, which another job may have
+    added since this one started)."""
+    return ImportChunk.objects.filter(user_import=user_import, step=step, index=index).exists()
 
 
 def _do_chunk(
@@ -307,9 +343,10 @@ def _do_chunk(
     report = imports.ImportReport(dry_run=writer is None, header=False)
     with transaction.atomic():
         _refuse_unless_still(user_import, step)
-        # Two runs of one chunk (a stalled worker thought dead, a job enqueued twice) take
-        # turns here, and the later finds the chunk done: skipped, not failed.
-        if _chunk_done_meanwhile(user_import, step, index):
+        # Two jobs at one chunk (the addition's parts meeting, a stalled worker thought dead):
+        # the one that has it adds it; the other goes on to the next, or, on SQLite, waits for
+        # it and finds it done.
+        if not _claim(user_import, step, index):
             return
         _commit_without_waiting_for_the_disk()
         if writer is not None and lock_first:
@@ -363,20 +400,21 @@ def _refuse_unless_still(user_import: UserImport, step: Step) -> None:
         raise _Stopped
 
 
-def _chunk_done_meanwhile(user_import: UserImport, step: Step, index: int) -> bool:
-    """Take the chunk's own lock for its transaction and say whether another run recorded the
-    chunk since this one started. PostgreSQL: an advisory lock on (import and step, chunk), so
-    the parts of one addition never wait for each other here; SQLite: the import's row (one
-    writer at a time there anyway)."""
+def _claim(user_import: UserImport, step: Step, index: int) -> bool:
+    """Take the chunk for this transaction: False when another job has it or recorded it done.
+    PostgreSQL: an advisory lock on (import and step, chunk), tried without waiting, so jobs
+    never wait for each other here; SQLite: the import's row (one writer at a time there)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
+                "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)",
                 [f"{user_import.pk}:{step}", index],
             )
+            if not cursor.fetchone()[0]:
+                return False
     else:
         UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
-    return ImportChunk.objects.filter(user_import=user_import, step=step, index=index).exists()
+    return not _recorded(user_import, step, index)
 
 
 def _repeated_emails(user_import: UserImport) -> dict[int, int] | None:
@@ -413,13 +451,11 @@ def _gave_up_waiting(error: OperationalError) -> bool:
 
 
 def _bound_lock_waits() -> None:
-    """The chunk waits for a lock at most half the server's deadlock_timeout, then gives up
-    (and is added again, its lock taken first).
-
-    Why: its users are written before it takes the organization's lock. An admin who holds that
-    lock and adds a user with one of the chunk's emails waits for the chunk's transaction, which
-    waits for the admin's lock. PostgreSQL breaks such a cycle after deadlock_timeout by failing
-    one of the two; giving up first makes it always the chunk, never the admin's request."""
+    """Any other lock the chunk waits for (an email another organization's transaction is
+    writing, the import's row), it waits for at most half the server's deadlock_timeout, then
+    gives up and is added again, its lock taken first: a chunk written before the organization's
+    lock never waits long while it holds rows others may wait for. (The organization's own lock
+    it never waits for: _take_the_organizations_lock_without_waiting.)"""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('lock_timeout', (GREATEST(1, EXTRACT(EPOCH FROM"
@@ -441,6 +477,7 @@ def _add_chunk_then_lock(
     checked_with = _grant_answers(writer.checker.decisions)
     user_ids = _insert_rows(writer, chunk)
     _queue_invitations(user_import, user_ids, actor)
+    _take_the_organizations_lock_without_waiting(user_import.organization_id)
     organization = lock_organization(user_import.organization_id, actor)
     imports.refuse_unless_may_add(actor, organization)
     now = rules.grantable_roles(actor, User(organization=organization))
@@ -448,7 +485,37 @@ def _add_chunk_then_lock(
         writer.checker.decisions = now  # the next chunks' checks too
         raise _Redo("the roles the admin may grant changed")
     writer.organization = organization
+    writer.now = timezone.now()  # the events' time, after those the chain has before them
     writer.record(chunk, user_ids)
+
+
+# How long a chunk written before the organization's lock tries for it, in steps of LOCK_RETRY.
+LOCK_PATIENCE = 0.5
+LOCK_RETRY = 0.01
+
+
+def _take_the_organizations_lock_without_waiting(organization_id: int) -> None:
+    """The organization's row lock, asked for without waiting (NOWAIT) every LOCK_RETRY seconds
+    for LOCK_PATIENCE; then OperationalError (lock not available), and the chunk is rolled back
+    and added again, its lock taken first.
+
+    Why never wait: the chunk's users are written. An admin holding the lock who adds a user
+    with one of their emails waits for the chunk's transaction; a chunk then waiting for the
+    lock would close a cycle, which PostgreSQL breaks after deadlock_timeout by failing one of
+    the two, perhaps the admin's request. A chunk between two tries waits for nothing, so there
+    is no cycle: the admin waits at most LOCK_PATIENCE, for the chunk to give up."""
+    deadline = time.monotonic() + LOCK_PATIENCE
+    while True:
+        try:
+            with transaction.atomic():  # a refusal aborts this savepoint only
+                PartnerOrganization.objects.select_for_update(nowait=True).filter(
+                    pk=organization_id
+                ).values_list("pk").first()
+            return
+        except OperationalError as error:
+            if not _gave_up_waiting(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(LOCK_RETRY)
 
 
 def _queue_invitations(user_import: UserImport, user_ids: list[int], actor: User) -> None:

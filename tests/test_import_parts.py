@@ -13,7 +13,7 @@ import pytest
 from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
-from accounts import audit
+from accounts import audit, services
 from accounts.audit import NOWHERE
 from accounts.models import PartnerOrganization, User
 from jobs import tasks, user_imports
@@ -60,31 +60,86 @@ def test_the_check_records_which_rows_repeat_an_earlier_email(csp, settings):
 
 @pytest.mark.django_db
 @pytest.mark.postgresql
-def test_each_part_adds_its_share_and_the_last_finishes(csp, settings):
+def test_the_addition_keeps_its_arguments_and_a_helper_alone_adds_the_whole_file(csp, settings):
     settings.JOBS_IMPORT_CHUNK_SIZE = 2
     settings.JOBS_IMPORT_PARTS = 2
     user_import = _checked(csp, 8)  # lines 2 to 9, and line 10 repeating line 4's email
     user_imports.confirm(user_import, csp.global_admin)
-    first, second = _add_jobs()
-    assert first.args_kwargs["args"] == [str(user_import.pk), 0, 2]
-    assert second.args_kwargs["args"] == [str(user_import.pk), 1, 2]
+    # The addition as a worker of the release before knows it, and its helper.
+    assert [job.args_kwargs["args"] for job in _add_jobs()] == [
+        [str(user_import.pk)],
+        [str(user_import.pk), 1, 2],
+    ]
 
-    run_ready_jobs(only=ADD, limit=1)  # part 0: chunks 0, 2 and 4 (the repeated row)
-    user_import.refresh_from_db()
-    assert user_import.state == UserImport.State.ADDING  # part 1's chunks are not added yet
-    added = ImportChunk.objects.filter(user_import=user_import, step="add")
-    assert sorted(added.values_list("index", flat=True)) == [0, 2, 4]
+    # The helper alone (the addition's worker gone): from its share's start (chunk 2 of 5),
+    # then the chunks before it.
+    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD, part=1, parts=2)
 
-    run_ready_jobs(only=ADD)
     user_import.refresh_from_db()
     assert user_import.state == UserImport.State.ADDED, user_import.error
+    assert user_import.add_chunk_size == 2
     assert user_import.result_summary["valid"] == 8
-    # The repeated email is refused in part 0, which never read line 4's chunk (part 1's).
+    # Line 10's email is refused though line 4's chunk was added after it: the check's record.
     assert user_import.result_summary["invalid"] == 1
     assert user_import.result_summary["problems"][0]["errors"] == [
         "Email: line 4 of this file has the same email."
     ]
     assert User.objects.filter(email__startswith="new").count() == 8
+    assert audit.verify_chains().intact
+    run_ready_jobs(only=ADD)  # the addition itself, later: nothing left to add
+    assert User.objects.filter(email__startswith="new").count() == 8
+    assert {job.status for job in _add_jobs()} == {"SUCCESSFUL"}
+
+
+def test_each_job_reads_the_chunks_from_its_share_then_those_before():
+    text = HEADER + "".join(f"A,B,p{n}@contoso.example,\r\n" for n in range(9))
+    count: list[int] = []
+
+    order = [index for index, _ in user_imports._chunks_from(text, 2, 3, count)]
+
+    assert order == [3, 4, 0, 1, 2]
+    assert count == [5]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql
+def test_a_job_passes_a_chunk_another_is_adding_and_the_last_one_finishes(csp, settings):
+    settings.JOBS_IMPORT_CHUNK_SIZE = 1
+    settings.JOBS_IMPORT_PARTS = 1
+    user_import = _checked(csp, 3, repeated_at_the_end=False)
+    user_imports.confirm(user_import, csp.global_admin)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_chunk_1() -> None:  # as another job adding chunk 1 would
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s), 1)", [f"{user_import.pk}:add"]
+                )
+                holding.set()
+                assert done.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_chunk_1)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
+        user_import.refresh_from_db()
+        # Chunks 0 and 2 added; chunk 1 passed, not waited for; the import not finished.
+        assert user_import.state == UserImport.State.ADDING
+        added = ImportChunk.objects.filter(user_import=user_import, step="add")
+        assert sorted(added.values_list("index", flat=True)) == [0, 2]
+    finally:
+        done.set()
+        holder.join()
+
+    # The other job (which let chunk 1 go: its worker died) runs again, and finishes it.
+    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED, user_import.error
+    assert user_import.result_summary["valid"] == 3
     assert audit.verify_chains().intact
 
 
@@ -96,7 +151,7 @@ def test_a_check_recorded_before_the_parts_is_added_by_one_job_in_order(csp, set
     ImportChunk.objects.filter(user_import=user_import).update(repeated_emails=None)
 
     user_imports.confirm(user_import, csp.global_admin)
-    assert [job.args_kwargs["args"][1:] for job in _add_jobs()] == [[0, 1]]
+    assert [job.args_kwargs["args"] for job in _add_jobs()] == [[str(user_import.pk)]]
     run_ready_jobs(only=ADD)
 
     user_import.refresh_from_db()
@@ -150,8 +205,8 @@ def test_a_chunk_waiting_for_the_lock_gives_up_and_is_added_with_it_taken_first(
 @pytest.mark.django_db
 @pytest.mark.postgresql
 def test_a_free_worker_takes_the_other_part_before_the_first_parts_invitations(csp, settings):
-    # Part 0 has queued its users' invitations when a worker comes free: it takes part 1 (both
-    # parts side by side), and a password reset asked meanwhile goes before either.
+    # The addition has queued its users' invitations when a worker comes free: it takes the
+    # helper (side by side), and a password reset asked meanwhile goes before either.
     settings.JOBS_IMPORT_CHUNK_SIZE = 2
     settings.JOBS_IMPORT_PARTS = 2
     user_import = _checked(csp, 4, repeated_at_the_end=False)
@@ -174,3 +229,60 @@ def test_a_free_worker_takes_the_other_part_before_the_first_parts_invitations(c
     assert not invitations.exclude(status="READY").exists()
     run_ready_jobs()
     assert not invitations.exclude(status="SUCCESSFUL").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql
+def test_an_admin_adding_a_user_the_chunk_is_writing_is_never_the_one_failed(csp, settings):
+    # The admin holds the organization's lock and adds a user with an email the chunk wrote a
+    # moment ago, before taking that lock: the admin waits for the chunk's transaction. Had the
+    # chunk waited for the lock, PostgreSQL would break the cycle by failing one of the two,
+    # here the admin's request (its deadlock_timeout made short). The chunk never waits for it:
+    # it gives up, the admin's user is added, and the chunk, added again, refuses that row.
+    settings.JOBS_IMPORT_PARTS = 1
+    user_import = _checked(csp, 3, repeated_at_the_end=False)
+    user_imports.confirm(user_import, csp.global_admin)
+    user_imports._result_file(user_import, user_imports.Step.ADD)  # see the test above
+    holding = threading.Event()
+    outcome: list[object] = []
+
+    def admin_adds_new1() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET deadlock_timeout = '100ms'")
+            with transaction.atomic():
+                PartnerOrganization.objects.select_for_update().get(pk=csp.organization.pk)
+                holding.set()
+                time.sleep(0.3)  # the chunk writes its users meanwhile
+                outcome.append(
+                    services.create_user(
+                        csp.global_admin,
+                        organization=csp.organization,
+                        first_name="Added",
+                        last_name="By hand",
+                        email="new1@contoso.example",
+                        invite=True,
+                        base_url="https://partnerhub.example",
+                    )
+                )
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    admin = threading.Thread(target=admin_adds_new1)
+    admin.start()
+    assert holding.wait(10)
+    run_ready_jobs(only=ADD)
+    admin.join()
+
+    assert len(outcome) == 1
+    assert not isinstance(outcome[0], Exception), outcome[0]
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDED, user_import.error
+    assert user_import.result_summary["valid"] == 2
+    assert user_import.result_summary["problems"][0]["errors"] == [
+        "Email: A user with this email already exists."
+    ]
+    assert User.objects.get(email="new1@contoso.example").last_name == "By hand"
+    assert audit.verify_chains().intact
