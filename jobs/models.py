@@ -102,7 +102,8 @@ class UserImport(models.Model):
     error = models.TextField(blank=True)  # why it failed, in the admin's words
     rows_checked = models.IntegerField(default=0)
     rows_added_done = models.IntegerField(default=0)  # rows the addition has gone through
-    # Rows per chunk of the addition, fixed when it is confirmed: its jobs read the file alike.
+    # Rows per chunk of the addition, fixed by the addition when it starts: every job of it reads
+    # the file's chunks alike (jobs.user_imports._addition_chunk_size).
     add_chunk_size = models.IntegerField(null=True, blank=True)
     check_summary = models.JSONField(null=True)
     result_summary = models.JSONField(null=True)

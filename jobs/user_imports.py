@@ -92,9 +92,7 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
         if locked.state != UserImport.State.CHECKED:
             raise RuleRefused(NOT_CURRENT)
         locked.state = UserImport.State.ADDING
-        # Every job of the addition reads the file's chunks alike, whatever its worker's setting.
-        locked.add_chunk_size = CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE
-        locked.save(update_fields=["state", "add_chunk_size", "updated_at"])
+        locked.save(update_fields=["state", "updated_at"])
         from jobs import tasks
 
         # The addition, which adds every chunk nobody else has (its arguments as they have ever
@@ -137,9 +135,9 @@ def _origin(user_import: UserImport) -> Origin:
 def run_step(
     import_id: str, step: Step, chunk_size: int | None = None, *, part: int = 0, parts: int = 1
 ) -> dict[str, Any]:
-    """The job: check or add every chunk not done yet (of the addition's `parts` jobs, the
-    chunks whose index leaves `part` when divided by `parts`), then finish once every chunk is.
-    A failure is written on the import, in words for the page, and logged; it never stops
+    """The job: check or add every chunk not done yet, then finish once every chunk is (a
+    helper of the addition, part `part` of `parts`, from its share of the file on: _run). A
+    failure is written on the import, in words for the page, and logged; it never stops
     silently."""
     # The file is read once, by _run (_text), and let go with it: not kept on the instance.
     user_import = (
@@ -151,14 +149,12 @@ def run_step(
     if user_import.state != working:
         return {"state": user_import.state}  # finished already, by an earlier run
     try:
-        fixed = user_import.add_chunk_size if step is Step.ADD else None
-        _run(
-            user_import,
-            step,
-            chunk_size or fixed or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE,
-            part=part,
-            parts=parts,
-        )
+        chunk_size = chunk_size or CHUNK_SIZE or settings.JOBS_IMPORT_CHUNK_SIZE
+        if step is Step.ADD:
+            chunk_size = _addition_chunk_size(user_import, chunk_size, helper=part > 0)
+            if chunk_size is None:
+                return {"state": user_import.state}  # nothing for a helper to share
+        _run(user_import, step, chunk_size, part=part, parts=parts)
     except imports.BadFile as bad:
         _fail(user_import, str(bad))
     except RuleRefused as refusal:
@@ -198,6 +194,35 @@ def _fail(user_import: UserImport, reason: str) -> None:
     UserImport.objects.filter(pk=user_import.pk).update(
         state=UserImport.State.FAILED, error=reason, finished_at=timezone.now()
     )
+
+
+# How long a helper waits for the addition to start (and fix the chunk size) before leaving it
+# to add the file alone: an addition of the release before never says it started.
+HELPER_PATIENCE = 10.0
+
+
+def _addition_chunk_size(user_import: UserImport, chunk_size: int, *, helper: bool) -> int | None:
+    """The addition's chunk size, fixed on the import by the addition when it starts (every job
+    of it then reads the same chunks, whatever its worker's setting), which is also how a helper
+    knows the addition runs this release's code: a helper waits for it up to HELPER_PATIENCE,
+    then None (it adds nothing). Beside an addition of the release before, which takes turns on
+    the import's row and not on the chunks' claims, a helper would add chunks twice over."""
+    if not helper:
+        UserImport.objects.filter(pk=user_import.pk, add_chunk_size__isnull=True).update(
+            add_chunk_size=chunk_size
+        )
+    deadline = time.monotonic() + HELPER_PATIENCE
+    while True:
+        fixed, state = (
+            UserImport.objects.filter(pk=user_import.pk)
+            .values_list("add_chunk_size", "state")
+            .get()
+        )
+        if fixed is not None or state != UserImport.State.ADDING:
+            return fixed
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
 
 
 class _Stopped(Exception):

@@ -60,10 +60,9 @@ def test_the_check_records_which_rows_repeat_an_earlier_email(csp, settings):
 
 @pytest.mark.django_db
 @pytest.mark.postgresql
-def test_the_addition_keeps_its_arguments_and_a_helper_alone_adds_the_whole_file(csp, settings):
-    settings.JOBS_IMPORT_CHUNK_SIZE = 2
+def test_the_addition_keeps_its_arguments_and_a_helper_waits_for_it(csp, settings, monkeypatch):
     settings.JOBS_IMPORT_PARTS = 2
-    user_import = _checked(csp, 8)  # lines 2 to 9, and line 10 repeating line 4's email
+    user_import = _checked(csp, 3)
     user_imports.confirm(user_import, csp.global_admin)
     # The addition as a worker of the release before knows it, and its helper.
     assert [job.args_kwargs["args"] for job in _add_jobs()] == [
@@ -71,23 +70,18 @@ def test_the_addition_keeps_its_arguments_and_a_helper_alone_adds_the_whole_file
         [str(user_import.pk), 1, 2],
     ]
 
-    # The helper alone (the addition's worker gone): from its share's start (chunk 2 of 5),
-    # then the chunks before it.
+    # A helper alone, the addition not started (or started by a worker of the release before,
+    # which never says so): it adds nothing.
+    monkeypatch.setattr(user_imports, "HELPER_PATIENCE", 0.3)
     user_imports.run_step(str(user_import.pk), user_imports.Step.ADD, part=1, parts=2)
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.ADDING
+    assert not ImportChunk.objects.filter(user_import=user_import, step="add").exists()
 
+    run_ready_jobs(only=ADD)  # the addition, then the helper: nothing left for it
     user_import.refresh_from_db()
     assert user_import.state == UserImport.State.ADDED, user_import.error
-    assert user_import.add_chunk_size == 2
-    assert user_import.result_summary["valid"] == 8
-    # Line 10's email is refused though line 4's chunk was added after it: the check's record.
-    assert user_import.result_summary["invalid"] == 1
-    assert user_import.result_summary["problems"][0]["errors"] == [
-        "Email: line 4 of this file has the same email."
-    ]
-    assert User.objects.filter(email__startswith="new").count() == 8
-    assert audit.verify_chains().intact
-    run_ready_jobs(only=ADD)  # the addition itself, later: nothing left to add
-    assert User.objects.filter(email__startswith="new").count() == 8
+    assert user_import.result_summary["valid"] == 3
     assert {job.status for job in _add_jobs()} == {"SUCCESSFUL"}
 
 
@@ -104,13 +98,13 @@ def test_each_job_reads_the_chunks_from_its_share_then_those_before():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgresql
 def test_a_job_passes_a_chunk_another_is_adding_and_the_last_one_finishes(csp, settings):
-    settings.JOBS_IMPORT_CHUNK_SIZE = 1
-    settings.JOBS_IMPORT_PARTS = 1
-    user_import = _checked(csp, 3, repeated_at_the_end=False)
+    settings.JOBS_IMPORT_CHUNK_SIZE = 2
+    settings.JOBS_IMPORT_PARTS = 2
+    user_import = _checked(csp, 8)  # lines 2 to 9, and line 10 repeating line 4's email
     user_imports.confirm(user_import, csp.global_admin)
     holding, done = threading.Event(), threading.Event()
 
-    def hold_chunk_1() -> None:  # as another job adding chunk 1 would
+    def hold_chunk_1() -> None:  # as another job adding chunk 1 (lines 4 and 5) would
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
@@ -127,19 +121,26 @@ def test_a_job_passes_a_chunk_another_is_adding_and_the_last_one_finishes(csp, s
     try:
         user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
         user_import.refresh_from_db()
-        # Chunks 0 and 2 added; chunk 1 passed, not waited for; the import not finished.
+        # Chunk 1 passed, not waited for; the import not finished.
         assert user_import.state == UserImport.State.ADDING
         added = ImportChunk.objects.filter(user_import=user_import, step="add")
-        assert sorted(added.values_list("index", flat=True)) == [0, 2]
+        assert sorted(added.values_list("index", flat=True)) == [0, 2, 3, 4]
     finally:
         done.set()
         holder.join()
 
-    # The other job (which let chunk 1 go: its worker died) runs again, and finishes it.
-    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
+    # The helper (the other holder let chunk 1 go: its worker died) adds it, and finishes.
+    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD, part=1, parts=2)
     user_import.refresh_from_db()
     assert user_import.state == UserImport.State.ADDED, user_import.error
-    assert user_import.result_summary["valid"] == 3
+    assert user_import.add_chunk_size == 2
+    assert user_import.result_summary["valid"] == 8
+    # Line 10's email is refused though line 4's chunk was added after it: the check's record.
+    assert user_import.result_summary["invalid"] == 1
+    assert user_import.result_summary["problems"][0]["errors"] == [
+        "Email: line 4 of this file has the same email."
+    ]
+    assert User.objects.filter(email__startswith="new").count() == 8
     assert audit.verify_chains().intact
 
 
