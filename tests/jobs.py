@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.core import mail
 
+from accounts.audit import NOWHERE
+from accounts.models import User
+from jobs import user_imports
+from jobs.models import UserImport
 from jobs.testing import run_ready_jobs
 
 
@@ -11,3 +15,19 @@ def sent_mail() -> list:
     """The emails sent once the jobs waiting now have run (invitations, password resets)."""
     run_ready_jobs()
     return mail.outbox
+
+
+def checked_import(text: str, actor: User) -> UserImport:
+    """A CSV file uploaded by the actor and checked by its job, as the page would have it."""
+    user_import = user_imports.start(
+        text,
+        file_name="people.csv",
+        actor=actor,
+        organization=actor.organization,
+        origin=NOWHERE,
+        base_url="https://partnerhub.example",
+    )
+    run_ready_jobs(only="jobs.tasks.check_import")
+    user_import.refresh_from_db()
+    assert user_import.state == UserImport.State.CHECKED, user_import.error
+    return user_import

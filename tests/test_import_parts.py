@@ -14,11 +14,11 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from accounts import audit, services
-from accounts.audit import NOWHERE
 from accounts.models import PartnerOrganization, User
 from jobs import tasks, user_imports
 from jobs.models import ImportChunk, UserImport
 from jobs.testing import run_ready_jobs
+from tests.jobs import checked_import
 
 HEADER = "First name,Last name,Email,Roles\r\n"
 CHECK, ADD = "jobs.tasks.check_import", "jobs.tasks.add_import"
@@ -30,18 +30,7 @@ def _checked(csp, rows: int, *, repeated_at_the_end: bool = True) -> UserImport:
     )
     if repeated_at_the_end:
         text += "Again,Person,new2@contoso.example,\r\n"  # line 4 has this email
-    user_import = user_imports.start(
-        text,
-        file_name="people.csv",
-        actor=csp.global_admin,
-        organization=csp.organization,
-        origin=NOWHERE,
-        base_url="https://partnerhub.example",
-    )
-    run_ready_jobs(only=CHECK)
-    user_import.refresh_from_db()
-    assert user_import.state == UserImport.State.CHECKED, user_import.error
-    return user_import
+    return checked_import(text, csp.global_admin)
 
 
 def _add_jobs() -> list[DBTaskResult]:

@@ -22,6 +22,7 @@ from jobs.models import AuditExport, ImportChunk, UserImport
 from jobs.testing import run_ready_jobs
 from roles.models import RoleAssignment
 from roles.rules import RoleKey
+from tests.jobs import checked_import
 
 CHECK, ADD = "jobs.tasks.check_import", "jobs.tasks.add_import"
 HEADER = "First name,Last name,Email,Roles\r\n"
@@ -29,18 +30,7 @@ HEADER = "First name,Last name,Email,Roles\r\n"
 
 def _checked(text: str, actor: User, chunk_size: int, monkeypatch) -> UserImport:
     monkeypatch.setattr(user_imports, "CHUNK_SIZE", chunk_size)
-    user_import = user_imports.start(
-        text,
-        file_name="people.csv",
-        actor=actor,
-        organization=actor.organization,
-        origin=NOWHERE,
-        base_url="https://partnerhub.example",
-    )
-    run_ready_jobs(only=CHECK)
-    user_import.refresh_from_db()
-    assert user_import.state == UserImport.State.CHECKED, user_import.error
-    return user_import
+    return checked_import(text, actor)
 
 
 # Finding: the roles an uploader may grant were decided once, when the addition started; an

@@ -18,12 +18,11 @@ from django.db.models import Count
 from django_tasks_db.models import DBTaskResult
 
 from accounts import audit, services
-from accounts.audit import NOWHERE
 from accounts.models import AuditAction, AuditEvent, User
 from jobs import user_imports
 from jobs.models import ImportChunk, OutgoingEmail, UserImport
-from jobs.testing import run_ready_jobs
 from roles.models import RoleAssignment
+from tests.jobs import checked_import
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -70,16 +69,8 @@ def test_a_worker_killed_mid_import_loses_and_duplicates_nothing(csp, settings):
         f"First{n},Last{n},person{n}@import.example,Referrals admin;Sales agent\n"
         for n in range(ROWS)
     )
-    user_import = user_imports.start(
-        text,
-        file_name="people.csv",
-        actor=csp.global_admin,
-        organization=csp.organization,
-        origin=NOWHERE,
-        base_url="https://partnerhub.example",
-    )
-    run_ready_jobs(only="jobs.tasks.check_import")
-    user_imports.confirm(UserImport.objects.get(pk=user_import.pk), csp.global_admin)
+    user_import = checked_import(text, csp.global_admin)
+    user_imports.confirm(user_import, csp.global_admin)
 
     first = start_worker("first")
     try:
@@ -149,16 +140,8 @@ def test_two_workers_add_one_file_side_by_side(csp, settings):
         + "".join(f"First{n},Last{n},person{n}@import.example,Sales agent\n" for n in range(ROWS))
         + "Again,Repeated,person7@import.example,\n"
     )  # refused at the check: line 9 has it
-    user_import = user_imports.start(
-        text,
-        file_name="people.csv",
-        actor=csp.global_admin,
-        organization=csp.organization,
-        origin=NOWHERE,
-        base_url="https://partnerhub.example",
-    )
-    run_ready_jobs(only="jobs.tasks.check_import")
-    user_imports.confirm(UserImport.objects.get(pk=user_import.pk), csp.global_admin)
+    user_import = checked_import(text, csp.global_admin)
+    user_imports.confirm(user_import, csp.global_admin)
     workers = [start_worker("left"), start_worker("right")]
     admin_won = 0
     try:
