@@ -12,7 +12,6 @@ one user, and checked again when added: the directory and the admin's roles may 
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -294,7 +293,7 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
                             user_import,
                             step,
                             index,
-                            copy.deepcopy(chunk),
+                            [row.copy() for row in chunk],
                             stored,
                             writer,
                             actor,

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from accounts import audit, services
+from accounts.imports import ImportRow
 from accounts.models import PartnerOrganization, User
 from jobs import tasks, user_imports
 from jobs.models import ImportChunk, UserImport
@@ -276,3 +277,24 @@ def test_an_admin_adding_a_user_the_chunk_is_writing_is_never_the_one_failed(csp
     ]
     assert User.objects.get(email="new1@contoso.example").last_name == "By hand"
     assert audit.verify_chains().intact
+
+
+def test_a_row_copied_for_an_attempt_leaves_the_row_as_it_was():
+    row = ImportRow(line=2, email="a@contoso.example", role_keys=["sales_agent"])
+    row.warnings.append("Possible duplicate")
+
+    attempt = row.copy()
+    attempt.errors.append("Email: A user with this email already exists.")
+    attempt.role_keys.append("global_admin")
+    attempt.refused.append(("global_admin", "no"))
+    attempt.warnings.clear()
+    attempt.added = True
+
+    assert row == ImportRow(
+        line=2,
+        email="a@contoso.example",
+        role_keys=["sales_agent"],
+        warnings=["Possible duplicate"],
+    )
+    assert attempt.line == row.line
+    assert attempt.email == row.email
