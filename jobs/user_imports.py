@@ -272,55 +272,72 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
     shared = adding and repeats is not None
     start = part * -(-user_import.rows_total // chunk_size) // parts if shared else 0
     chunks: list[int] = []  # how many the file has, once read to its end
+    passed: list[int] = []  # chunks another job was adding when this one came to them
+
+    def take(index: int, chunk: list[imports.ImportRow], *, wait: bool) -> None:
+        if not shared:
+            # The file's earlier emails are remembered by checking every chunk in order, those
+            # done too, so a row repeating an earlier one's email is found whichever run reads
+            # it (and a chunk checked again finds what it found the first time).
+            checker.check(chunk, lookalikes=not adding)
+        repeated = checker.take_repeated()
+        if index in done or (shared and _recorded(user_import, step, index)):
+            return
+        if shared:
+            # Adding needs no look-alike warnings: the check showed them. The check's queries
+            # run before any lock is taken, to keep it short.
+            checker.check(chunk, lookalikes=False)
+        if adding and _adds_before_locking():
+            try:
+                with refusals():
+                    attempt = [row.copy() for row in chunk]
+                    if _do_chunk(
+                        user_import,
+                        step,
+                        index,
+                        attempt,
+                        stored,
+                        writer,
+                        actor,
+                        lock_first=False,
+                        wait=wait,
+                    ):
+                        passed.append(index)
+                return
+            except _Redo as redo:
+                logger.info("Import %s chunk %s: %s; added again", user_import.pk, index, redo)
+            except OperationalError as error:
+                if not _gave_up_waiting(error):
+                    raise
+                logger.info(
+                    "Import %s chunk %s waited too long for a lock; added again",
+                    user_import.pk,
+                    index,
+                )
+        with refusals():
+            if _do_chunk(
+                user_import,
+                step,
+                index,
+                chunk,
+                stored,
+                writer if adding else None,
+                actor,
+                repeated=repeated if not adding else None,
+                wait=wait,
+            ):
+                passed.append(index)
+
     try:
         for index, chunk in _chunks_from(text, chunk_size, start, chunks):
-            if not shared:
-                # The file's earlier emails are remembered by checking every chunk in order,
-                # those done too, so a row repeating an earlier one's email is found whichever
-                # run reads it.
-                checker.check(chunk, lookalikes=not adding)
-            repeated = checker.take_repeated()
-            if index in done or (shared and _recorded(user_import, step, index)):
-                continue
-            if shared:
-                # Adding needs no look-alike warnings: the check showed them. The check's
-                # queries run before any lock is taken, to keep it short.
-                checker.check(chunk, lookalikes=False)
-            if adding and _adds_before_locking():
-                try:
-                    with refusals():
-                        _do_chunk(
-                            user_import,
-                            step,
-                            index,
-                            [row.copy() for row in chunk],
-                            stored,
-                            writer,
-                            actor,
-                            lock_first=False,
-                        )
-                    continue
-                except _Redo as redo:
-                    logger.info("Import %s chunk %s: %s; added again", user_import.pk, index, redo)
-                except OperationalError as error:
-                    if not _gave_up_waiting(error):
-                        raise
-                    logger.info(
-                        "Import %s chunk %s waited too long for a lock; added again",
-                        user_import.pk,
-                        index,
-                    )
-            with refusals():
-                _do_chunk(
-                    user_import,
-                    step,
-                    index,
-                    chunk,
-                    stored,
-                    writer if adding else None,
-                    actor,
-                    repeated=repeated if not adding else None,
-                )
+            take(index, chunk, wait=False)
+        if passed:
+            # The chunks another job had: waited for now, holding nothing, and added here
+            # unless that job recorded them (its worker may have died with them).
+            waiting_for, passed[:] = set(passed), []
+            for index, chunk in _chunks_from(text, chunk_size, 0, []):
+                if index in waiting_for:
+                    take(index, chunk, wait=True)
     except _Stopped:
         return
     _finish(user_import, step, actor, origin, chunks[0])
@@ -361,17 +378,21 @@ def _do_chunk(
     *,
     lock_first: bool = True,
     repeated: dict[int, int] | None = None,
-) -> None:
+    wait: bool = False,
+) -> bool:
     """One chunk in one transaction: its rows added (a writer given) and its record saved, or
-    neither. _Redo or a lock waited for too long (lock_first=False only) roll it back."""
+    neither. _Redo or a lock waited for too long (lock_first=False only) roll it back. True when
+    another job has the chunk (without `wait`: this one passes it, to come back to it)."""
     report = imports.ImportReport(dry_run=writer is None, header=False)
     with transaction.atomic():
         _refuse_unless_still(user_import, step)
-        # Two jobs at one chunk (the addition's parts meeting, a stalled worker thought dead):
-        # the one that has it adds it; the other goes on to the next, or, on SQLite, waits for
-        # it and finds it done.
-        if not _claim(user_import, step, index):
-            return
+        # Two jobs at one chunk (the addition and its helper meeting, a stalled worker thought
+        # dead): the one that has it adds it; the other goes on and comes back to it.
+        claimed = _claim(user_import, step, index, wait=wait)
+        if claimed is None:
+            return True
+        if not claimed:
+            return False  # recorded
         _commit_without_waiting_for_the_disk()
         if writer is not None and lock_first:
             _add_chunk(user_import, writer, chunk, actor)
@@ -381,6 +402,7 @@ def _do_chunk(
         report.add(chunk)
         # The chunk's record in the same transaction: added and recorded, or neither.
         _save_chunk(user_import, step, index, report, stored, repeated)
+    return False
 
 
 def _count(user_import: UserImport, text: str) -> None:
@@ -424,18 +446,28 @@ def _refuse_unless_still(user_import: UserImport, step: Step) -> None:
         raise _Stopped
 
 
-def _claim(user_import: UserImport, step: Step, index: int) -> bool:
-    """Take the chunk for this transaction: False when another job has it or recorded it done.
-    PostgreSQL: an advisory lock on (import and step, chunk), tried without waiting, so jobs
-    never wait for each other here; SQLite: the import's row (one writer at a time there)."""
+def _claim(user_import: UserImport, step: Step, index: int, *, wait: bool) -> bool | None:
+    """Take the chunk for this transaction: True, or False when it is recorded done, or None
+    when another job has it (only without `wait`; with it, this waits until that job is done).
+
+    PostgreSQL: an advisory lock on (import and step, chunk), so jobs pass each other's chunks
+    instead of waiting; then the import's row FOR KEY SHARE, which jobs of this release share
+    (and their counters' updates with it), but which a job of the release before, taking the
+    row FOR UPDATE for each chunk, excludes, and is excluded by. SQLite: the import's row (one
+    writer at a time there)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            key = [f"{user_import.pk}:{step}", index]
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", key)
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)", key)
+                if not cursor.fetchone()[0]:
+                    return None
             cursor.execute(
-                "SELECT pg_try_advisory_xact_lock(hashtext(%s), %s)",
-                [f"{user_import.pk}:{step}", index],
+                f"SELECT 1 FROM {UserImport._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                [str(user_import.pk)],
             )
-            if not cursor.fetchone()[0]:
-                return False
     else:
         UserImport.objects.select_for_update().filter(pk=user_import.pk).values_list("pk").first()
     return not _recorded(user_import, step, index)
@@ -683,7 +715,7 @@ def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin, ch
     with transaction.atomic():
         locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)
         working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
-        if locked.state != working:
+        if locked.state != working or recorded.count() < chunks:
             return
         report = summary(locked, step)
         imports.record_refused_roles(

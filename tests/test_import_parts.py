@@ -87,40 +87,36 @@ def test_each_job_reads_the_chunks_from_its_share_then_those_before():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgresql
-def test_a_job_passes_a_chunk_another_is_adding_and_the_last_one_finishes(csp, settings):
+def test_a_job_passes_a_chunk_another_has_then_waits_for_it_and_adds_it_if_left(csp, settings):
     settings.JOBS_IMPORT_CHUNK_SIZE = 2
     settings.JOBS_IMPORT_PARTS = 2
     user_import = _checked(csp, 8)  # lines 2 to 9, and line 10 repeating line 4's email
     user_imports.confirm(user_import, csp.global_admin)
-    holding, done = threading.Event(), threading.Event()
+    holding = threading.Event()
 
-    def hold_chunk_1() -> None:  # as another job adding chunk 1 (lines 4 and 5) would
+    def hold_chunk_1() -> None:  # as a job whose worker dies while adding chunk 1 would
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(hashtext(%s), 1)", [f"{user_import.pk}:add"]
                 )
                 holding.set()
-                assert done.wait(30)
+                time.sleep(1)
+                raise RuntimeError("the worker died")  # rolled back: nothing recorded
+        except RuntimeError:
+            pass
         finally:
             connection.close()
 
     holder = threading.Thread(target=hold_chunk_1)
     holder.start()
     assert holding.wait(10)
-    try:
-        user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
-        user_import.refresh_from_db()
-        # Chunk 1 passed, not waited for; the import not finished.
-        assert user_import.state == UserImport.State.ADDING
-        added = ImportChunk.objects.filter(user_import=user_import, step="add")
-        assert sorted(added.values_list("index", flat=True)) == [0, 2, 3, 4]
-    finally:
-        done.set()
-        holder.join()
+    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD)
+    holder.join()
 
-    # The helper (the other holder let chunk 1 go: its worker died) adds it, and finishes.
-    user_imports.run_step(str(user_import.pk), user_imports.Step.ADD, part=1, parts=2)
+    # Chunk 1 passed first, then waited for and added last, by this job.
+    added = ImportChunk.objects.filter(user_import=user_import, step="add").order_by("pk")
+    assert list(added.values_list("index", flat=True)) == [0, 2, 3, 4, 1]
     user_import.refresh_from_db()
     assert user_import.state == UserImport.State.ADDED, user_import.error
     assert user_import.add_chunk_size == 2
@@ -132,6 +128,9 @@ def test_a_job_passes_a_chunk_another_is_adding_and_the_last_one_finishes(csp, s
     ]
     assert User.objects.filter(email__startswith="new").count() == 8
     assert audit.verify_chains().intact
+    run_ready_jobs(only=ADD)  # the addition's job itself, and the helper: nothing left
+    assert {job.status for job in _add_jobs()} == {"SUCCESSFUL"}
+    assert User.objects.filter(email__startswith="new").count() == 8
 
 
 @pytest.mark.django_db
