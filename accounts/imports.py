@@ -330,7 +330,7 @@ class Checker:
         self.first_line_of: dict[str, int] = {}
         # The rows found repeating an earlier line's email, {line: that line}, for the job to
         # record (take_repeated); or, given (`repeats`), the check's record of them, read
-        # instead of the earlier rows: a part of the addition sees only its own chunks.
+        # instead of the earlier rows: a job of the addition sees only the chunks it adds.
         self.repeated: dict[int, int] = {}
         self.repeats: dict[int, int] | None = None
         # Each look-alike skeleton's first valid row: (line, email).

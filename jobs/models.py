@@ -173,7 +173,7 @@ class ImportChunk(models.Model):
     # The first rows of each kind to show on the page (the result file has them all).
     shown = models.JSONField()
     # A check's rows whose email an earlier line of the file has, {line: that earlier line}:
-    # what the file alone decides, so the addition's parts (jobs.user_imports) read it here
+    # what the file alone decides, so the addition's jobs (jobs.user_imports) read it here
     # instead of checking every chunk before theirs. Null: a check before this was recorded.
     repeated_emails = models.JSONField(null=True, blank=True, default=None)
 

@@ -14,9 +14,9 @@ from jobs import emails
 logger = logging.getLogger(__name__)
 
 # Emails first: a password reset or one user's invitation waits behind nothing but other
-# emails. Then imports (the check, the addition's parts, which take every free worker side by
-# side), then an import's own invitations: a 100,000-row file's invitations wait for its users,
-# never a password reset for them, nor the addition's other part for its first invitations.
+# emails. Then imports (the check, the addition and its helpers, which take the free workers
+# side by side), then an import's own invitations: a 100,000-row file's invitations wait for its
+# users, never a password reset for them, nor the helper for the addition's first invitations.
 EMAIL_PRIORITY = 10
 IMPORT_PRIORITY = 5
 BULK_EMAIL_PRIORITY = 0
@@ -54,7 +54,7 @@ def check_import(import_id: str) -> dict[str, object]:
 
 @task(priority=IMPORT_PRIORITY)
 def add_import(import_id: str, part: int = 0, parts: int = 1) -> dict[str, object]:
-    """One of the `parts` jobs adding a checked file side by side (jobs.user_imports)."""
+    """The addition of a checked file (part 0), or one of its helpers (jobs.user_imports)."""
     from jobs import user_imports
 
     return user_imports.run_step(import_id, user_imports.Step.ADD, part=part, parts=parts)

@@ -8,6 +8,10 @@ fraction of a second), so other admins are never held up for long. A job that ru
 worker was killed: jobs.recovery) skips the chunks that have their ImportChunk row, so every row
 is added exactly once. Rows are checked (accounts.imports) exactly as the add-user flow checks
 one user, and checked again when added: the directory and the admin's roles may have changed.
+
+On PostgreSQL the addition has helpers (JOBS_IMPORT_PARTS), and the jobs add one file's chunks
+side by side, each chunk's users written before the organization's lock and only its audit
+events under it (docs/architecture.md, "The addition side by side").
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def confirm(user_import: UserImport, actor: User) -> UserImport:
 def _parts(user_import: UserImport) -> int:
     """How many jobs add the file's chunks side by side (settings.JOBS_IMPORT_PARTS): one on
     SQLite, which writes one transaction at a time, and for a check recorded before the
-    repeated emails were (each part needs them: ImportChunk.repeated_emails)."""
+    repeated emails were (each job needs them: ImportChunk.repeated_emails)."""
     if connection.vendor != "postgresql":
         return 1
     unrecorded = ImportChunk.objects.filter(
@@ -225,7 +229,7 @@ def _addition_chunk_size(user_import: UserImport, chunk_size: int, *, helper: bo
 
 
 class _Stopped(Exception):
-    """The import is no longer at this step (another part failed it): this run stops."""
+    """The import is no longer at this step (another job failed it): this run stops."""
 
 
 def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, parts: int) -> None:
@@ -235,7 +239,7 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
     adding = step is Step.ADD
     repeats = _repeated_emails(user_import) if adding else None
     if repeats is None and part:
-        return  # a part of a check recorded without them: part 0 adds every chunk, in order
+        return  # a helper, for a check recorded without them: the addition adds every chunk
     done = set(
         ImportChunk.objects.filter(user_import=user_import, step=step).values_list(
             "index", flat=True
@@ -439,7 +443,7 @@ def _commit_without_waiting_for_the_disk() -> None:
 
 
 def _refuse_unless_still(user_import: UserImport, step: Step) -> None:
-    """Stop this run when the import left the step meanwhile (another part of it failed)."""
+    """Stop this run when the import left the step meanwhile (another job of it failed)."""
     working = UserImport.State.CHECKING if step is Step.CHECK else UserImport.State.ADDING
     state = UserImport.objects.filter(pk=user_import.pk).values_list("state", flat=True).get()
     if state != working:
@@ -527,7 +531,7 @@ def _add_chunk_then_lock(
     user_import: UserImport, writer: imports.Writer, chunk: list[imports.ImportRow], actor: User
 ) -> None:
     """_add_chunk with the users, roles and invitations written before the organization's lock
-    is taken, and the audit events after: two parts of one import write side by side, and take
+    is taken, and the audit events after: two jobs of one import write side by side, and take
     turns only on the chain. Under the lock the rulebook is asked again, as _add_chunk asks it;
     _Redo when its answers differ from those the rows were checked with."""
     checked_with = _grant_answers(writer.checker.decisions)
@@ -706,11 +710,11 @@ def summary(user_import: UserImport, step: Step) -> imports.ImportReport:
 
 def _finish(user_import: UserImport, step: Step, actor: User, origin: Origin, chunks: int) -> None:
     """Record the file's refused roles (one event per step) and say the step is done: once
-    every one of its `chunks` is, however many runs get here (the last part to finish does)."""
+    every one of its `chunks` is, however many runs get here (the last job to finish does)."""
     recorded = ImportChunk.objects.filter(user_import=user_import, step=step)
     if recorded.count() < chunks:
-        # Another part is still adding (or was stopped, and runs again: jobs.recovery). Asked
-        # before any lock: a part holds the organization's lock, then the import's row.
+        # Another job is still adding (or was stopped, and runs again: jobs.recovery). Asked
+        # before any lock: a chunk holds the organization's lock, then the import's row.
         return
     with transaction.atomic():
         locked = UserImport.objects.select_for_update().defer("content").get(pk=user_import.pk)

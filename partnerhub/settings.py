@@ -461,8 +461,8 @@ JOBS_MAX_RUNS = 5
 # Rows of a CSV import checked or added in one transaction (jobs.user_imports): 500 rows hold
 # the organization's lock for well under a second on PostgreSQL, even on a busy machine.
 JOBS_IMPORT_CHUNK_SIZE = env_int("JOBS_IMPORT_CHUNK_SIZE", 500) or 500
-# Jobs adding one checked file side by side, each its share of the chunks, on PostgreSQL (one on
-# SQLite): with as many workers free, the database writes on as many cores (jobs.user_imports).
+# Jobs adding one checked file side by side, sharing its chunks, on PostgreSQL (one on SQLite):
+# with as many workers free, the database writes on as many cores (jobs.user_imports).
 JOBS_IMPORT_PARTS = env_int("JOBS_IMPORT_PARTS", 2) or 1
 
 # How long a drawn directory page is kept (accounts.page_cache, the "pages" cache): its key
