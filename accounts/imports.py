@@ -574,7 +574,8 @@ def record_refused_roles(
 
 
 class Writer:
-    """Adds a chunk's valid rows: users, role assignments, audit events, a few queries each.
+    """Adds a chunk's valid rows: users and role assignments (insert), then their audit events
+    (record, under the organization's lock), a few queries each.
 
     The rows are built as plain column values and written with accounts.bulk_insert.create
     (one INSERT ... SELECT FROM unnest per table on PostgreSQL, bulk_create elsewhere): a model
@@ -585,11 +586,6 @@ class Writer:
         self.checker = Checker(actor, organization)
         self.roles = {role.key: role for role in Role.objects.all()}
         self.now = timezone.now()  # the chunk's time, set by insert()
-
-    def add(self, chunk: list[ImportRow]) -> list[int]:
-        user_ids = self.insert(chunk)
-        self.record(chunk, user_ids)
-        return user_ids
 
     def insert(self, chunk: list[ImportRow]) -> list[int]:
         """The chunk's valid rows' users and role assignments; their ids, in the rows' order.

@@ -338,7 +338,7 @@ def _run(user_import: UserImport, step: Step, chunk_size: int, *, part: int, par
         if passed:
             # The chunks another job had: waited for now, holding nothing, and added here
             # unless that job recorded them (its worker may have died with them).
-            waiting_for, passed[:] = set(passed), []
+            waiting_for = set(passed)
             for index, chunk in _chunks_from(text, chunk_size, 0, []):
                 if index in waiting_for:
                     take(index, chunk, wait=True)

@@ -17,11 +17,11 @@ def sent_mail() -> list:
     return mail.outbox
 
 
-def checked_import(text: str, actor: User) -> UserImport:
-    """A CSV file uploaded by the actor and checked by its job, as the page would have it."""
+def uploaded_and_checked(text: str, actor: User, file_name: str = "people.csv") -> UserImport:
+    """A CSV file uploaded by the actor, once its check job has run (whatever it found)."""
     user_import = user_imports.start(
         text,
-        file_name="people.csv",
+        file_name=file_name,
         actor=actor,
         organization=actor.organization,
         origin=NOWHERE,
@@ -29,5 +29,11 @@ def checked_import(text: str, actor: User) -> UserImport:
     )
     run_ready_jobs(only="jobs.tasks.check_import")
     user_import.refresh_from_db()
+    return user_import
+
+
+def checked_import(text: str, actor: User) -> UserImport:
+    """A CSV file uploaded by the actor and checked by its job, ready to be confirmed."""
+    user_import = uploaded_and_checked(text, actor)
     assert user_import.state == UserImport.State.CHECKED, user_import.error
     return user_import

@@ -22,7 +22,7 @@ from jobs.models import AuditExport, ImportChunk, UserImport
 from jobs.testing import run_ready_jobs
 from roles.models import RoleAssignment
 from roles.rules import RoleKey
-from tests.jobs import checked_import
+from tests.jobs import checked_import, uploaded_and_checked
 
 CHECK, ADD = "jobs.tasks.check_import", "jobs.tasks.add_import"
 HEADER = "First name,Last name,Email,Roles\r\n"
@@ -285,17 +285,7 @@ def test_the_same_addition_run_twice_at_once_adds_every_row_once(csp):
 
 
 def _check_only(text: str, actor: User) -> UserImport:
-    user_import = user_imports.start(
-        text,
-        file_name="hostile.csv",
-        actor=actor,
-        organization=actor.organization,
-        origin=NOWHERE,
-        base_url="https://partnerhub.example",
-    )
-    run_ready_jobs(only=CHECK)
-    user_import.refresh_from_db()
-    return user_import
+    return uploaded_and_checked(text, actor, file_name="hostile.csv")
 
 
 @pytest.mark.django_db
