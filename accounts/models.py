@@ -288,6 +288,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Light or dark pages, or as the person's system says (My profile).",
     )
 
+    # The number of roles the user holds, kept by the database (migration 0022's triggers on the
+    # role assignments, whatever writes them): the directory's "No role" reads it on a partial
+    # index. Never a permission: the rulebook reads the assignments.
+    role_count = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="How many roles the user holds, kept by the database's triggers.",
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
