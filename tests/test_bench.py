@@ -177,10 +177,15 @@ def test_it_measures_pages_with_numbers_and_query_counts(
         "audit_log_deep",
         "admin_search",
         "reference_search",
+        "machine",
     ]
     # Timed drawn, every request: the page cache's 3 queries would be a page served, not drawn.
     assert timings[0].queries > 3
-    for timing in timings:
+    *pages, machine = timings
+    # The machine's fixed task, once per round between the pages.
+    assert len(machine.durations) == 3
+    assert 0 < machine.median_ms <= machine.p95_ms
+    for timing in pages:
         assert not timing.error
         assert timing.status == 200
         assert timing.requests == 3
@@ -201,6 +206,7 @@ def test_it_measures_pages_with_numbers_and_query_counts(
     assert "x faster than plain admin" in table
     assert "Last-active-Global-admin check" in table
     assert "Every URL of the permission table" in table
+    assert "The machine: a fixed Python task" in table
 
 
 @pytest.mark.postgresql
