@@ -352,6 +352,29 @@ def test_the_count_is_capped(client, csp, monkeypatch):
     )
 
 
+@pytest.mark.parametrize(
+    ("filters", "counted"),
+    [
+        ({"action": AuditAction.ROLE_GRANTED}, "2+ events"),
+        ({"date_from": "2000-01-01"}, "2+ events"),
+        ({"person": "the Global admin"}, "2+ events"),
+        ({}, "9 events"),
+    ],
+)
+def test_a_filters_matches_are_counted_to_their_own_cap(client, csp, monkeypatch, filters, counted):
+    # The whole log to COUNT_CAP, a filter's matches to MATCH_COUNT_CAP, as the directory.
+    monkeypatch.setattr("accounts.views.audit_log.MATCH_COUNT_CAP", 2)
+    for _ in range(6):
+        event(csp.organization)
+    for _ in range(3):
+        event(csp.organization, AuditAction.ROLE_GRANTED, actor=csp.global_admin)
+    client.force_login(csp.global_admin)
+    if "person" in filters:
+        filters = {"person": csp.global_admin.email}
+
+    assert client.get(URL, filters).context["count_text"] == counted
+
+
 def test_a_cursor_from_another_organization_finds_nothing(client, csp, outsider):
     theirs = event(outsider.organization)
     event(csp.organization)

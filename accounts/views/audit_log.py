@@ -8,7 +8,8 @@ At a million events (decisions, also in docs/architecture.md):
 - Keyset paging: Older and Newer links name the last (or first) event shown, and the next page
   is the events past it in the log's order (created_at, id), read from the (organization,
   created_at, id) index: page 10,000 costs what page 1 does. No OFFSET, no page numbers.
-- The count is capped: up to COUNT_CAP events are counted exactly, more read "10,000+".
+- The count is capped: up to COUNT_CAP events are counted exactly, more read "10,000+"; a
+  filter's matches up to MATCH_COUNT_CAP, more read "1,000+", as the directory counts them.
 - The person filter takes an email and matches that user's id, as actor or as target; a text
   search in every event's labels read the whole log. On PostgreSQL a page of a person's events
   is the union of two ordered, limited ranges, one of the (organization, actor, created_at, id)
@@ -56,6 +57,10 @@ from roles.rules import Action
 PAGE_SIZE = 50
 # Events counted exactly; beyond, the page says "10,000+" (counting a million costs 180 ms).
 COUNT_CAP = 10_000
+# A filter's matches (a person, an action, dates), as the directory counts a filter's: up to
+# this many; beyond, "1,000+". A person who did a third of the log has ten thousand events on
+# each of the two indexes the count merges: 11 ms to count 10,001 of each, 1.6 ms for 1,001.
+MATCH_COUNT_CAP = 1_000
 # The paging links: the public id of the event the next page starts after.
 OLDER, NEWER = "before", "after"
 
@@ -273,21 +278,21 @@ def _union(parts: list[AuditEventQuerySet]) -> AuditEventQuerySet:
     return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
 
 
-def _capped_count(sides: list[AuditEventQuerySet]) -> tuple[str, tuple]:
-    """How many events match, counting no more than COUNT_CAP + 1: SQL and its parameters.
+def _capped_count(sides: list[AuditEventQuerySet], cap: int) -> tuple[str, tuple]:
+    """How many events match, counting no more than cap + 1: SQL and its parameters.
 
-    Each side is cut at COUNT_CAP + 1 ids (read from its index alone) and the union drops the
-    events in both (a person acting on themselves): more than COUNT_CAP in the union exactly
-    when more than COUNT_CAP match.
+    Each side is cut at cap + 1 ids (read from its index alone) and the union drops the events
+    in both (a person acting on themselves): more than cap in the union exactly when more than
+    cap match.
     """
-    ids = _union([side.order_by().values("pk")[: COUNT_CAP + 1] for side in sides])
+    ids = _union([side.order_by().values("pk")[: cap + 1] for side in sides])
     sql, params = ids.query.sql_with_params()
     # Django's own SQL for the queryset, its values passed as parameters.
     return f"SELECT COUNT(*) FROM ({sql}) AS capped", params  # noqa: S608
 
 
 def _first(
-    sides: list[AuditEventQuerySet], counted: list[AuditEventQuerySet], *ordering: str
+    sides: list[AuditEventQuerySet], counted: list[AuditEventQuerySet], cap: int, *ordering: str
 ) -> list[AuditEvent]:
     """The first PAGE_SIZE + 1 events in this order, in one query: their ids picked first, and
     each row carries the capped count of the `counted` events as `matching`.
@@ -300,24 +305,24 @@ def _first(
     ids = _union([side.order_by(*ordering).values("pk")[: PAGE_SIZE + 1] for side in sides])
     return list(
         AuditEvent.objects.filter(pk__in=ids)
-        .annotate(matching=RawSQL(*_capped_count(counted)))  # noqa: S611 (Django's SQL)
+        .annotate(matching=RawSQL(*_capped_count(counted, cap)))  # noqa: S611 (Django's SQL)
         .order_by(*ordering)[: PAGE_SIZE + 1]
     )
 
 
 def log_page(
-    request: HttpRequest, sides: list[AuditEventQuerySet], visible: AuditEventQuerySet
+    request: HttpRequest, sides: list[AuditEventQuerySet], visible: AuditEventQuerySet, cap: int
 ) -> tuple[LogPage, int | None]:
     """The page the address asks for (the newest events, or those past a cursor) and how many
-    events match, capped (None when the page is empty past a cursor: not counted)."""
+    events match, counted up to cap (None when the page is empty past a cursor: not counted)."""
     older, newer = _cursor(request, OLDER), _cursor(request, NEWER)
     if newer is not None:
         past = [_past(side, visible, newer, older=False) for side in sides]
-        rows = _first(past, sides, "created_at", "id")
+        rows = _first(past, sides, cap, "created_at", "id")
         page = LogPage(rows[:PAGE_SIZE][::-1], has_newer=len(rows) > PAGE_SIZE, has_older=True)
     else:
         past = sides if older is None else [_past(side, visible, older, True) for side in sides]
-        rows = _first(past, sides, "-created_at", "-id")
+        rows = _first(past, sides, cap, "-created_at", "-id")
         page = LogPage(
             rows[:PAGE_SIZE], has_newer=older is not None, has_older=len(rows) > PAGE_SIZE
         )
@@ -328,15 +333,15 @@ def log_page(
     return page, 0 if older is None and newer is None else None
 
 
-def count_text(sides: list[AuditEventQuerySet], counted: int | None = None) -> str:
-    """How many events match: exact up to COUNT_CAP, "10,000+" beyond: the count the page's
-    query brought, or one bounded query."""
+def count_text(sides: list[AuditEventQuerySet], cap: int, counted: int | None = None) -> str:
+    """How many events match: exact up to cap, "10,000+" (the cap) beyond: the count the
+    page's query brought, or one bounded query."""
     if counted is None:
         with connection.cursor() as cursor:
-            cursor.execute(*_capped_count(sides))
+            cursor.execute(*_capped_count(sides, cap))
             (counted,) = cursor.fetchone()
-    if counted > COUNT_CAP:
-        return f"{COUNT_CAP:,}+ events"
+    if counted > cap:
+        return f"{cap:,}+ events"
     return f"{counted:,} event{'' if counted == 1 else 's'}"
 
 
@@ -353,19 +358,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """The organization's audit events the actor may read, newest first, filtered and paged."""
     form = _valid_form(request)
     filters = _filter_query(form)
+    filtered = any(form.data.get(name) for name in FILTER_FIELDS)
     page, counted = LogPage([], False, False), None
     if not form.errors:
         visible = AuditEvent.objects.visible_to(request.user)
         sides = _sides(form, visible)
-        page, counted = log_page(request, sides, visible)
-        count = count_text(sides, counted)
+        cap = MATCH_COUNT_CAP if filtered else COUNT_CAP
+        page, counted = log_page(request, sides, visible, cap)
+        count = count_text(sides, cap, counted)
     return render(
         request,
         "accounts/audit_log.html",
         {
             "form": form,
             "filters": filters,
-            "filtered": any(form.data.get(name) for name in FILTER_FIELDS),
+            "filtered": filtered,
             "count_text": "" if form.errors else count,
             "entries": [LogEntry(event, describe_changes(event)) for event in page.events],
             # Past the newest page (or on a cursor that found nothing): a way back to the top.
