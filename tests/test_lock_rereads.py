@@ -14,11 +14,10 @@ the actor, the service waits for the lock, and only then does the second connect
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from accounts import services
 from accounts.models import AuditEvent, AuditOutcome, PartnerOrganization, ProgramType, User
@@ -29,6 +28,7 @@ from roles.models import GlobalAdminGrantRequest, GrantRequestStatus, Role, Role
 from roles.rules import Action, RuleRefused
 from tests.conftest import Cast
 from tests.factories import OrganizationFactory, SupportStaffFactory, UserFactory
+from tests.locks import wait_until_a_query_waits_for_a_lock
 
 GA = RoleKey.GLOBAL_ADMIN
 
@@ -264,23 +264,6 @@ def test_the_last_global_admin_seen_as_one_of_two_is_kept(csp: Cast, support: Us
 
 
 # PostgreSQL: the interleaving itself, made to happen in one order
-
-
-def wait_until_a_query_waits_for_a_lock(timeout: float = 10) -> None:
-    """Return once another connection to this database is waiting for a lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            # Inside a transaction PostgreSQL keeps showing its first look at the activity.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("no query waited for the organization's lock")
 
 
 def while_another_request_holds_the_lock(

@@ -5,7 +5,6 @@ write of a wrong count; on PostgreSQL also when two transactions change one user
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection, connections, transaction
@@ -19,6 +18,7 @@ from roles.catalogue import RoleKey
 from roles.models import Role, RoleAssignment
 from tests.factories import UserFactory
 from tests.jobs import checked_import
+from tests.locks import wait_until_a_query_waits_for_a_lock
 
 SALES, BILLING, HELPDESK = RoleKey.SALES_AGENT, RoleKey.BILLING_ADMIN, RoleKey.HELPDESK_AGENT
 
@@ -199,7 +199,7 @@ def test_two_transactions_removing_one_users_roles_leave_none_counted(csp):
     for thread in threads:
         thread.start()
     first_deleted.wait(10)
-    _wait_until_a_transaction_waits_for_a_lock()
+    wait_until_a_query_waits_for_a_lock()
     first_may_commit.set()
     for thread in threads:
         thread.join(20)
@@ -208,17 +208,3 @@ def test_two_transactions_removing_one_users_roles_leave_none_counted(csp):
     assert second_done.is_set()
     assert RoleAssignment.objects.filter(user=user).count() == 0
     assert User.objects.get(pk=user.pk).role_count == 0
-
-
-def _wait_until_a_transaction_waits_for_a_lock() -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.01)
-    raise AssertionError("the second transaction never waited for the first")

@@ -56,35 +56,23 @@ POSTGRESQL_CREATE = [
     $$
     """,
     """
-    CREATE OR REPLACE FUNCTION roles_assignment_inserted() RETURNS trigger
+    CREATE OR REPLACE FUNCTION roles_assignment_counted() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        PERFORM accounts_user_recount_roles(ARRAY(SELECT DISTINCT user_id FROM inserted));
-        RETURN NULL;
-    END
-    $$
-    """,
-    """
-    CREATE OR REPLACE FUNCTION roles_assignment_deleted() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        PERFORM accounts_user_recount_roles(ARRAY(SELECT DISTINCT user_id FROM deleted));
-        RETURN NULL;
-    END
-    $$
-    """,
-    """
-    CREATE OR REPLACE FUNCTION roles_assignment_updated() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        -- Only an assignment moved to another user changes a count (both users').
-        PERFORM accounts_user_recount_roles(ARRAY(
-            SELECT o.user_id FROM deleted o JOIN inserted n ON n.id = o.id
-            WHERE n.user_id <> o.user_id
-            UNION
-            SELECT n.user_id FROM deleted o JOIN inserted n ON n.id = o.id
-            WHERE n.user_id <> o.user_id
-        ));
+        IF TG_OP = 'INSERT' THEN
+            PERFORM accounts_user_recount_roles(ARRAY(SELECT DISTINCT user_id FROM inserted));
+        ELSIF TG_OP = 'DELETE' THEN
+            PERFORM accounts_user_recount_roles(ARRAY(SELECT DISTINCT user_id FROM deleted));
+        ELSE
+            -- Only an assignment moved to another user changes a count (both users').
+            PERFORM accounts_user_recount_roles(ARRAY(
+                SELECT o.user_id FROM deleted o JOIN inserted n ON n.id = o.id
+                WHERE n.user_id <> o.user_id
+                UNION
+                SELECT n.user_id FROM deleted o JOIN inserted n ON n.id = o.id
+                WHERE n.user_id <> o.user_id
+            ));
+        END IF;
         RETURN NULL;
     END
     $$
@@ -102,17 +90,17 @@ POSTGRESQL_CREATE = [
     """
     CREATE TRIGGER roles_assignment_counted_on_insert AFTER INSERT ON roles_roleassignment
     REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_inserted()
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_counted()
     """,
     """
     CREATE TRIGGER roles_assignment_counted_on_delete AFTER DELETE ON roles_roleassignment
     REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_deleted()
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_counted()
     """,
     """
     CREATE TRIGGER roles_assignment_counted_on_update AFTER UPDATE ON roles_roleassignment
     REFERENCING OLD TABLE AS deleted NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_updated()
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_counted()
     """,
     """
     CREATE TRIGGER accounts_user_role_count_kept BEFORE UPDATE OF role_count ON accounts_user
@@ -127,9 +115,7 @@ POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_delete ON roles_roleassignment",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_insert ON roles_roleassignment",
     "DROP FUNCTION IF EXISTS accounts_user_role_count_written()",
-    "DROP FUNCTION IF EXISTS roles_assignment_updated()",
-    "DROP FUNCTION IF EXISTS roles_assignment_deleted()",
-    "DROP FUNCTION IF EXISTS roles_assignment_inserted()",
+    "DROP FUNCTION IF EXISTS roles_assignment_counted()",
     "DROP FUNCTION IF EXISTS accounts_user_recount_roles(bigint[])",
 ]
 
