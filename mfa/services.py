@@ -102,6 +102,9 @@ def make_recovery_codes(user: User, *, origin: Origin = NOWHERE) -> list[str]:
     and, when there were old ones, every session of the person ends."""
     codes = new_recovery_codes()
     with transaction.atomic():
+        # The organization first, as every change in it: the audit record below takes it, and
+        # a change to the person's roles meanwhile holds it and then locks the person's row.
+        lock_organization(user.organization_id, user)
         replaced, _ = RecoveryCodes.objects.filter(user=user).delete()
         if replaced:
             # Whoever got in with one of the old codes (a sheet found) is out with them: the
@@ -197,7 +200,9 @@ def remove_method(user: User, device: Device, *, origin: Origin = NOWHERE) -> No
         ),
         transaction.atomic(),
     ):
-        # One removal at a time per person: two at once must not remove both last methods.
+        # The organization first, as every change in it (see make_recovery_codes); then one
+        # removal at a time per person: two at once must not remove both last methods.
+        lock_organization(user.organization_id, user)
         User.objects.select_for_update().filter(pk=user.pk).first()
         if device.user_id != user.pk:
             raise RuleRefused("This sign-in method is not yours.")

@@ -4,13 +4,14 @@ write of a wrong count; on PostgreSQL also when two transactions change one user
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import pytest
 from django.db import connection, connections, transaction
 from django.db.models import Count, F
 
-from accounts.models import User
+from accounts.models import PartnerOrganization, User
 from jobs import user_imports
 from jobs.testing import run_ready_jobs
 from roles import services as roles_services
@@ -138,10 +139,66 @@ def test_the_import_writes_its_users_counted_and_a_wrong_count_is_corrected(csp,
     }
     assert _miscounted() == []
 
-    # A user written with a count its assignments do not have is counted again by them.
+    # A user written with a count they do not hold is counted when the row is added (at commit
+    # on PostgreSQL: this test commits every statement), and again by their assignments.
     user = UserFactory(organization=csp.organization, role_count=3)
+    assert User.objects.get(pk=user.pk).role_count == 0
     RoleAssignment.objects.create(user=user, role=_role(SALES))
     assert User.objects.get(pk=user.pk).role_count == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_import_writes_each_user_with_the_count_of_the_roles_it_assigns(csp, settings):
+    """The count the import writes with each user is already right: with the triggers off,
+    the counts are still every user's (so the triggers find nothing to write again)."""
+    settings.JOBS_IMPORT_PARTS = 1
+    text = "First name,Last name,Email,Roles\r\n" + "".join(
+        f"New,Person{n},new{n}@contoso.example,{roles}\r\n"
+        for n, roles in enumerate(["Sales agent; Billing admin", "", "Sales agent"])
+    )
+    user_import = checked_import(text, csp.global_admin)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE accounts_user DISABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE roles_roleassignment DISABLE TRIGGER USER")
+    try:
+        user_imports.confirm(user_import, csp.global_admin)
+        run_ready_jobs()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE accounts_user ENABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE roles_roleassignment ENABLE TRIGGER USER")
+
+    assert User.objects.filter(email__startswith="new").count() == 3
+    assert _miscounted() == []
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_truncating_the_assignments_leaves_no_role_counted(csp):
+    assert User.objects.filter(role_count__gt=0).exists()
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE roles_roleassignment CASCADE")
+
+    assert not User.objects.filter(role_count__gt=0).exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_users_it_finds(csp):
+    """Migration 0022's batches count every role holder (the column starts at 0 for all)."""
+    migration = importlib.import_module("accounts.migrations.0022_user_role_count")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE accounts_user DISABLE TRIGGER USER")
+        cursor.execute("UPDATE accounts_user SET role_count = 0")
+        cursor.execute("ALTER TABLE accounts_user ENABLE TRIGGER USER")
+    assert _miscounted() != []
+
+    with connection.schema_editor(atomic=False) as editor:
+        migration.count_existing(editor)
+
+    assert _miscounted() == []
 
 
 def test_the_no_role_filter_reads_the_count(csp):
@@ -208,3 +265,48 @@ def test_two_transactions_removing_one_users_roles_leave_none_counted(csp):
     assert second_done.is_set()
     assert RoleAssignment.objects.filter(user=user).count() == 0
     assert User.objects.get(pk=user.pk).role_count == 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_new_recovery_codes_wait_for_the_organization_before_the_persons_row(csp):
+    """A change to someone's roles holds the organization's lock and then locks their row (the
+    count); their own change of recovery codes writes their row and records under the same
+    lock. Taken person first, the two would wait for each other until PostgreSQL failed one."""
+    from mfa import services as mfa_services
+
+    member = UserFactory(organization=csp.organization)
+    RoleAssignment.objects.create(user=member, role=_role(SALES))
+    mfa_services.make_recovery_codes(member)  # the next ones replace them: sessions end
+    holding, errors = threading.Event(), []
+
+    def role_change() -> None:
+        try:
+            with transaction.atomic():
+                PartnerOrganization.objects.select_for_update().get(pk=csp.organization.pk)
+                holding.set()
+                wait_until_a_query_waits_for_a_lock()
+                RoleAssignment.objects.filter(user=member).delete()
+        except BaseException as error:  # reported by the assertions below
+            errors.append(error)
+        finally:
+            holding.set()
+            connections.close_all()
+
+    def new_codes() -> None:
+        try:
+            holding.wait(10)
+            mfa_services.make_recovery_codes(User.objects.get(pk=member.pk))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=role_change), threading.Thread(target=new_codes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert User.objects.get(pk=member.pk).role_count == 0

@@ -126,6 +126,20 @@ def test_the_log_a_user_management_admin_reads_is_read_from_the_time_index_alone
 
 
 @pytest.mark.postgresql
+def test_no_role_and_a_search_read_the_partial_index_of_users_without_a_role(csp):
+    from accounts.filters import DirectoryFilter
+
+    matches = DirectoryFilter(
+        {"role": "none", "q": "smith"}, queryset=User.objects.in_organization(csp.organization)
+    ).qs
+    _keep_only_index("accounts_user", "accounts_user_org_no_role_idx")
+    plan = _plan(matches.order_by().values("pk")[:1001])
+
+    # The organization's users without a role, their search text in the index: no table read.
+    assert "Index Only Scan using accounts_user_org_no_role_idx" in plan
+
+
+@pytest.mark.postgresql
 def test_the_hash_is_not_indexed(db):
     with connection.cursor() as cursor:
         cursor.execute(

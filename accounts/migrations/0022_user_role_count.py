@@ -8,23 +8,27 @@ organization's users without a role, in the directory's order, with their search
 
 The count is the database's, not the application's: triggers on the role assignments recount
 the users a statement touched, whatever wrote it (the services, the import's INSERT ... SELECT
-FROM unnest, the support admin, a bulk delete, plain SQL), and a write of a wrong count to a
-user (a `save()` of a copy read before their roles changed) is counted again. The rulebook
-never reads it: permissions come from the assignments themselves.
+FROM unnest, the support admin, a bulk delete, plain SQL, TRUNCATE); a write of a wrong count to
+a user (a `save()` of a copy read before their roles changed) is counted again, and a user
+inserted with a count (the import's, a fixture's) is counted at commit. The rulebook never reads
+it: permissions come from the assignments themselves.
 
 On PostgreSQL a statement's trigger first locks the users it recounts (in id order, FOR NO KEY
 UPDATE, which the assignments' foreign-key checks do not wait for), then counts in a statement
 of its own: a count taken before another transaction's change to the same user commits would
 otherwise be written over that change's. SQLite runs one writer at a time and counts row by row.
 
-Not atomic: the column is added (no table rewrite: a constant default), the triggers created,
-then the existing users are counted in batches of ids, each batch its own transaction, locking
-only its users who hold roles; the partial index is built CONCURRENTLY after (PostgreSQL only). Writes go on
-meanwhile: a change during the batches is counted by the triggers already in place.
+Not atomic, and each step can run again after a failure half way: the column is added unless
+it is there (no table rewrite: a constant default) and the triggers created, each giving up
+after 5 s rather than queueing requests behind a long transaction; then the existing users are
+counted in batches of ids, each batch its own transaction, locking only its users who hold
+roles, writes going on (a change meanwhile is counted by the triggers already in place); then,
+on PostgreSQL, the partial index is built CONCURRENTLY (an invalid one left by a failed build is
+dropped first) and the table vacuumed, the counts having rewritten a row per role holder.
 
-SQLite drops a table's triggers when Django rebuilds the table (some later ALTERs of
-accounts_user or roles_roleassignment): tests/test_role_count.py fails then, and such a
-migration must create them again (`create_triggers` below).
+A later migration that makes Django rebuild accounts_user or roles_roleassignment on SQLite
+(some ALTERs do) must drop these triggers first and create them again after (`drop_triggers`,
+`create_triggers` below); tests/test_role_count.py fails otherwise.
 """
 
 from django.db import migrations, models, transaction
@@ -88,6 +92,38 @@ POSTGRESQL_CREATE = [
     $$
     """,
     """
+    CREATE OR REPLACE FUNCTION accounts_user_counted_when_added() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        held integer := (SELECT count(*) FROM roles_roleassignment WHERE user_id = NEW.id);
+    BEGIN
+        -- At commit: a user written with a count (the import's, a fixture's) holds the roles
+        -- counted. Nobody else sees the new row yet: no lock to take.
+        UPDATE accounts_user SET role_count = held
+        WHERE id = NEW.id AND role_count IS DISTINCT FROM held;
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION roles_assignments_truncated() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE accounts_user SET role_count = 0 WHERE role_count <> 0;
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE CONSTRAINT TRIGGER accounts_user_counted_when_added AFTER INSERT ON accounts_user
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION accounts_user_counted_when_added()
+    """,
+    """
+    CREATE TRIGGER roles_assignment_counted_on_truncate AFTER TRUNCATE ON roles_roleassignment
+    FOR EACH STATEMENT EXECUTE FUNCTION roles_assignments_truncated()
+    """,
+    """
     CREATE TRIGGER roles_assignment_counted_on_insert AFTER INSERT ON roles_roleassignment
     REFERENCING NEW TABLE AS inserted
     FOR EACH STATEMENT EXECUTE FUNCTION roles_assignment_counted()
@@ -111,10 +147,14 @@ POSTGRESQL_CREATE = [
 
 POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS accounts_user_role_count_kept ON accounts_user",
+    "DROP TRIGGER IF EXISTS accounts_user_counted_when_added ON accounts_user",
+    "DROP TRIGGER IF EXISTS roles_assignment_counted_on_truncate ON roles_roleassignment",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_update ON roles_roleassignment",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_delete ON roles_roleassignment",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_insert ON roles_roleassignment",
     "DROP FUNCTION IF EXISTS accounts_user_role_count_written()",
+    "DROP FUNCTION IF EXISTS accounts_user_counted_when_added()",
+    "DROP FUNCTION IF EXISTS roles_assignments_truncated()",
     "DROP FUNCTION IF EXISTS roles_assignment_counted()",
     "DROP FUNCTION IF EXISTS accounts_user_recount_roles(bigint[])",
 ]
@@ -133,6 +173,13 @@ SQLITE_CREATE = [
     "CREATE TRIGGER roles_assignment_counted_on_update AFTER UPDATE OF user_id "
     "ON roles_roleassignment WHEN NEW.user_id <> OLD.user_id "
     f"BEGIN {_SQLITE_RECOUNT.format(who='OLD')} {_SQLITE_RECOUNT.format(who='NEW')} END",
+    # A user written with a count holds the roles counted (SQLite has no deferred triggers:
+    # counted at once; the assignments written after count again).
+    "CREATE TRIGGER accounts_user_counted_when_added AFTER INSERT ON accounts_user "
+    "WHEN NEW.role_count <> "
+    "(SELECT count(*) FROM roles_roleassignment WHERE user_id = NEW.id) "
+    "BEGIN UPDATE accounts_user SET role_count = "
+    "(SELECT count(*) FROM roles_roleassignment WHERE user_id = NEW.id) WHERE id = NEW.id; END",
     # SQLite's triggers do not fire themselves again (recursive_triggers is off).
     "CREATE TRIGGER accounts_user_role_count_kept AFTER UPDATE OF role_count ON accounts_user "
     "WHEN NEW.role_count <> "
@@ -143,6 +190,7 @@ SQLITE_CREATE = [
 
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS accounts_user_role_count_kept",
+    "DROP TRIGGER IF EXISTS accounts_user_counted_when_added",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_update",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_delete",
     "DROP TRIGGER IF EXISTS roles_assignment_counted_on_insert",
@@ -195,21 +243,69 @@ def count_existing(schema_editor) -> None:
                 )
 
 
+def _column_exists(schema_editor) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        columns = schema_editor.connection.introspection.get_table_description(
+            cursor, "accounts_user"
+        )
+    return any(column.name == "role_count" for column in columns)
+
+
+def _drop_index_if_invalid(schema_editor, name: str) -> None:
+    """A CREATE INDEX CONCURRENTLY that failed leaves an invalid index, which IF NOT EXISTS
+    would keep: dropped, so that running the migration again builds it."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name]
+        )
+        invalid = cursor.fetchone()
+    if invalid and invalid[0]:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def _briefly(schema_editor, statements) -> None:
+    """DDL that locks a busy table: given up after 5 s rather than queueing every request
+    behind a long transaction (run the migration again then: every step is idempotent)."""
+    postgresql = _postgresql(schema_editor)
+    if postgresql:
+        schema_editor.execute("SET lock_timeout = '5s'")
+    try:
+        statements()
+    finally:
+        if postgresql:
+            schema_editor.execute("RESET lock_timeout")
+
+
 def forwards(apps, schema_editor) -> None:
-    create_triggers(schema_editor)
+    """Each step can run again after a failure half way (the migration is not atomic)."""
+    model = apps.get_model("accounts", "User")
+
+    def column_and_triggers() -> None:
+        if not _column_exists(schema_editor):
+            schema_editor.add_field(model, model._meta.get_field("role_count"))
+        create_triggers(schema_editor)
+
+    _briefly(schema_editor, column_and_triggers)
     count_existing(schema_editor)
     if _postgresql(schema_editor):
+        _drop_index_if_invalid(schema_editor, NO_ROLE_INDEX)
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NO_ROLE_INDEX} ON accounts_user "
             f"{NO_ROLE_DEFINITION}"
         )
-        schema_editor.execute("ANALYZE accounts_user")
+        # The counts rewrote a row per role holder: the index-only scans of the directory read
+        # the table for every page until it is vacuumed.
+        schema_editor.execute("VACUUM (ANALYZE) accounts_user")
 
 
 def backwards(apps, schema_editor) -> None:
+    """The triggers first (they write the column), then the index and the column."""
+    model = apps.get_model("accounts", "User")
+    drop_triggers(schema_editor)
     if _postgresql(schema_editor):
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NO_ROLE_INDEX}")
-    drop_triggers(schema_editor)
+    if _column_exists(schema_editor):
+        schema_editor.remove_field(model, model._meta.get_field("role_count"))
 
 
 class Migration(migrations.Migration):
@@ -223,16 +319,21 @@ class Migration(migrations.Migration):
 
     operations = [
         # A plain integer: a PositiveIntegerField's CHECK would make PostgreSQL read every row
-        # under the table's lock to validate it.
-        migrations.AddField(
-            model_name="user",
-            name="role_count",
-            field=models.IntegerField(
-                default=0,
-                db_default=0,
-                editable=False,
-                help_text="How many roles the user holds, kept by the database's triggers.",
-            ),
+        # under the table's lock to validate it. The column is added by forwards(), which
+        # checks first, so that the migration can run again after failing half way.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddField(
+                    model_name="user",
+                    name="role_count",
+                    field=models.IntegerField(
+                        default=0,
+                        db_default=0,
+                        editable=False,
+                        help_text="How many roles the user holds, kept by the database's triggers.",
+                    ),
+                )
+            ]
         ),
         migrations.RunPython(forwards, backwards, elidable=False),
     ]

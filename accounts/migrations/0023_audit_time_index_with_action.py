@@ -40,12 +40,30 @@ def _drop(schema_editor, name: str) -> None:
     schema_editor.execute(f'DROP INDEX {_concurrently(schema_editor)}IF EXISTS "{name}"')
 
 
+def _drop_if_invalid(schema_editor, name: str) -> None:
+    """A CREATE INDEX CONCURRENTLY that failed leaves an invalid index, which IF NOT EXISTS
+    would keep (and the replaced one then dropped): dropped first, so that it is built again."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name]
+        )
+        invalid = cursor.fetchone()
+    if invalid and invalid[0]:
+        _drop(schema_editor, name)
+
+
 def forwards(apps, schema_editor) -> None:
+    # The replaced index is dropped only once its replacement is built: a build that fails
+    # stops the migration with the log's index still in place.
+    _drop_if_invalid(schema_editor, WITH_ACTION.name)
     _create(schema_editor, apps.get_model("accounts", "AuditEvent"), WITH_ACTION)
     _drop(schema_editor, REPLACED.name)
 
 
 def backwards(apps, schema_editor) -> None:
+    _drop_if_invalid(schema_editor, REPLACED.name)
     _create(schema_editor, apps.get_model("accounts", "AuditEvent"), REPLACED)
     _drop(schema_editor, WITH_ACTION.name)
 
