@@ -567,8 +567,11 @@ def load(
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         restore = _set_aside_keys_and_indexes(cursor)
-        # The users' role counts are loaded with them: not counted again per COPY.
-        cursor.execute("ALTER TABLE roles_roleassignment DISABLE TRIGGER USER")
+        # The users' role counts are loaded with them: not counted again per COPY, nor at
+        # commit (a user's count waits for the commit as a deferred trigger event, and a table
+        # with events pending cannot have its indexes rebuilt in the same transaction).
+        for table in ("accounts_user", "roles_roleassignment"):
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         _copy(
             cursor,
             "accounts_partnerorganization",
@@ -604,7 +607,8 @@ def load(
         result.audit_events += len(event_rows)
         for statement in restore:
             cursor.execute(statement)
-        cursor.execute("ALTER TABLE roles_roleassignment ENABLE TRIGGER USER")
+        for table in ("accounts_user", "roles_roleassignment"):
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     _reset_sequences([*LOADED_TABLES[:3], "accounts_auditevent"])
     _add_support_staff()
     with connection.cursor() as cursor:

@@ -73,6 +73,22 @@ def test_role_assignments_carry_their_users_organization(loaded: dataset.LoadRes
 
 
 @pytest.mark.postgresql
+def test_it_loads_each_users_role_count_and_puts_the_triggers_back(
+    loaded: dataset.LoadResult,
+) -> None:
+    # Loaded with the users (the triggers set aside during the COPY), as the triggers keep it.
+    held = User.objects.annotate(held=Count("role_assignments"))
+    assert held.filter(held__gt=0).exists()
+    assert not held.exclude(role_count=F("held")).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'"
+            " AND tgrelid IN ('accounts_user'::regclass, 'roles_roleassignment'::regclass)"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.postgresql
 def test_it_keeps_the_rules_of_the_product(loaded: dataset.LoadResult) -> None:
     # Every organization keeps a Global admin, who is active.
     organizations = PartnerOrganization.objects.annotate(

@@ -26,6 +26,11 @@ roles, writes going on (a change meanwhile is counted by the triggers already in
 on PostgreSQL, the partial index is built CONCURRENTLY (an invalid one left by a failed build is
 dropped first) and the table vacuumed, the counts having rewritten a row per role holder.
 
+The count of a user inserted is a deferred constraint trigger on PostgreSQL (it runs at commit,
+once the import has written the user's roles): a transaction that inserts users and then
+ALTERs or TRUNCATEs accounts_user fails with "pending trigger events" (a data migration that
+does both must commit between them, or SET CONSTRAINTS ALL IMMEDIATE first).
+
 A later migration that makes Django rebuild accounts_user or roles_roleassignment on SQLite
 (some ALTERs do) must drop these triggers first and create them again after (`drop_triggers`,
 `create_triggers` below); tests/test_role_count.py fails otherwise.
