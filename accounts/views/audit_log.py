@@ -334,8 +334,8 @@ def log_page(
 
 
 def count_text(sides: list[AuditEventQuerySet], cap: int, counted: int | None = None) -> str:
-    """How many events match: exact up to cap, "10,000+" (the cap) beyond: the count the
-    page's query brought, or one bounded query."""
+    """How many events match: exact up to cap, the cap and a "+" beyond ("10,000+ events"):
+    the count the page's query brought, or one bounded query."""
     if counted is None:
         with connection.cursor() as cursor:
             cursor.execute(*_capped_count(sides, cap))
