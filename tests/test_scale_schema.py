@@ -3,10 +3,13 @@ assignment, and the indexes the queries are written for (PostgreSQL's plans chec
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.db import connection
 
 from accounts.models import AuditEvent, User
+from accounts.search import SQUEEZED_OUT
 from roles import rules
 from roles import services as roles_services
 from roles.catalogue import RoleKey
@@ -79,15 +82,41 @@ def test_a_directory_search_meets_the_organization_in_the_trigram_index(csp):
     assert "search_text" in index_condition
 
 
-def _keep_only_index(table: str, kept: str) -> None:
+@pytest.mark.postgresql
+def test_a_search_word_with_a_dot_reads_the_squeezed_trigram_index_alone(csp):
+    matches = User.objects.in_organization(csp.organization).search("ia.garc")
+    # The squeezed index and the product-wide one, which a LIKE of the word itself would
+    # also read (every holder of "ia" and "garc" in every organization) to intersect.
+    _keep_only_index(
+        "accounts_user", "accounts_user_org_squeezed_trgm", "accounts_user_search_trgm"
+    )
+    plan = _plan(matches.order_by(), bitmap_only=True)
+
+    # The organization and the squeezed word meet in the squeezed index; the word itself is
+    # checked on the index's few rows.
+    assert "Bitmap Index Scan on accounts_user_org_squeezed_trgm" in plan
+    index_condition = plan.split("accounts_user_org_squeezed_trgm", 1)[1].split("\n")[1]
+    assert "organization_id" in index_condition
+    assert "'%iagarc%'" in index_condition
+    assert "accounts_user_search_trgm" not in plan
+    assert "strpos(search_text, 'ia.garc'::text)" in plan
+
+
+def test_the_squeezed_index_leaves_out_what_the_search_squeezes():
+    migration = importlib.import_module("accounts.migrations.0024_search_squeezed_trigram_index")
+
+    assert migration.SQUEEZED_OUT == SQUEEZED_OUT
+
+
+def _keep_only_index(table: str, *kept: str) -> None:
     """Drop every other plain index of the table, inside the test's transaction (rolled back):
-    the plan then shows what the kept one serves."""
+    the plan then shows what the kept ones serve."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
-            " AND indexrelid::regclass::text <> %s AND NOT EXISTS"
+            " AND NOT indexrelid::regclass::text = ANY(%s) AND NOT EXISTS"
             " (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
-            [table, kept],
+            [table, list(kept)],
         )
         for (name,) in cursor.fetchall():
             cursor.execute(f"DROP INDEX IF EXISTS {name}")

@@ -62,6 +62,38 @@ def test_search_finds_partial_matches_ignoring_case_and_accents(people, query, e
     assert found == {people[name] for name in expected}
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ia.garc", {"dotted"}),
+        ("maria.garcia@", {"dotted"}),
+        ("ia_garc", {"underscored"}),
+        ("o'bri", {"apostrophe"}),
+        ("obri", {"squeezed", "apostrophe"}),
+        ("iagarc", {"squeezed"}),
+        ("@fabrikam", {"dotted", "underscored", "squeezed", "apostrophe"}),
+        (".ex", set()),
+    ],
+)
+def test_a_word_with_punctuation_finds_only_those_who_hold_it(csp, query, expected):
+    """The squeezed text only narrows (accounts.search.squeeze): "ia.garc" never finds the
+    "mariagarcia" that squeezing both would make equal."""
+    people = {
+        key: UserFactory(
+            organization=csp.organization, first_name=first, last_name=last, email=email
+        )
+        for key, first, last, email in [
+            ("dotted", "María", "García", "maria.garcia@fabrikam.test"),
+            ("underscored", "Maria", "Garcia", "maria_garcia@fabrikam.test"),
+            ("squeezed", "Mariag", "Obrien", "mariagarcia@fabrikam.test"),
+            ("apostrophe", "Siobhán", "O'Brien", "s.obrien@fabrikam.test"),
+        ]
+    }
+    found = User.objects.in_organization(csp.organization).search(query)
+
+    assert set(found) == {people[name] for name in expected}
+
+
 def test_an_empty_search_finds_everyone(people):
     assert User.objects.search("  ").count() == User.objects.count()
 
