@@ -16,6 +16,12 @@ from roles.catalogue import RoleKey
 from roles.models import Role, RoleAssignment
 from tests.factories import OrganizationFactory, UserFactory
 
+TRIGRAM_INDEXES = (
+    "accounts_user_search_trgm",
+    "accounts_user_org_search_trgm",
+    "accounts_user_org_squeezed_trgm",
+)
+
 
 def test_an_assignment_takes_its_users_organization_however_it_is_made(db):
     organization = OrganizationFactory()
@@ -232,3 +238,24 @@ def test_a_users_roles_and_an_organizations_users_and_events_are_read_on_composi
     assert "roles_assignment_one_per_user_and_role" in roles
     assert "accounts_user_org_" in users
     assert "accounts_audit" in events
+
+
+@pytest.mark.postgresql
+def test_the_trigram_indexes_keep_a_short_list_of_new_entries(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [list(TRIGRAM_INDEXES)],
+        )
+        found = dict(cursor.fetchall())
+
+    assert found == {name: ["gin_pending_list_limit=256"] for name in TRIGRAM_INDEXES}
+
+
+@pytest.mark.postgresql
+def test_a_request_never_starts_parallel_workers(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        (workers,) = cursor.fetchone()
+
+    assert workers == "0"
