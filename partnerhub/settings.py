@@ -231,15 +231,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # No parallel query: every query of a page is an index walk of a few milliseconds, which
-    # PostgreSQL would hand to parallel workers when it expects many rows, though a LIMIT stops
-    # it early. The directory's "Sales agent, never signed in" took 9.5 ms that way (two
-    # workers started for each request, on a 2-core server), 1.1 ms without. Kept beside
-    # any options DATABASE_URL gives (?options=...).
+# No parallel query on PostgreSQL: every query of a page is an index walk of a few milliseconds,
+# which PostgreSQL would hand to parallel workers when it expects many rows, though a LIMIT
+# stops it early. The directory's "Sales agent, never signed in" took 9.5 ms that way (two
+# workers started for each request, on a 2-core server), 1.1 ms without. Sent as a connection
+# option, after any DATABASE_URL gives (?options=...); one that already sets it is kept.
+NO_PARALLEL_QUERY = "-c max_parallel_workers_per_gather=0"
+if "postgresql" in DATABASES["default"]["ENGINE"] or "postgis" in DATABASES["default"]["ENGINE"]:
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"{_options.get('options', '')} -c max_parallel_workers_per_gather=0"
-    _options["options"] = _options["options"].strip()
+    _given = str(_options.get("options", ""))
+    if "max_parallel_workers_per_gather" not in _given:
+        _options["options"] = f"{_given} {NO_PARALLEL_QUERY}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -108,6 +108,21 @@ def test_a_search_word_with_a_dot_reads_the_squeezed_trigram_index_alone(csp):
     assert "strpos(search_text, 'ia.garc'::text)" in plan
 
 
+@pytest.mark.postgresql
+def test_a_search_of_every_organization_reads_the_squeezed_index_too(csp):
+    """The support admin's search has no organization: the squeezed word alone is a condition
+    of the (organization, squeezed text) index."""
+    _keep_only_index(
+        "accounts_user", "accounts_user_org_squeezed_trgm", "accounts_user_search_trgm"
+    )
+    plan = _plan(User.objects.search("ia.garc").order_by(), bitmap_only=True)
+
+    assert "Bitmap Index Scan on accounts_user_org_squeezed_trgm" in plan
+    index_condition = plan.split("accounts_user_org_squeezed_trgm", 1)[1].split("\n")[1]
+    assert "'%iagarc%'" in index_condition
+    assert "organization_id" not in index_condition
+
+
 def test_the_squeezed_index_leaves_out_what_the_search_squeezes():
     migration = importlib.import_module("accounts.migrations.0024_search_squeezed_trigram_index")
 

@@ -134,6 +134,33 @@ def test_database_url_chooses_the_database(url, engine):
     assert result.stdout.split()[-3:] == [engine, "600", "True"]
 
 
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgres://p@db.internal:5432/p", "-c max_parallel_workers_per_gather=0"),
+        (
+            "postgres://p@db.internal:5432/p?options=-c%20statement_timeout%3D5000",
+            "-c statement_timeout=5000 -c max_parallel_workers_per_gather=0",
+        ),
+        (
+            "postgres://p@db.internal:5432/p?options=-c%20max_parallel_workers_per_gather%3D1",
+            "-c max_parallel_workers_per_gather=1",
+        ),
+        ("sqlite:///tmp/x.sqlite3", None),
+    ],
+)
+def test_postgresql_connections_start_no_parallel_workers_unless_the_url_says(url, options):
+    code = (
+        "from django.conf import settings;"
+        "print(repr(settings.DATABASES['default'].get('OPTIONS', {}).get('options')))"
+    )
+
+    result = manage("shell", "-c", code, DATABASE_URL=url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == repr(options)
+
+
 def test_tests_use_a_fast_password_hasher():
     assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -45,7 +45,9 @@ def add_index(apps, schema_editor) -> None:
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     schema_editor.execute(
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {NAME} ON accounts_user USING gin "
-        f"(organization_id, (translate(search_text, {_literal(SQUEEZED_OUT)}, '')) gin_trgm_ops)"
+        f"(organization_id, (translate(search_text, {_literal(SQUEEZED_OUT)}, '')) gin_trgm_ops) "
+        # A short list of pending entries, as 0025 sets on the other trigram indexes.
+        "WITH (gin_pending_list_limit = 256)"
     )
     schema_editor.execute("ANALYZE accounts_user")
 
