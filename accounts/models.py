@@ -145,8 +145,12 @@ class UserQuerySet(models.QuerySet["User"]):
             fields.append("email_skeleton")
         return super().bulk_update(objs, fields, *args, **kwargs)
 
-    def search(self, query: str) -> UserQuerySet:
+    def search(self, query: str, *, indexed: bool = True) -> UserQuerySet:
         """Users whose name or email contains every word of the query, ignoring case and accents.
+
+        `indexed=False` asks each word as a position in the text (strpos), which no index can
+        answer: the same users, found by walking another index (accounts.views.directory,
+        for a word most of the organization holds, whose trigram bitmap would be all of it).
 
         A word with punctuation of SQUEEZED_OUT ("ia.garc", "@contoso") is asked of the
         squeezed search text, which its trigram index answers with the word's few holders
@@ -157,7 +161,10 @@ class UserQuerySet(models.QuerySet["User"]):
         matches = self
         for word in fold(query).split():
             squeezed = squeeze(word)
-            if squeezed != word and len(squeezed) >= TRIGRAM:
+            if not indexed:
+                held = GreaterThan(StrIndex("search_text", models.Value(word)), 0)
+                matches = matches.filter(held)
+            elif squeezed != word and len(squeezed) >= TRIGRAM:
                 matches = matches.filter(Contains(SqueezedSearchText(), squeezed)).filter(
                     GreaterThan(StrIndex("search_text", models.Value(word)), 0)
                 )

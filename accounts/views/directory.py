@@ -13,6 +13,7 @@ order, stopping at the page. Neither grows with the product's million users.
 from __future__ import annotations
 
 import csv
+import enum
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from uuid import UUID
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -44,6 +47,7 @@ from accounts.forms.bulk import BulkActionForm
 from accounts.models import User, UserQuerySet
 from accounts.page_cache import cached_page
 from accounts.paging import MAX_PAGE_NUMBER
+from accounts.search import fold
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
 from roles import rules
@@ -59,6 +63,11 @@ COUNT_CAP = 10_000
 # every "smith" of an organization of 100,000 walks its whole name index (or reads thousands
 # of rows scattered over the table); 1,000 is a short walk, and more than anyone pages through.
 MATCH_COUNT_CAP = 1_000
+# A search is walked, not looked up in its trigram index, when at least DENSE_MATCHES of the
+# organization's first DENSE_PROBE users (in the name index) hold it: one in 20 or more, so
+# that a walk finds the 1,001st match within about 20,000 users (match_ids_sql).
+DENSE_PROBE = 2_000
+DENSE_MATCHES = 100
 
 # The columns one may sort by, and what each sorts on; a leading "-" reverses. Each ordering has
 # its index (organization first, pk last: migrations 0005 and 0011), so a page is read, not
@@ -158,9 +167,111 @@ def _page_of_users(
     return users.filter(pk__in=on_page)
 
 
-def _page_of_matches(
+def match_ids_sql(
+    organization_id: int, filterset: DirectoryFilter, words: list[str]
+) -> tuple[str, list[object]]:
+    """One query for the ids of up to MATCH_COUNT_CAP + 1 matches of a search (and the other
+    filters), found the way the search's share of the organization calls for.
+
+    A word few users hold is found on its trigram index (the index hands over its holders).
+    A word most of the organization holds ("contoso", the organization's own domain) is not:
+    the index would first build a bitmap of every holder (100,000 users: 31 ms) to keep the
+    first 1,001. The query first counts the word's holders among the organization's first
+    DENSE_PROBE users in the name index, which holds each user's search text (a read of the
+    index alone); with DENSE_MATCHES of them or more, the matches are walked on an index
+    instead, the search asked as positions in the text (UserQuerySet.search(indexed=False))
+    so that no trigram index is offered, and the walk stops at the 1,001st. Each branch is
+    gated by the count, which PostgreSQL evaluates once, before either (a one-time filter):
+    the other branch is never run. Both branches ask the same conditions: the same users.
+    Each row says which branch found it."""
+    walked_sql, walked_params = _first_ids(_walked(filterset)).query.sql_with_params()
+    indexed_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
+    held = " AND ".join(["strpos(first_users.search_text, %s) > 0"] * len(words))
+    # Only Django's compiled SQL and fixed clauses are put together; every value is a parameter.
+    sql = (
+        "WITH probe AS MATERIALIZED ("  # noqa: S608
+        "SELECT count(*) >= %s AS dense FROM (SELECT search_text FROM accounts_user"
+        " WHERE organization_id = %s::bigint"
+        " ORDER BY organization_id, first_name, last_name, id LIMIT %s) AS first_users"
+        f" WHERE {held}) "
+        f"SELECT walked.*, true FROM ({walked_sql}) AS walked WHERE (SELECT dense FROM probe) "
+        "UNION ALL "
+        f"SELECT indexed.*, false FROM ({indexed_sql}) AS indexed"
+        " WHERE NOT (SELECT dense FROM probe)"
+    )
+    params = [DENSE_MATCHES, organization_id, DENSE_PROBE, *words]
+    return sql, [*params, *walked_params, *indexed_params]
+
+
+def _first_ids(matches: UserQuerySet) -> UserQuerySet:
+    return matches.order_by().values("pk")[: MATCH_COUNT_CAP + 1]
+
+
+class Found(enum.Enum):
+    """How a search's matches were found (match_ids), and so how a page of them is read."""
+
+    PLANNED = "planned"  # no search, or not on PostgreSQL: as the planner chooses
+    LOOKED_UP = "looked up"  # on the search's trigram index: a few of the organization
+    WALKED = "walked"  # on an index, in order: most of the organization holds the search
+
+
+def match_ids(organization_id: int, filterset: DirectoryFilter) -> tuple[list[int], Found]:
+    """The ids of up to MATCH_COUNT_CAP + 1 of the filters' matches, in no order, and how they
+    were found: on PostgreSQL a search by match_ids_sql, the rest as the planner finds them."""
+    words = fold(filterset.applied().get("q", "")).split()
+    if not words or connection.vendor != "postgresql":
+        ids = filterset.qs.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1]
+        return list(ids), Found.PLANNED
+    sql, params = match_ids_sql(organization_id, filterset, words)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    walked = bool(rows) and rows[0][1]
+    return [pk for pk, _walked in rows], Found.WALKED if walked else Found.LOOKED_UP
+
+
+def _walked(filterset: DirectoryFilter) -> UserQuerySet:
+    """The filters' matches with the search as positions in the text, which no index answers."""
+    walked_filterset = DirectoryFilter(filterset.data, queryset=filterset.queryset)
+    walked_filterset.indexed_search = False
+    return walked_filterset.qs
+
+
+def _page_of_looked_up(
     users: UserQuerySet,
     matches: UserQuerySet,
+    number: int,
+    per_page: int,
+    ordering: tuple[str, ...],
+    *,
+    extra: int = 0,
+) -> UserQuerySet:
+    """One page of more than MATCH_COUNT_CAP matches of a search that few of the organization's
+    first users hold: every match found on the trigram index, then sorted.
+
+    Walked on the ordering's index, such a page can read most of the organization before its
+    first match: the 1,672 "maria" of 100,000 users are named from M on, and the walk read
+    60,000 entries (12 ms). Found on the index and sorted, they cost what they number. The
+    matches are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY and
+    LIMIT around it (it cannot be merged into them): alone, the search is looked up."""
+    offset = (number - 1) * per_page
+    columns = [field.removeprefix("-") for field in ordering if field != "pk"]
+    found_sql, found_params = matches.order_by().values("id", *columns).query.sql_with_params()
+    order = ", ".join(
+        f'found."{field.removeprefix("-")}" {"DESC" if field.startswith("-") else "ASC"}'
+        for field in (name if name != "pk" else "id" for name in ordering)
+    )
+    # Only Django's compiled SQL and fixed column names are put together; values are parameters.
+    sql = f"SELECT found.id FROM ({found_sql} OFFSET 0) AS found ORDER BY {order}"  # noqa: S608
+    page = RawSQL(f"{sql} LIMIT %s OFFSET %s", [*found_params, per_page + extra, offset])  # noqa: S611
+    return users.filter(pk__in=page)
+
+
+def _page_of_matches(
+    users: UserQuerySet,
+    filterset: DirectoryFilter,
+    ids: list[int],
+    found: Found,
     number: int,
     per_page: int,
     ordering: tuple[str, ...],
@@ -168,7 +279,8 @@ def _page_of_matches(
     """The page of a search's or filter's matches, how many match (up to MATCH_COUNT_CAP), the
     page number shown and whether the count stopped at the cap.
 
-    One query reads the ids of up to MATCH_COUNT_CAP + 1 matches, in no order: the database
+    One query has read the ids of up to MATCH_COUNT_CAP + 1 matches, in no order (match_ids):
+    the database
     finds them on whichever index is cheapest for the filters (the role's holders on the
     (organization, role) index, a word on the trigram index, those never signed in on the
     sign-in index), reading no more than the cap; sorting them all by name first cost more
@@ -181,15 +293,14 @@ def _page_of_matches(
       at the page, each user checked against the filters as it comes (a dense filter keeps
       one in a few, so the walk is short).
     """
-    ids = list(matches.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1])
     count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
     if capped:
-        return (
-            _page_of_users(users, matches, number, per_page, ordering, extra=1),
-            count,
-            number,
-            capped,
-        )
+        if found is Found.LOOKED_UP:
+            on_page = _page_of_looked_up(users, filterset.qs, number, per_page, ordering, extra=1)
+        else:
+            matches = _walked(filterset) if found is Found.WALKED else filterset.qs
+            on_page = _page_of_users(users, matches, number, per_page, ordering, extra=1)
+        return on_page, count, number, capped
     number = min(number, _last_page(count, per_page))
     offset = (number - 1) * per_page
     on_page = users.filter(pk__in=ids).order_by(*ordering).values("pk")[offset : offset + per_page]
@@ -283,8 +394,9 @@ def _draw_directory(request: HttpRequest, extra: dict[str, object]) -> HttpRespo
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
     users = organization_users(request)
     if filterset.narrows:
+        ids, found = match_ids(request.user.organization_id, filterset)
         on_page, count, number, capped = _page_of_matches(
-            users, filterset.qs, number, per_page, ordering
+            users, filterset, ids, found, number, per_page, ordering
         )
         cap = MATCH_COUNT_CAP
     else:
