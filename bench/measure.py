@@ -92,6 +92,7 @@ def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> li
     organization = actors.large_organization.pk
     deep = _deep_cursor(actors)
     person = actors.sample_user.email
+    domain = actors.global_admin.email.rpartition("@")[2]
 
     def q(url: str, query: str, **more: object) -> str:
         return f"{url}?{urlencode({'q': query, **more})}"
@@ -114,6 +115,21 @@ def scenarios(actors: Actors, *, surname: str, fragment: str, no_hit: str) -> li
             "directory_no_hit",
             f'Directory search "{no_hit}" (no hit)',
             q(directory, no_hit),
+            "global_admin",
+        ),
+        # Words the directory finds another way (accounts.views.directory.match_ids): one every
+        # user of the organization holds (its email domain), walked; a first name whose holders
+        # are named from M on, found on the trigram index and sorted.
+        Scenario(
+            "directory_domain",
+            f'Directory search "{domain}" (every user\'s email domain)',
+            q(directory, domain),
+            "global_admin",
+        ),
+        Scenario(
+            "directory_first_name",
+            'Directory search "maria" (a first name, named from M on)',
+            q(directory, "maria"),
             "global_admin",
         ),
         Scenario(
