@@ -116,6 +116,33 @@ def test_a_too_long_search_is_the_directorys_to_refuse_at_its_field(client, csp)
     assertContains(response, "Ensure this value has at most 200 characters")
 
 
+def test_a_search_the_directory_refuses_is_the_directorys_to_explain(client, csp, people):
+    client.force_login(csp.global_admin)
+
+    response = client.get(FIND, {"q": "ines\x00"})
+
+    assert searched_for(response) == "ines\x00"
+    assert said(response) == []
+
+
+def test_a_word_every_user_holds_is_counted_as_the_directory_counts(client, csp, monkeypatch):
+    """Walked, not looked up (accounts.views.directory.match_ids), and counted the same."""
+    from accounts.views import directory, find
+
+    monkeypatch.setattr(directory, "DENSE_PROBE", 10)
+    monkeypatch.setattr(directory, "DENSE_MATCHES", 2)
+    monkeypatch.setattr(directory, "MATCH_COUNT_CAP", 5)
+    monkeypatch.setattr(find, "MATCH_COUNT_CAP", 5)
+    for number in range(8):
+        UserFactory(organization=csp.organization, email=f"u{number}@everyone.test")
+    client.force_login(csp.global_admin)
+
+    response = client.get(FIND, {"q": "everyone"})
+
+    assert searched_for(response) == "everyone"
+    assert said(response) == ["5+ users match “everyone”: choose one below."]
+
+
 def test_another_organizations_users_are_never_found(client, csp, people):
     elsewhere = OrganizationFactory(name="Elsewhere")
     stranger = UserFactory(

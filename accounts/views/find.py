@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.filters import DirectoryFilter
 from accounts.views.common import organization_users
-from accounts.views.directory import MATCH_COUNT_CAP
+from accounts.views.directory import MATCH_COUNT_CAP, match_ids
 from roles import rules
 from roles.rules import Action
 
@@ -20,10 +20,14 @@ from roles.rules import Action
 MAX_QUERY_LENGTH = DirectoryFilter.base_filters["q"].extra["max_length"]
 
 
-def _directory_searching(text: str) -> str:
+def _search_data(text: str) -> QueryDict:
     query = QueryDict(mutable=True)
     query["q"] = text
-    return f"{reverse('directory')}?{query.urlencode()}"
+    return query
+
+
+def _directory_searching(text: str) -> str:
+    return f"{reverse('directory')}?{_search_data(text).urlencode()}"
 
 
 @require_GET
@@ -45,12 +49,14 @@ def find_user(request: HttpRequest) -> HttpResponse:
     exact = users.with_email(text).values_list("public_id", flat=True).first()
     if exact is not None:
         return redirect("user_detail", exact)
-    # Up to one more than the directory counts: how many, or "1,000+".
-    found = list(
-        users.search(text).order_by().values_list("public_id", flat=True)[: MATCH_COUNT_CAP + 1]
-    )
+    # Up to one more than the directory counts (how many, or "1,000+"), found as the directory
+    # finds them: a word most of the organization holds is walked, not looked up.
+    searching = DirectoryFilter(_search_data(text), queryset=users)
+    if "q" not in searching.applied():  # a search the directory refuses says why, at q
+        return redirect(_directory_searching(text))
+    found, _how = match_ids(request.user.organization_id, searching)
     if len(found) == 1:
-        return redirect("user_detail", found[0])
+        return redirect("user_detail", users.get(pk=found[0]).public_id)
     if not found:
         messages.info(request, f"No user matches “{text}”.")
     else:
