@@ -44,10 +44,10 @@ from django.views.decorators.http import require_GET
 from accounts.bulk import actions_offered
 from accounts.filters import DirectoryFilter
 from accounts.forms.bulk import BulkActionForm
-from accounts.models import User, UserQuerySet
+from accounts.models import TRIGRAM, User, UserQuerySet
 from accounts.page_cache import cached_page
 from accounts.paging import MAX_PAGE_NUMBER
-from accounts.search import fold
+from accounts.search import fold, squeeze
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
 from roles import rules
@@ -167,9 +167,7 @@ def _page_of_users(
     return users.filter(pk__in=on_page)
 
 
-def match_ids_sql(
-    organization_id: int, filterset: DirectoryFilter, words: list[str]
-) -> tuple[str, list[object]]:
+def match_ids_sql(filterset: DirectoryFilter, words: list[str]) -> tuple[str, list[object]]:
     """One query for the ids of up to MATCH_COUNT_CAP + 1 matches of a search (and the other
     filters), found the way the search's share of the organization calls for.
 
@@ -183,23 +181,22 @@ def match_ids_sql(
     so that no trigram index is offered, and the walk stops at the 1,001st. Each branch is
     gated by the count, which PostgreSQL evaluates once, before either (a one-time filter):
     the other branch is never run. Both branches ask the same conditions: the same users.
-    Each row says which branch found it."""
+    Each row says which branch found it. Every part is the ORM's SQL for the filterset's
+    users (the viewer's organization), put together; every value is a parameter."""
+    first_users = filterset.queryset.order_by(*SORTS["name"]).values("search_text")
+    first_sql, first_params = first_users[:DENSE_PROBE].query.sql_with_params()
     walked_sql, walked_params = _first_ids(_walked(filterset)).query.sql_with_params()
     indexed_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
     held = " AND ".join(["strpos(first_users.search_text, %s) > 0"] * len(words))
-    # Only Django's compiled SQL and fixed clauses are put together; every value is a parameter.
     sql = (
         "WITH probe AS MATERIALIZED ("  # noqa: S608
-        "SELECT count(*) >= %s AS dense FROM (SELECT search_text FROM accounts_user"
-        " WHERE organization_id = %s::bigint"
-        " ORDER BY organization_id, first_name, last_name, id LIMIT %s) AS first_users"
-        f" WHERE {held}) "
+        f"SELECT count(*) >= %s AS dense FROM ({first_sql}) AS first_users WHERE {held}) "
         f"SELECT walked.*, true FROM ({walked_sql}) AS walked WHERE (SELECT dense FROM probe) "
         "UNION ALL "
         f"SELECT indexed.*, false FROM ({indexed_sql}) AS indexed"
         " WHERE NOT (SELECT dense FROM probe)"
     )
-    params = [DENSE_MATCHES, organization_id, DENSE_PROBE, *words]
+    params = [DENSE_MATCHES, *first_params, *words]
     return sql, [*params, *walked_params, *indexed_params]
 
 
@@ -215,14 +212,14 @@ class Found(enum.Enum):
     WALKED = "walked"  # on an index, in order: most of the organization holds the search
 
 
-def match_ids(organization_id: int, filterset: DirectoryFilter) -> tuple[list[int], Found]:
+def match_ids(filterset: DirectoryFilter) -> tuple[list[int], Found]:
     """The ids of up to MATCH_COUNT_CAP + 1 of the filters' matches, in no order, and how they
     were found: on PostgreSQL a search by match_ids_sql, the rest as the planner finds them."""
     words = fold(filterset.applied().get("q", "")).split()
     if not words or connection.vendor != "postgresql":
         ids = filterset.qs.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1]
         return list(ids), Found.PLANNED
-    sql, params = match_ids_sql(organization_id, filterset, words)
+    sql, params = match_ids_sql(filterset, words)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -255,16 +252,28 @@ def _page_of_looked_up(
     matches are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY and
     LIMIT around it (it cannot be merged into them): alone, the search is looked up."""
     offset = (number - 1) * per_page
-    columns = [field.removeprefix("-") for field in ordering if field != "pk"]
-    found_sql, found_params = matches.order_by().values("id", *columns).query.sql_with_params()
+    # The ordering's fields as the derived table's columns ("pk" is the id; each once).
+    sorted_by = [
+        ("id" if field.removeprefix("-") == "pk" else field.removeprefix("-"), field[0] == "-")
+        for field in ordering
+    ]
+    columns = list(dict.fromkeys(["id", *(column for column, _descending in sorted_by)]))
+    found_sql, found_params = matches.order_by().values(*columns).query.sql_with_params()
     order = ", ".join(
-        f'found."{field.removeprefix("-")}" {"DESC" if field.startswith("-") else "ASC"}'
-        for field in (name if name != "pk" else "id" for name in ordering)
+        f'found."{column}" {"DESC" if descending else "ASC"}' for column, descending in sorted_by
     )
     # Only Django's compiled SQL and fixed column names are put together; values are parameters.
     sql = f"SELECT found.id FROM ({found_sql} OFFSET 0) AS found ORDER BY {order}"  # noqa: S608
     page = RawSQL(f"{sql} LIMIT %s OFFSET %s", [*found_params, per_page + extra, offset])  # noqa: S611
     return users.filter(pk__in=page)
+
+
+def _every_word_looked_up(filterset: DirectoryFilter) -> bool:
+    """Whether the trigram index answers every word of the search: a word of fewer letters
+    than a trigram gives it nothing to look up, and sorting every match would read most of
+    the organization; such a page is walked."""
+    words = fold(filterset.applied().get("q", "")).split()
+    return all(len(squeeze(word)) >= TRIGRAM and len(word) >= TRIGRAM for word in words)
 
 
 def _page_of_matches(
@@ -295,7 +304,7 @@ def _page_of_matches(
     """
     count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
     if capped:
-        if found is Found.LOOKED_UP:
+        if found is Found.LOOKED_UP and _every_word_looked_up(filterset):
             on_page = _page_of_looked_up(users, filterset.qs, number, per_page, ordering, extra=1)
         else:
             matches = _walked(filterset) if found is Found.WALKED else filterset.qs
@@ -394,7 +403,7 @@ def _draw_directory(request: HttpRequest, extra: dict[str, object]) -> HttpRespo
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
     users = organization_users(request)
     if filterset.narrows:
-        ids, found = match_ids(request.user.organization_id, filterset)
+        ids, found = match_ids(filterset)
         on_page, count, number, capped = _page_of_matches(
             users, filterset, ids, found, number, per_page, ordering
         )

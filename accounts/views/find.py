@@ -54,9 +54,12 @@ def find_user(request: HttpRequest) -> HttpResponse:
     searching = DirectoryFilter(_search_data(text), queryset=users)
     if "q" not in searching.applied():  # a search the directory refuses says why, at q
         return redirect(_directory_searching(text))
-    found, _how = match_ids(request.user.organization_id, searching)
+    found, _how = match_ids(searching)
     if len(found) == 1:
-        return redirect("user_detail", users.get(pk=found[0]).public_id)
+        # None if the user was deleted meanwhile: then to the directory, as for several.
+        one = users.filter(pk=found[0]).values_list("public_id", flat=True).first()
+        if one is not None:
+            return redirect("user_detail", one)
     if not found:
         messages.info(request, f"No user matches “{text}”.")
     else:
