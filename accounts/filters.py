@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from accounts.models import UserQuerySet, UserStatus
 from roles.catalogue import CATALOGUE
@@ -53,12 +54,23 @@ class DirectoryFilter(django_filters.FilterSet):
         method="filter_last_sign_in",
     )
 
-    # False: the search is asked as positions in the text, which no index answers (a word most
-    # of the organization holds; accounts.views.directory.match_ids).
+    # False while walked_qs is built: the search asked as positions in the text.
     indexed_search = True
 
     def filter_search(self, users: UserQuerySet, name: str, value: str) -> UserQuerySet:
         return users.search(value, indexed=self.indexed_search)
+
+    @cached_property
+    def walked_qs(self) -> UserQuerySet:
+        """The same matches as `qs`, the search asked as positions in the text, which no index
+        answers: found by walking another index (a word most of the organization holds;
+        accounts.views.directory.match_ids). Built from the same form, checked once."""
+        self.form.is_valid()
+        self.indexed_search = False
+        try:
+            return self.filter_queryset(self.queryset.all())
+        finally:
+            self.indexed_search = True
 
     def filter_role(self, users: UserQuerySet, name: str, value: str) -> UserQuerySet:
         # The count the database keeps (User.role_count), on the organization's partial index

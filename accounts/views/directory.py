@@ -185,7 +185,7 @@ def match_ids_sql(filterset: DirectoryFilter, words: list[str]) -> tuple[str, li
     users (the viewer's organization), put together; every value is a parameter."""
     first_users = filterset.queryset.order_by(*SORTS["name"]).values("search_text")
     first_sql, first_params = first_users[:DENSE_PROBE].query.sql_with_params()
-    walked_sql, walked_params = _first_ids(_walked(filterset)).query.sql_with_params()
+    walked_sql, walked_params = _first_ids(filterset.walked_qs).query.sql_with_params()
     indexed_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
     held = " AND ".join(["strpos(first_users.search_text, %s) > 0"] * len(words))
     sql = (
@@ -225,13 +225,6 @@ def match_ids(filterset: DirectoryFilter) -> tuple[list[int], Found]:
         rows = cursor.fetchall()
     walked = bool(rows) and rows[0][1]
     return [pk for pk, _walked in rows], Found.WALKED if walked else Found.LOOKED_UP
-
-
-def _walked(filterset: DirectoryFilter) -> UserQuerySet:
-    """The filters' matches with the search as positions in the text, which no index answers."""
-    walked_filterset = DirectoryFilter(filterset.data, queryset=filterset.queryset)
-    walked_filterset.indexed_search = False
-    return walked_filterset.qs
 
 
 def _page_of_looked_up(
@@ -289,25 +282,27 @@ def _page_of_matches(
     page number shown and whether the count stopped at the cap.
 
     One query has read the ids of up to MATCH_COUNT_CAP + 1 matches, in no order (match_ids):
-    the database
-    finds them on whichever index is cheapest for the filters (the role's holders on the
-    (organization, role) index, a word on the trigram index, those never signed in on the
-    sign-in index), reading no more than the cap; sorting them all by name first cost more
-    than the rest of the page (the 27,450 Sales agents of an organization each read in the
+    the database finds them on whichever index is cheapest for the filters (the role's holders
+    on the (organization, role) index, a word few hold on the trigram index, those never signed
+    in on the sign-in index), reading no more than the cap; sorting them all by name first cost
+    more than the rest of the page (the 27,450 Sales agents of an organization each read in the
     table to keep the first 1,001 by name). Then:
 
     - at most the cap match (sparse): every match is known, and the page is cut from them in
       the page's order by the query that reads the page's rows;
     - more (dense): the page is read on the ordering's index, walked in order and stopping
       at the page, each user checked against the filters as it comes (a dense filter keeps
-      one in a few, so the walk is short).
+      one in a few, so the walk is short);
+    - more, of a search that few of the organization's first users hold (looked up): every
+      match is found on the trigram index and sorted (_page_of_looked_up), as the walk could
+      read most of the organization before the page.
     """
     count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
     if capped:
         if found is Found.LOOKED_UP and _every_word_looked_up(filterset):
             on_page = _page_of_looked_up(users, filterset.qs, number, per_page, ordering, extra=1)
         else:
-            matches = _walked(filterset) if found is Found.WALKED else filterset.qs
+            matches = filterset.walked_qs if found is Found.WALKED else filterset.qs
             on_page = _page_of_users(users, matches, number, per_page, ordering, extra=1)
         return on_page, count, number, capped
     number = min(number, _last_page(count, per_page))
