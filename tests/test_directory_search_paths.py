@@ -17,7 +17,7 @@ from accounts.filters import DirectoryFilter
 from accounts.models import User
 from accounts.search import fold
 from accounts.views import directory
-from accounts.views.directory import Found, match_ids, match_ids_sql
+from accounts.views.directory import SORTS, Found, match_ids, match_ids_sql
 from tests.factories import OrganizationFactory, UserFactory
 
 URL = reverse("directory")
@@ -75,7 +75,12 @@ def _by_name(user: User):
 @pytest.mark.postgresql
 @pytest.mark.parametrize(
     ("query", "found"),
-    [("q=crowd", Found.WALKED), ("q=zelda", Found.LOOKED_UP), ("q=zelda.0", Found.LOOKED_UP)],
+    [
+        ("q=crowd", Found.WALKED),
+        ("q=zelda", Found.SORTED),
+        ("q=zelda.0", Found.SORTED),
+        ("q=ze", Found.LOOKED_UP),
+    ],
 )
 def test_a_word_most_hold_is_walked_and_one_few_hold_is_looked_up(crowd, query, found):
     ids, how = match_ids(_filterset(crowd, query))
@@ -84,6 +89,19 @@ def test_a_word_most_hold_is_walked_and_one_few_hold_is_looked_up(crowd, query, 
     expected = set(_filterset(crowd, query).qs.values_list("pk", flat=True))
     assert set(ids) <= expected
     assert len(ids) == min(len(expected), directory.MATCH_COUNT_CAP + 1)
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize(("sort", "reverse"), [("name", False), ("-email", True)])
+def test_a_looked_up_search_keeps_its_first_matches_in_the_pages_order(crowd, sort, reverse):
+    """Sorted, each with its rank: the first matches, in order, from which a page is cut."""
+    ordering = directory._ordering(sort)
+    ids, how = match_ids(_filterset(crowd, "q=zelda"), ordering)
+
+    assert how is Found.SORTED
+    zeldas = User.objects.in_organization(crowd.organization).filter(first_name="Zelda")
+    expected = list(zeldas.order_by(*ordering).values_list("pk", flat=True))
+    assert ids == expected[: directory.MATCH_COUNT_CAP + 1]
 
 
 def test_without_a_search_the_planner_chooses(crowd):
@@ -98,7 +116,7 @@ def test_without_a_search_the_planner_chooses(crowd):
 def test_only_one_way_is_run(crowd, query):
     """The branch not chosen is never executed: a word most hold builds no trigram bitmap, a
     word few hold walks no index."""
-    sql, params = match_ids_sql(_filterset(crowd, f"q={query}"), [query])
+    sql, params = match_ids_sql(_filterset(crowd, f"q={query}"), [query], SORTS["name"])
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}", params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
@@ -125,7 +143,13 @@ def test_only_one_way_is_run(crowd, query):
         ("ze", "name", False),
     ],
 )
-def test_every_page_lists_the_matches_in_the_pages_order(client, crowd, query, sort, reverse):
+@pytest.mark.parametrize("cap", [10, 30, 1000])
+def test_every_page_lists_the_matches_in_the_pages_order(
+    client, crowd, monkeypatch, query, sort, reverse, cap
+):
+    """Counted to 10, every page past the first matches (read again); to 30, the first page is
+    among them and the others are not; to 1,000, every match is counted."""
+    monkeypatch.setattr(directory, "MATCH_COUNT_CAP", cap)
     keys = {
         "name": _by_name,
         "email": lambda user: (user.email, user.pk),
@@ -143,6 +167,8 @@ def test_every_page_lists_the_matches_in_the_pages_order(client, crowd, query, s
         response = client.get(URL, {"q": query, "sort": sort, "page": number})
         assert response.status_code == 200
         listed += [member.email for member in response.context["page"]]
+        if not response.context["page"].has_next():
+            break
 
     assert listed == expected
 

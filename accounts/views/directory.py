@@ -167,7 +167,9 @@ def _page_of_users(
     return users.filter(pk__in=on_page)
 
 
-def match_ids_sql(filterset: DirectoryFilter, words: list[str]) -> tuple[str, list[object]]:
+def match_ids_sql(
+    filterset: DirectoryFilter, words: list[str], ordering: tuple[str, ...]
+) -> tuple[str, list[object]]:
     """One query for the ids of up to MATCH_COUNT_CAP + 1 matches of a search (and the other
     filters), found the way the search's share of the organization calls for.
 
@@ -181,19 +183,39 @@ def match_ids_sql(filterset: DirectoryFilter, words: list[str]) -> tuple[str, li
     so that no trigram index is offered, and the walk stops at the 1,001st. Each branch is
     gated by the count, which PostgreSQL evaluates once, before either (a one-time filter):
     the other branch is never run. Both branches ask the same conditions: the same users.
-    Each row says which branch found it. Every part is the ORM's SQL for the filterset's
-    users (the viewer's organization), put together; every value is a parameter."""
+    Every part is the ORM's SQL for the filterset's users (the viewer's organization), put
+    together; every value is a parameter.
+
+    Each row is (id, walked, rank). Looked up, when the index answers every word, the
+    matches are all read anyway: they are sorted in the page's order and the first 1,001
+    kept, each with its rank in that order, so that a page among them is cut from these ids
+    (_page_of_matches) rather than found again and sorted by a second query (6 ms for the
+    1,672 "maria" of 100,000 users)."""
     first_users = filterset.queryset.order_by(*SORTS["name"]).values("search_text")
     first_sql, first_params = first_users[:DENSE_PROBE].query.sql_with_params()
     walked_sql, walked_params = _first_ids(filterset.walked_qs).query.sql_with_params()
-    indexed_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
+    if _every_word_looked_up(filterset):
+        sorted_sql, sorted_params, order = _sorted_matches_sql(filterset.qs, ordering)
+        indexed_sql = (
+            sorted_sql.replace(
+                "SELECT found.id FROM",
+                f"SELECT found.id, row_number() OVER (ORDER BY {order}) FROM",
+                1,
+            )
+            + " LIMIT %s"
+        )
+        indexed_params = [*sorted_params, MATCH_COUNT_CAP + 1]
+    else:
+        unsorted_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
+        indexed_sql = f"SELECT unsorted.*, NULL::bigint FROM ({unsorted_sql}) AS unsorted"  # noqa: S608
     held = " AND ".join(["strpos(first_users.search_text, %s) > 0"] * len(words))
     sql = (
         "WITH probe AS MATERIALIZED ("  # noqa: S608
         f"SELECT count(*) >= %s AS dense FROM ({first_sql}) AS first_users WHERE {held}) "
-        f"SELECT walked.*, true FROM ({walked_sql}) AS walked WHERE (SELECT dense FROM probe) "
+        f"SELECT walked.*, true, NULL::bigint FROM ({walked_sql}) AS walked"
+        " WHERE (SELECT dense FROM probe) "
         "UNION ALL "
-        f"SELECT indexed.*, false FROM ({indexed_sql}) AS indexed"
+        f"SELECT indexed.id, false, indexed.rank FROM ({indexed_sql}) AS indexed (id, rank)"
         " WHERE NOT (SELECT dense FROM probe)"
     )
     params = [DENSE_MATCHES, *first_params, *words]
@@ -209,22 +231,29 @@ class Found(enum.Enum):
 
     PLANNED = "planned"  # no search, or not on PostgreSQL: as the planner chooses
     LOOKED_UP = "looked up"  # on the search's trigram index: a few of the organization
+    SORTED = "sorted"  # looked up, every match sorted: the first ones, in the page's order
     WALKED = "walked"  # on an index, in order: most of the organization holds the search
 
 
-def match_ids(filterset: DirectoryFilter) -> tuple[list[int], Found]:
-    """The ids of up to MATCH_COUNT_CAP + 1 of the filters' matches, in no order, and how they
-    were found: on PostgreSQL a search by match_ids_sql, the rest as the planner finds them."""
+def match_ids(
+    filterset: DirectoryFilter, ordering: tuple[str, ...] = SORTS["name"]
+) -> tuple[list[int], Found]:
+    """The ids of up to MATCH_COUNT_CAP + 1 of the filters' matches and how they were found:
+    on PostgreSQL a search by match_ids_sql, the rest as the planner finds them. In no order,
+    but for Found.SORTED: the first matches in the page's order, in that order."""
     words = fold(filterset.applied().get("q", "")).split()
     if not words or connection.vendor != "postgresql":
         ids = filterset.qs.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1]
         return list(ids), Found.PLANNED
-    sql, params = match_ids_sql(filterset, words)
+    sql, params = match_ids_sql(filterset, words, ordering)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    walked = bool(rows) and rows[0][1]
-    return [pk for pk, _walked in rows], Found.WALKED if walked else Found.LOOKED_UP
+    if not rows or rows[0][1]:
+        return [pk for pk, _walked, _rank in rows], Found.WALKED if rows else Found.LOOKED_UP
+    if rows[0][2] is None:
+        return [pk for pk, _walked, _rank in rows], Found.LOOKED_UP
+    return [pk for pk, _walked, _rank in sorted(rows, key=lambda row: row[2])], Found.SORTED
 
 
 def _page_of_looked_up(
@@ -245,6 +274,18 @@ def _page_of_looked_up(
     matches are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY and
     LIMIT around it (it cannot be merged into them): alone, the search is looked up."""
     offset = (number - 1) * per_page
+    sql, params, _order = _sorted_matches_sql(matches, ordering)
+    page = RawSQL(f"{sql} LIMIT %s OFFSET %s", [*params, per_page + extra, offset])  # noqa: S611
+    return users.filter(pk__in=page)
+
+
+def _sorted_matches_sql(
+    matches: UserQuerySet, ordering: tuple[str, ...]
+) -> tuple[str, list[object], str]:
+    """SQL of the matches' ids in the page's order, found apart from that order: the matches
+    are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY around it
+    (it cannot be merged into it), so the search is looked up on its trigram index and its
+    matches sorted, not the ordering's index walked. Also the ORDER BY, over `found`."""
     # The ordering's fields as the derived table's columns ("pk" is the id; each once).
     sorted_by = [
         ("id" if field.removeprefix("-") == "pk" else field.removeprefix("-"), field[0] == "-")
@@ -257,8 +298,7 @@ def _page_of_looked_up(
     )
     # Only Django's compiled SQL and fixed column names are put together; values are parameters.
     sql = f"SELECT found.id FROM ({found_sql} OFFSET 0) AS found ORDER BY {order}"  # noqa: S608
-    page = RawSQL(f"{sql} LIMIT %s OFFSET %s", [*found_params, per_page + extra, offset])  # noqa: S611
-    return users.filter(pk__in=page)
+    return sql, list(found_params), order
 
 
 def _every_word_looked_up(filterset: DirectoryFilter) -> bool:
@@ -298,8 +338,15 @@ def _page_of_matches(
       read most of the organization before the page.
     """
     count, capped = len(ids), len(ids) > MATCH_COUNT_CAP
+    if found is Found.SORTED and (not capped or number * per_page < len(ids)):
+        # The page, and whether another follows, are among the first matches, in order.
+        if not capped:
+            number = min(number, _last_page(count, per_page))
+        offset = (number - 1) * per_page
+        on_page = ids[offset : offset + per_page + int(capped)]
+        return users.filter(pk__in=on_page), count, number, capped
     if capped:
-        if found is Found.LOOKED_UP and _every_word_looked_up(filterset):
+        if found is Found.SORTED:
             on_page = _page_of_looked_up(users, filterset.qs, number, per_page, ordering, extra=1)
         else:
             matches = filterset.walked_qs if found is Found.WALKED else filterset.qs
@@ -398,7 +445,7 @@ def _draw_directory(request: HttpRequest, extra: dict[str, object]) -> HttpRespo
     ordering, number = _ordering(sort), _page_number(request.GET.get("page"))
     users = organization_users(request)
     if filterset.narrows:
-        ids, found = match_ids(filterset)
+        ids, found = match_ids(filterset, ordering)
         on_page, count, number, capped = _page_of_matches(
             users, filterset, ids, found, number, per_page, ordering
         )
