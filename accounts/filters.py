@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accounts.models import UserQuerySet, UserStatus
+from accounts.search import fold
 from roles.catalogue import CATALOGUE
 from roles.models import Role, RoleAssignment
 
@@ -96,6 +97,11 @@ class DirectoryFilter(django_filters.FilterSet):
         if value == NEVER:
             return users.filter(last_login__isnull=True)
         return users.filter(last_login__lt=timezone.now() - timedelta(days=SIGNED_IN_DAYS[value]))
+
+    @property
+    def search_words(self) -> list[str]:
+        """The search's words as UserQuerySet.search reads them (folded); none without one."""
+        return fold(self.applied().get("q", "")).split()
 
     @property
     def narrows(self) -> bool:

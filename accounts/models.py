@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts import bulk_insert
 from accounts.identity import canonical_email, email_skeleton
-from accounts.search import SQUEEZED_OUT, fold, squeeze
+from accounts.search import SQUEEZED_OUT, fold, looked_up, squeeze
 
 # The fields folded into User.search_text.
 SEARCHED_FIELDS = {"first_name", "last_name", "email"}
@@ -100,10 +100,6 @@ STATUS_CONDITIONS = {
 STATUS = "status_value"
 
 
-# A word squeezed to fewer letters than a trigram gives the trigram index nothing to look up.
-TRIGRAM = 3
-
-
 class SqueezedSearchText(models.Func):
     """User.search_text without SQUEEZED_OUT (accounts.search.squeeze), in SQL: on PostgreSQL
     exactly the expression of the trigram index accounts_user_org_squeezed_trgm (migration
@@ -161,13 +157,11 @@ class UserQuerySet(models.QuerySet["User"]):
         matches = self
         for word in fold(query).split():
             squeezed = squeeze(word)
+            held = GreaterThan(StrIndex("search_text", models.Value(word)), 0)
             if not indexed:
-                held = GreaterThan(StrIndex("search_text", models.Value(word)), 0)
                 matches = matches.filter(held)
-            elif squeezed != word and len(squeezed) >= TRIGRAM:
-                matches = matches.filter(Contains(SqueezedSearchText(), squeezed)).filter(
-                    GreaterThan(StrIndex("search_text", models.Value(word)), 0)
-                )
+            elif squeezed != word and looked_up(word):
+                matches = matches.filter(Contains(SqueezedSearchText(), squeezed), held)
             else:
                 matches = matches.filter(search_text__contains=word)
         return matches

@@ -51,3 +51,13 @@ def squeeze(text: str) -> str:
     A word the text holds is held, squeezed, by the squeezed text: a search may ask both, the
     squeezed one of the index and the plain one that decides."""
     return text.translate(_SQUEEZE)
+
+
+# A word of fewer letters than a trigram gives a trigram index nothing to look up.
+TRIGRAM = 3
+
+
+def looked_up(word: str) -> bool:
+    """Whether a trigram index can answer a folded search word: its letters and digits, once
+    SQUEEZED_OUT is left out, make at least a trigram (squeezed, "a.b" has two)."""
+    return len(squeeze(word)) >= TRIGRAM

@@ -44,10 +44,10 @@ from django.views.decorators.http import require_GET
 from accounts.bulk import actions_offered
 from accounts.filters import DirectoryFilter
 from accounts.forms.bulk import BulkActionForm
-from accounts.models import TRIGRAM, User, UserQuerySet
+from accounts.models import User, UserQuerySet
 from accounts.page_cache import cached_page
 from accounts.paging import MAX_PAGE_NUMBER
-from accounts.search import fold, squeeze
+from accounts.search import looked_up
 from accounts.spreadsheet import Echo, spreadsheet_cell
 from accounts.views.common import organization_users
 from roles import rules
@@ -194,17 +194,16 @@ def match_ids_sql(
     first_users = filterset.queryset.order_by(*SORTS["name"]).values("search_text")
     first_sql, first_params = first_users[:DENSE_PROBE].query.sql_with_params()
     walked_sql, walked_params = _first_ids(filterset.walked_qs).query.sql_with_params()
-    if _every_word_looked_up(filterset):
-        sorted_sql, sorted_params, order = _sorted_matches_sql(filterset.qs, ordering)
+    # A word shorter than a trigram gives the index nothing to look up: sorting every match
+    # would read most of the organization, so such a search's matches are kept unsorted and
+    # its pages walked.
+    if all(looked_up(word) for word in words):
+        found, found_params, order = _found_apart(filterset.qs, ordering)
         indexed_sql = (
-            sorted_sql.replace(
-                "SELECT found.id FROM",
-                f"SELECT found.id, row_number() OVER (ORDER BY {order}) FROM",
-                1,
-            )
-            + " LIMIT %s"
+            f"SELECT found.id, row_number() OVER (ORDER BY {order}) FROM {found}"  # noqa: S608
+            f" ORDER BY {order} LIMIT %s"
         )
-        indexed_params = [*sorted_params, MATCH_COUNT_CAP + 1]
+        indexed_params = [*found_params, MATCH_COUNT_CAP + 1]
     else:
         unsorted_sql, indexed_params = _first_ids(filterset.qs).query.sql_with_params()
         indexed_sql = f"SELECT unsorted.*, NULL::bigint FROM ({unsorted_sql}) AS unsorted"  # noqa: S608
@@ -241,7 +240,7 @@ def match_ids(
     """The ids of up to MATCH_COUNT_CAP + 1 of the filters' matches and how they were found:
     on PostgreSQL a search by match_ids_sql, the rest as the planner finds them. In no order,
     but for Found.SORTED: the first matches in the page's order, in that order."""
-    words = fold(filterset.applied().get("q", "")).split()
+    words = filterset.search_words
     if not words or connection.vendor != "postgresql":
         ids = filterset.qs.order_by().values_list("pk", flat=True)[: MATCH_COUNT_CAP + 1]
         return list(ids), Found.PLANNED
@@ -249,10 +248,11 @@ def match_ids(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if not rows or rows[0][1]:
-        return [pk for pk, _walked, _rank in rows], Found.WALKED if rows else Found.LOOKED_UP
-    if rows[0][2] is None:
-        return [pk for pk, _walked, _rank in rows], Found.LOOKED_UP
+    if not rows:
+        return [], Found.LOOKED_UP
+    _pk, walked, rank = rows[0]
+    if walked or rank is None:
+        return [pk for pk, _walked, _rank in rows], Found.WALKED if walked else Found.LOOKED_UP
     return [pk for pk, _walked, _rank in sorted(rows, key=lambda row: row[2])], Found.SORTED
 
 
@@ -274,18 +274,16 @@ def _page_of_looked_up(
     matches are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY and
     LIMIT around it (it cannot be merged into them): alone, the search is looked up."""
     offset = (number - 1) * per_page
-    sql, params, _order = _sorted_matches_sql(matches, ordering)
-    page = RawSQL(f"{sql} LIMIT %s OFFSET %s", [*params, per_page + extra, offset])  # noqa: S611
-    return users.filter(pk__in=page)
+    found, params, order = _found_apart(matches, ordering)
+    sql = f"SELECT found.id FROM {found} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+    return users.filter(pk__in=RawSQL(sql, [*params, per_page + extra, offset]))  # noqa: S611
 
 
-def _sorted_matches_sql(
-    matches: UserQuerySet, ordering: tuple[str, ...]
-) -> tuple[str, list[object], str]:
-    """SQL of the matches' ids in the page's order, found apart from that order: the matches
-    are a subquery with OFFSET 0, which PostgreSQL plans apart from the ORDER BY around it
-    (it cannot be merged into it), so the search is looked up on its trigram index and its
-    matches sorted, not the ordering's index walked. Also the ORDER BY, over `found`."""
+def _found_apart(matches: UserQuerySet, ordering: tuple[str, ...]) -> tuple[str, list[object], str]:
+    """The matches as a derived table `found` with the ordering's columns, found apart from
+    that order, and the ORDER BY over it: a subquery with OFFSET 0, which PostgreSQL plans
+    apart from the ORDER BY around it (it cannot be merged into it), so the search is looked
+    up on its trigram index and its matches sorted, not the ordering's index walked."""
     # The ordering's fields as the derived table's columns ("pk" is the id; each once).
     sorted_by = [
         ("id" if field.removeprefix("-") == "pk" else field.removeprefix("-"), field[0] == "-")
@@ -297,16 +295,7 @@ def _sorted_matches_sql(
         f'found."{column}" {"DESC" if descending else "ASC"}' for column, descending in sorted_by
     )
     # Only Django's compiled SQL and fixed column names are put together; values are parameters.
-    sql = f"SELECT found.id FROM ({found_sql} OFFSET 0) AS found ORDER BY {order}"  # noqa: S608
-    return sql, list(found_params), order
-
-
-def _every_word_looked_up(filterset: DirectoryFilter) -> bool:
-    """Whether the trigram index answers every word of the search: a word of fewer letters
-    than a trigram gives it nothing to look up, and sorting every match would read most of
-    the organization; such a page is walked."""
-    words = fold(filterset.applied().get("q", "")).split()
-    return all(len(squeeze(word)) >= TRIGRAM and len(word) >= TRIGRAM for word in words)
+    return f"({found_sql} OFFSET 0) AS found", list(found_params), order
 
 
 def _page_of_matches(
